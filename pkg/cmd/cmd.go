@@ -1,0 +1,30 @@
+// Package cmd builds the kubectl testrun command tree.
+package cmd
+
+import (
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/version"
+)
+
+// NewCmdTestrun returns the root command with every subcommand and the standard kubeconfig flags.
+func NewCmdTestrun(streams genericiooptions.IOStreams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "kubectl-testrun",
+		Short: "Run test suites as Jobs in a cluster and bring back their logs, reports and exit code",
+		Long: templates.LongDesc(`
+			kubectl testrun runs a test suite as a Job inside the cluster, streams its logs, copies its reports
+			out, cleans up and exits with the test's own exit code. Nothing is installed in the cluster.`),
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl testrun"},
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	configFlags := genericclioptions.NewConfigFlags(true)
+	configFlags.AddFlags(cmd.PersistentFlags())
+	_ = configFlags
+	cmd.AddCommand(version.NewCmdVersion(streams))
+	return cmd
+}
