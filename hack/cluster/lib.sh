@@ -1,15 +1,32 @@
 # lib.sh: shared settings and helpers for the hack/cluster scripts. Source it; do not run it.
 # Every setting can be overridden from the environment.
 
-# The Kubernetes release the local cluster runs: the version in hack/cluster/k8s/go.mod.
-k8s_version() {
-  awk '/^require k8s.io\/kubernetes /{print $3}' "$(dirname "${BASH_SOURCE[0]}")/k8s/go.mod"
-}
+_lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
+# The Kubernetes release the local cluster runs: the version in hack/cluster/k8s/go.mod.
+k8s_version() { awk '/^require k8s.io\/kubernetes /{print $3}' "$_lib_dir/k8s/go.mod"; }
+
+# Binaries are cached by version outside the repository; all cluster state lives in one directory.
 : "${TESTRUN_CACHE_DIR:=${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-testrun}"
 : "${TESTRUN_CLUSTER_DIR:=/var/lib/kubectl-testrun-cluster}"
-
 k8s_bin_dir() { echo "$TESTRUN_CACHE_DIR/kubernetes/$(k8s_version)/bin"; }
+
+# Network: the node's address sits alone on a bridge with no ports, so it is reachable from this machine only.
+: "${NODE_NAME:=testrun-node}"
+: "${NODE_BRIDGE:=ktr-node0}"
+: "${NODE_IP:=10.201.0.1}"
+: "${CNI_BRIDGE:=ktr-cni0}"
+: "${POD_CIDR:=10.202.0.0/24}"
+: "${SERVICE_CIDR:=10.203.0.0/24}"
+: "${SERVICE_IP:=10.203.0.1}"
+: "${APISERVER_PORT:=6443}"
+: "${ETCD_PORT:=12379}"
+: "${ETCD_PEER_PORT:=12380}"
+: "${PAUSE_IMAGE:=registry.k8s.io/pause:3.10}"
+: "${CONTAINERD_ADDRESS:=$TESTRUN_CLUSTER_DIR/containerd/containerd.sock}"
+export TESTRUN_CACHE_DIR TESTRUN_CLUSTER_DIR CONTAINERD_ADDRESS PAUSE_IMAGE
+
+ADMIN_KUBECONFIG=$TESTRUN_CLUSTER_DIR/admin.kubeconfig
 
 log() { printf 'cluster: %s\n' "$*" >&2; }
 die() { printf 'cluster: error: %s\n' "$*" >&2; exit 1; }
