@@ -7,7 +7,9 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/run"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/version"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 )
 
 // NewCmdTestrun returns the root command with every subcommand and the standard kubeconfig flags.
@@ -24,7 +26,13 @@ func NewCmdTestrun(streams genericiooptions.IOStreams) *cobra.Command {
 	}
 	configFlags := genericclioptions.NewConfigFlags(true)
 	configFlags.AddFlags(cmd.PersistentFlags())
-	_ = configFlags
-	cmd.AddCommand(version.NewCmdVersion(streams))
+	// A flag that does not parse is bad input: the same exit code as any other (docs/exit-codes.md).
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return exitcode.Errorf(exitcode.CannotRun, "%w\nSee '%s --help' for usage.", err, c.CommandPath())
+	})
+	cmd.AddCommand(
+		run.NewCmdRun(configFlags, streams),
+		version.NewCmdVersion(streams),
+	)
 	return cmd
 }

@@ -1,0 +1,162 @@
+package testrun
+
+import (
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+// Environment variables the test container receives, so a test can find its report directory and name its
+// reports after the run.
+const (
+	// EnvName holds the run name.
+	EnvName = "TESTRUN_NAME"
+	// EnvNamespace holds the namespace of the run.
+	EnvNamespace = "TESTRUN_NAMESPACE"
+	// EnvReportDir holds the directory the test should write its reports into.
+	EnvReportDir = "TESTRUN_REPORT_DIR"
+	// EnvHoldSeconds tells the holder how long it may keep the pod at most.
+	EnvHoldSeconds = "TESTRUN_HOLD_SECONDS"
+)
+
+const (
+	// ttlAfterFinished lets the cluster delete a finished Job even when the client died before cleaning up.
+	ttlAfterFinished = 600
+	// deadlineMargin is added to the timeout and the hold for the Job's activeDeadlineSeconds, so that the
+	// holder, which started after the Job did, normally ends before the Job is killed.
+	deadlineMargin = time.Minute
+	// terminationGrace is short: tests are killed only on timeout or cleanup, and the holder exits at once.
+	terminationGrace = 10
+	// nobody is the uid and gid the holder runs as.
+	nobody = 65534
+)
+
+// holderScript is what the holder container runs. The holder exists because nothing can be read from a pod
+// once all its containers have exited: ephemeral containers are accepted but never started, exec is refused
+// (DESIGN §2). The holder keeps the pod running after the test container exits, so the plugin can add an
+// ephemeral container that reads the reports volume, then release the holder by creating ReleaseFile. If
+// the plugin never does (it died, or nobody is watching), the holder gives up after TESTRUN_HOLD_SECONDS, so
+// an unattended run still finishes and is garbage-collected.
+//
+// It always exits 0, also on SIGTERM (it is PID 1, so only a trapped signal ends it), so that the pod's
+// phase, and so the Job's, follows the test container's exit code alone. It sleeps in the background and
+// waits, because sh runs a trap only between commands: a foreground sleep would delay the exit on TERM.
+const holderScript = `trap 'exit 0' TERM INT
+end=$(( $(date +%s) + ` + EnvHoldSeconds + ` ))
+until [ -e ` + ReleaseFile + ` ] || [ "$(date +%s)" -gt "$end" ]; do
+  sleep 0.2 & wait $!
+done
+exit 0
+`
+
+// BuildJob returns the Job of a run, ready to create or to print: it has its apiVersion and kind, and the
+// defaults of s applied. It does not validate s; call Spec.Validate first.
+func BuildJob(s Spec) *batchv1.Job {
+	labels := make(map[string]string, len(s.Labels)+2)
+	maps.Copy(labels, s.Labels)
+	labels[LabelManagedBy] = ManagedByValue
+	labels[LabelRun] = s.Name
+
+	hold := s.timeout() + s.hold()
+	meta := metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace, Labels: labels}
+	return &batchv1.Job{
+		TypeMeta:   metav1.TypeMeta{APIVersion: batchv1.SchemeGroupVersion.String(), Kind: "Job"},
+		ObjectMeta: meta,
+		Spec: batchv1.JobSpec{
+			BackoffLimit:            ptr.To[int32](0),
+			ActiveDeadlineSeconds:   ptr.To(seconds(hold + deadlineMargin)),
+			TTLSecondsAfterFinished: ptr.To[int32](ttlAfterFinished),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: maps.Clone(labels)},
+				Spec: corev1.PodSpec{
+					RestartPolicy:                 corev1.RestartPolicyNever,
+					EnableServiceLinks:            ptr.To(false),
+					TerminationGracePeriodSeconds: ptr.To[int64](terminationGrace),
+					ServiceAccountName:            s.ServiceAccount,
+					NodeSelector:                  s.NodeSelector,
+					Tolerations:                   s.Tolerations,
+					SecurityContext: &corev1.PodSecurityContext{
+						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+					},
+					Containers: []corev1.Container{testContainer(s), holderContainer(s, hold)},
+					Volumes: []corev1.Volume{
+						{Name: ReportsVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+						{Name: ControlVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+					},
+				},
+			},
+		},
+	}
+}
+
+// testContainer runs the user's image as the user asked; it gets no securityContext of ours, so images that
+// need root still run where the namespace allows it.
+func testContainer(s Spec) corev1.Container {
+	// Ours come first so that a user value wins; one the user sets is left out, rather than shadowed, so
+	// the API server does not warn about a duplicate.
+	var env []corev1.EnvVar
+	for _, e := range []corev1.EnvVar{
+		{Name: EnvName, Value: s.Name},
+		{Name: EnvNamespace, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
+		{Name: EnvReportDir, Value: s.reportDir()},
+	} {
+		if !slices.ContainsFunc(s.Env, func(u corev1.EnvVar) bool { return u.Name == e.Name }) {
+			env = append(env, e)
+		}
+	}
+	return corev1.Container{
+		Name:            TestContainer,
+		Image:           s.Image,
+		Command:         s.Command,
+		Args:            s.Args,
+		Env:             append(env, s.Env...),
+		EnvFrom:         s.EnvFrom,
+		ImagePullPolicy: s.ImagePullPolicy,
+		Resources:       s.Resources,
+		VolumeMounts:    []corev1.VolumeMount{{Name: ReportsVolume, MountPath: s.reportDir()}},
+		// The tail of the log becomes the termination message of a failed test, so describe and the
+		// diagnostics show why it failed without fetching the logs.
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+	}
+}
+
+// holderContainer keeps the pod running after the test ended (see holderScript). It is locked down so that
+// PodSecurity "restricted" admits it, and it never sees the reports.
+func holderContainer(s Spec, hold time.Duration) corev1.Container {
+	return corev1.Container{
+		Name:    HolderContainer,
+		Image:   s.helperImage(),
+		Command: []string{"sh", "-c", holderScript},
+		Env:     []corev1.EnvVar{{Name: EnvHoldSeconds, Value: strconv.FormatInt(seconds(hold), 10)}},
+		Resources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{
+				corev1.ResourceCPU:    resource.MustParse("1m"),
+				corev1.ResourceMemory: resource.MustParse("8Mi"),
+			},
+			Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("32Mi")},
+		},
+		VolumeMounts: []corev1.VolumeMount{{Name: ControlVolume, MountPath: ControlDir}},
+		SecurityContext: &corev1.SecurityContext{
+			RunAsNonRoot:             ptr.To(true),
+			RunAsUser:                ptr.To[int64](nobody),
+			RunAsGroup:               ptr.To[int64](nobody),
+			AllowPrivilegeEscalation: ptr.To(false),
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+			ReadOnlyRootFilesystem:   ptr.To(true),
+			SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		},
+	}
+}
+
+// seconds rounds d up to whole seconds, so a deadline is never shorter than asked.
+func seconds(d time.Duration) int64 {
+	return int64(math.Ceil(d.Seconds()))
+}

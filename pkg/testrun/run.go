@@ -1,0 +1,277 @@
+package testrun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/podexec"
+)
+
+// Budgets of the steps around the test itself. Cleanup after a signal must fit in the ~10 s a CI system
+// leaves between SIGINT and SIGKILL.
+const (
+	// logDrain bounds the wait for the log stream to deliver its last lines after the test container ended.
+	logDrain = 30 * time.Second
+	// settle bounds the wait for the pod and Job to finish after the holder was released.
+	settle = 30 * time.Second
+	// cleanupBudget bounds deleting the Job and waiting for its pods to go.
+	cleanupBudget = 30 * time.Second
+	// interruptedCleanupBudget is the same after SIGINT/SIGTERM.
+	interruptedCleanupBudget = 5 * time.Second
+)
+
+// reasonInterrupted is the Outcome reason of a run stopped by a signal.
+const reasonInterrupted = "Interrupted"
+
+// Runner runs one test as a Job and follows it to its end.
+type Runner struct {
+	Client kubernetes.Interface
+	// Exec runs commands in the pod (to release the holder).
+	Exec podexec.Executor
+	// Logs receives the test's output, line by line, as the pod prints it.
+	Logs io.Writer
+	// Progress tells a person what is going on (stderr).
+	Progress *Progress
+	// Diagnostics receives describe output and events when the run fails (stderr).
+	Diagnostics io.Writer
+	// Keep leaves the Job in the cluster after the run, for inspection.
+	Keep bool
+	// DumpSelector adds the system under test to the diagnostics (see Diagnosis).
+	DumpSelector string
+}
+
+// Run creates the Job of spec, streams its logs, waits for the end decided from Job and pod status, prints
+// diagnostics on failure, cleans up (unless Keep) and returns the result. The exit code the process should
+// end with is Result.ExitCode; an error means the run could not be made or followed.
+func (r *Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
+	started := time.Now()
+	job, err := r.Client.BatchV1().Jobs(spec.Namespace).Create(ctx, BuildJob(spec), metav1.CreateOptions{})
+	if err != nil {
+		return nil, exitcode.Errorf(exitcode.CannotRun, "creating job %q in namespace %q: %w", spec.Name, spec.Namespace, err)
+	}
+	r.Progress.Printf("created job %s in namespace %s", job.Name, job.Namespace)
+
+	outcome, pod, err := r.follow(ctx, spec)
+	result := newResult(spec, outcome, pod, started)
+	if err != nil {
+		r.cleanup(ctx, spec, true)
+		return result, err
+	}
+	if result.ExitCode != exitcode.OK && !result.interrupted {
+		if outcome.Message != "" {
+			r.Progress.Warnf("%s", outcome.Message)
+		}
+		// Diagnostics read the cluster after the end: give them a context that outlives an interrupt.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+		Diagnosis{Client: r.Client, DumpSelector: r.DumpSelector}.Write(dctx, progressWriter{r.Progress}, spec.Namespace, spec.Name, pod)
+		cancel()
+	}
+	r.cleanup(ctx, spec, result.interrupted)
+	return result, nil
+}
+
+// follow waits for the run to end and returns how it ended and the last state of its pod.
+func (r *Runner) follow(ctx context.Context, spec Spec) (Outcome, *corev1.Pod, error) {
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	w, err := WatchRun(watchCtx, r.Client, spec.Namespace, spec.Name)
+	if err != nil {
+		if ctx.Err() != nil {
+			return interrupted(ctx), nil, nil
+		}
+		return Outcome{}, nil, err
+	}
+	r.Progress.Start()
+	defer r.Progress.Stop()
+
+	timeout := time.NewTimer(spec.timeout())
+	defer timeout.Stop()
+	var (
+		logs      *logStream
+		ended     *Outcome // the outcome at the moment the test container terminated
+		settleBy  <-chan time.Time
+		seenJob   bool
+		lastState Outcome
+		pod       *corev1.Pod
+	)
+	defer func() {
+		if logs != nil {
+			logs.stop()
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return interrupted(ctx), pod, nil
+		case <-timeout.C:
+			return Outcome{Done: true, ExitCode: exitcode.Timeout, Reason: reasonDeadline,
+				Message: fmt.Sprintf("the test did not end within --timeout %s: raise --timeout, or look at the diagnostics below for where it hung", spec.timeout())}, pod, nil
+		case <-settleBy:
+			// The holder was released but the pod did not finish in time: the test's own code is known anyway.
+			return *ended, pod, nil
+		case <-w.Changed():
+		}
+		job := w.Job()
+		if job != nil {
+			seenJob = true
+		} else if seenJob {
+			return Outcome{Done: true, ExitCode: exitcode.CannotRun, Reason: "JobDeleted",
+				Message: fmt.Sprintf("job %q was deleted by someone else while the test ran: check who deletes jobs in namespace %q", spec.Name, spec.Namespace)}, pod, nil
+		}
+		if p := w.Pod(); p != nil {
+			pod = p
+		}
+		o := Classify(job, pod)
+		if o.Status != lastState.Status {
+			r.Progress.Status(o.Status)
+		}
+		lastState = o
+
+		if logs == nil && pod != nil && containerStarted(pod, TestContainer) {
+			logs = r.startLogs(ctx, w, spec.Namespace, pod.Name)
+		}
+		if o.TestEnded && ended == nil {
+			ended = &o
+			if logs != nil {
+				logs.wait(logDrain)
+			}
+			if err := r.release(ctx, spec.Namespace, pod.Name); err != nil {
+				r.Progress.Warnf("could not release the holder container (the test's exit code is known, the job is deleted anyway): %v", err)
+				return o, pod, nil
+			}
+			settleBy = time.After(settle)
+		}
+		if o.Done {
+			if ended != nil && !o.TestEnded {
+				// The pod ended in a way Classify no longer reads as the test's (e.g. deleted): keep the test's code.
+				return *ended, pod, nil
+			}
+			return o, pod, nil
+		}
+	}
+}
+
+// interrupted is the outcome of a run stopped by a signal (or any cancellation of ctx).
+func interrupted(ctx context.Context) Outcome {
+	return Outcome{Done: true, ExitCode: exitcode.Code(ctx, nil), Reason: reasonInterrupted, Message: context.Cause(ctx).Error()}
+}
+
+// release tells the holder container to exit, so the pod, and the Job, finish with the test's status.
+func (r *Runner) release(ctx context.Context, namespace, pod string) error {
+	return r.Exec.Exec(ctx, namespace, pod, HolderContainer, []string{"touch", ReleaseFile}, nil, io.Discard, io.Discard)
+}
+
+// cleanup deletes the Job; its pods go with it (background propagation: the garbage collector removes them).
+// It waits, within a budget, until no pod of the run is left, so that "nothing remains" holds when it returns.
+func (r *Runner) cleanup(ctx context.Context, spec Spec, interrupted bool) {
+	if r.Keep {
+		r.Progress.Printf("kept job %s in namespace %s (--keep): delete it with kubectl delete job %s -n %s", spec.Name, spec.Namespace, spec.Name, spec.Namespace)
+		return
+	}
+	budget := cleanupBudget
+	if interrupted {
+		budget = interruptedCleanupBudget
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
+	defer cancel()
+	err := r.Client.BatchV1().Jobs(spec.Namespace).Delete(cctx, spec.Name, metav1.DeleteOptions{
+		PropagationPolicy: ptr.To(metav1.DeletePropagationBackground),
+	})
+	if err != nil && !apierrors.IsNotFound(err) {
+		r.Progress.Warnf("could not delete job %q in namespace %q: %v: delete it with kubectl delete job %s -n %s", spec.Name, spec.Namespace, err, spec.Name, spec.Namespace)
+		return
+	}
+	selector := labels.SelectorFromSet(labels.Set{LabelRun: spec.Name}).String()
+	for {
+		pods, err := r.Client.CoreV1().Pods(spec.Namespace).List(cctx, metav1.ListOptions{LabelSelector: selector})
+		if err == nil && len(pods.Items) == 0 {
+			r.Progress.Printf("deleted job %s", spec.Name)
+			return
+		}
+		select {
+		case <-cctx.Done():
+			r.Progress.Warnf("job %s is deleted; its pod is still terminating and will be removed by the cluster", spec.Name)
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// logStream is the log follower of the test container running in the background.
+type logStream struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+func (r *Runner) startLogs(ctx context.Context, w *Watch, namespace, pod string) *logStream {
+	lctx, cancel := context.WithCancel(ctx)
+	s := &logStream{cancel: cancel, done: make(chan struct{})}
+	f := &LogFollower{
+		Client: r.Client,
+		Source: LogSource{Namespace: namespace, Pod: pod, Container: TestContainer},
+		Out:    r.Logs,
+		Terminated: func() bool {
+			p := w.Pod()
+			return p == nil || p.Name != pod || containerTerminated(p, TestContainer)
+		},
+	}
+	go func() {
+		defer close(s.done)
+		if err := f.Follow(lctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.err = err
+			r.Progress.Warnf("log stream: %v", err)
+		}
+	}()
+	return s
+}
+
+// wait waits up to d for the stream to end by itself.
+func (s *logStream) wait(d time.Duration) {
+	select {
+	case <-s.done:
+	case <-time.After(d):
+	}
+}
+
+func (s *logStream) stop() {
+	s.cancel()
+	<-s.done
+}
+
+func containerStarted(pod *corev1.Pod, name string) bool {
+	for _, s := range pod.Status.ContainerStatuses {
+		if s.Name == name {
+			return s.State.Running != nil || (s.State.Terminated != nil && !s.State.Terminated.StartedAt.IsZero())
+		}
+	}
+	return false
+}
+
+func containerTerminated(pod *corev1.Pod, name string) bool {
+	for _, s := range pod.Status.ContainerStatuses {
+		if s.Name == name {
+			return s.State.Terminated != nil
+		}
+	}
+	return false
+}
+
+// progressWriter lets diagnostics go through Progress, so they are escaped and the status line stays clear.
+type progressWriter struct{ p *Progress }
+
+func (w progressWriter) Write(b []byte) (int, error) {
+	w.p.Block(string(b))
+	return len(b), nil
+}

@@ -1,0 +1,232 @@
+package testrun
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/validate/content"
+	"k8s.io/apimachinery/pkg/util/rand"
+)
+
+// Names, labels and defaults shared by everything that creates or finds a run.
+const (
+	// LabelManagedBy marks every object the plugin creates, so cleanup can find them all.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedByValue is the value of LabelManagedBy on the plugin's objects.
+	ManagedByValue = "kubectl-testrun"
+	// LabelRun carries the full generated run name, on the Job and on its pods.
+	LabelRun = "testrun.dev/name"
+
+	// TestContainer is the name of the container that runs the user's image.
+	TestContainer = "test"
+	// HolderContainer is the name of the container that keeps the pod running after the test ended.
+	HolderContainer = "holder"
+
+	// ReportsVolume is the emptyDir the test writes its reports into.
+	ReportsVolume = "testrun-reports"
+	// ControlVolume is the emptyDir through which the plugin releases the holder.
+	ControlVolume = "testrun-control"
+	// ControlDir is where the holder mounts ControlVolume.
+	ControlDir = "/testrun"
+	// ReleaseFile is the file whose existence tells the holder to exit.
+	ReleaseFile = ControlDir + "/release"
+
+	// DefaultReportDir is where the reports volume is mounted in the test container when Spec.ReportDir is empty.
+	DefaultReportDir = "/reports"
+	// DefaultHelperImage runs the holder when Spec.HelperImage is empty; it needs only a POSIX sh and sleep.
+	DefaultHelperImage = "docker.io/library/busybox:1.37"
+
+	// DefaultTimeout bounds a test when Spec.Timeout is zero.
+	DefaultTimeout = time.Hour
+	// DefaultHold is how long the holder outlives the test's timeout when Spec.Hold is zero.
+	DefaultHold = 10 * time.Minute
+)
+
+// Limits on names, from the Kubernetes label value limit that the run name must fit.
+const (
+	// maxNameLength is the longest run name: the Job name is copied into label values, limited to 63.
+	maxNameLength = 63
+	// suffixLength is the number of random characters NewRunName appends.
+	suffixLength = 5
+	// MaxRunNameBaseLength is the longest base ValidateRunName accepts, so that base, "-" and the random suffix
+	// fit in maxNameLength.
+	MaxRunNameBaseLength = maxNameLength - 1 - suffixLength
+)
+
+// Spec is everything needed to build the Job of one run. Zero values mean the documented defaults, which are
+// applied by BuildJob, so a Spec can be rendered, compared and validated before anything is created.
+type Spec struct {
+	// Name is the run name, already generated (see NewRunName); it names the Job.
+	Name string
+	// Namespace is where the Job is created; empty leaves it to the client that creates the Job.
+	Namespace string
+	// Image is the user's test image.
+	Image string
+	// Command replaces the image entrypoint when set.
+	Command []string
+	// Args are the arguments to the command (or to the image entrypoint when Command is empty).
+	Args []string
+	// Env is added to the test container after the TESTRUN_* variables, so a user value wins.
+	Env []corev1.EnvVar
+	// EnvFrom is passed to the test container as is.
+	EnvFrom []corev1.EnvFromSource
+	// ImagePullPolicy of the test container; empty leaves it to the API server default.
+	ImagePullPolicy corev1.PullPolicy
+	// ServiceAccount the pod runs as; empty means the namespace's default.
+	ServiceAccount string
+	// Resources of the test container.
+	Resources corev1.ResourceRequirements
+	// NodeSelector of the pod.
+	NodeSelector map[string]string
+	// Tolerations of the pod.
+	Tolerations []corev1.Toleration
+	// Labels are user labels, added to the Job and its pod template.
+	Labels map[string]string
+	// Timeout bounds the test; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// Hold is how long the holder keeps the pod after the test's own timeout; 0 means DefaultHold.
+	Hold time.Duration
+	// ReportDir is where the test writes its reports; "" means DefaultReportDir.
+	ReportDir string
+	// HelperImage runs the holder; "" means DefaultHelperImage.
+	HelperImage string
+}
+
+// NewRunName returns base followed by "-" and five random characters, so that runs started from the same
+// definition at the same time never collide. Validate base with ValidateRunName first.
+func NewRunName(base string) string {
+	return base + "-" + rand.String(suffixLength)
+}
+
+// ValidateRunName checks that base can be turned into a run name by NewRunName: a DNS-1123 label short
+// enough that the generated name still fits the 63 characters of a label value.
+func ValidateRunName(base string) error {
+	if base == "" {
+		return errors.New("the run name is empty: pass a name with --name")
+	}
+	if len(base) > MaxRunNameBaseLength {
+		return fmt.Errorf("run name %q is %d characters long: pass at most %d with --name, so the generated name with its random suffix fits in %d",
+			base, len(base), MaxRunNameBaseLength, maxNameLength)
+	}
+	if len(content.IsDNS1123Label(base)) != 0 {
+		return fmt.Errorf("run name %q is not a valid name: pass --name with lowercase letters, digits and '-' only, starting and ending with a letter or digit (e.g. \"unit-tests\")", base)
+	}
+	return nil
+}
+
+// Validate checks the Spec without contacting the cluster and returns every problem found, each naming the
+// flag that fixes it. It checks what the API server would reject late or not at all (an empty image, a report
+// directory of "/") and what would break the plugin's own labels.
+func (s Spec) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	switch {
+	case s.Name == "":
+		add("the run name is empty: pass a name with --name")
+	case len(s.Name) > maxNameLength || len(content.IsDNS1123Label(s.Name)) != 0:
+		add("run name %q is not a DNS-1123 label of at most %d characters: pass --name with lowercase letters, digits and '-' only", s.Name, maxNameLength)
+	}
+	if s.Namespace != "" && len(content.IsDNS1123Label(s.Namespace)) != 0 {
+		add("namespace %q is not a valid namespace name: fix --namespace", s.Namespace)
+	}
+	switch {
+	case s.Image == "":
+		add("no image given: pass the test image with --image")
+	case strings.ContainsFunc(s.Image, unicode.IsSpace):
+		add("image %q contains whitespace: fix --image", s.Image)
+	}
+	if strings.ContainsFunc(s.HelperImage, unicode.IsSpace) {
+		add("helper image %q contains whitespace: fix --helper-image", s.HelperImage)
+	}
+	switch s.ImagePullPolicy {
+	case "", corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+	default:
+		add("image pull policy %q is not one of Always, IfNotPresent or Never: fix --image-pull-policy", s.ImagePullPolicy)
+	}
+	if s.ServiceAccount != "" && len(content.IsDNS1123Subdomain(s.ServiceAccount)) != 0 {
+		add("service account %q is not a valid name: fix --service-account", s.ServiceAccount)
+	}
+	if s.Timeout < 0 {
+		add("timeout %s is negative: pass a positive duration with --timeout (e.g. 30m), or 0 for the default of %s", s.Timeout, DefaultTimeout)
+	}
+	if s.Hold < 0 {
+		add("hold %s is negative: pass a positive duration with --hold, or 0 for the default of %s", s.Hold, DefaultHold)
+	}
+	if s.ReportDir != "" {
+		switch dir := path.Clean(s.ReportDir); {
+		case !path.IsAbs(dir):
+			add("report directory %q is not an absolute path: pass one like %q with --report-dir", s.ReportDir, DefaultReportDir)
+		case dir == "/":
+			add("report directory %q is the root of the container: pass a directory of its own, like %q, with --report-dir", s.ReportDir, DefaultReportDir)
+		}
+	}
+	for _, k := range sortedKeys(s.Labels) {
+		switch {
+		case k == LabelManagedBy || k == LabelRun:
+			add("label %q is set by kubectl-testrun itself: remove it from --labels", k)
+		case len(content.IsLabelKey(k)) != 0:
+			add("label key %q is not valid: %s: fix --labels", k, strings.Join(content.IsLabelKey(k), "; "))
+		case len(content.IsLabelValue(s.Labels[k])) != 0:
+			add("label %q has an invalid value %q: %s: fix --labels", k, s.Labels[k], strings.Join(content.IsLabelValue(s.Labels[k]), "; "))
+		}
+	}
+	for _, k := range sortedKeys(s.NodeSelector) {
+		switch {
+		case len(content.IsLabelKey(k)) != 0:
+			add("node selector key %q is not a valid label key: %s: fix --node-selector", k, strings.Join(content.IsLabelKey(k), "; "))
+		case len(content.IsLabelValue(s.NodeSelector[k])) != 0:
+			add("node selector %q has an invalid value %q: %s: fix --node-selector", k, s.NodeSelector[k], strings.Join(content.IsLabelValue(s.NodeSelector[k]), "; "))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// timeout returns the test's timeout with the default applied.
+func (s Spec) timeout() time.Duration {
+	if s.Timeout == 0 {
+		return DefaultTimeout
+	}
+	return s.Timeout
+}
+
+// hold returns how long the holder outlives the timeout, with the default applied.
+func (s Spec) hold() time.Duration {
+	if s.Hold == 0 {
+		return DefaultHold
+	}
+	return s.Hold
+}
+
+// reportDir returns the cleaned report directory, with the default applied, so that the mount and
+// TESTRUN_REPORT_DIR always agree.
+func (s Spec) reportDir() string {
+	if s.ReportDir == "" {
+		return DefaultReportDir
+	}
+	return path.Clean(s.ReportDir)
+}
+
+// helperImage returns the holder's image, with the default applied.
+func (s Spec) helperImage() string {
+	if s.HelperImage == "" {
+		return DefaultHelperImage
+	}
+	return s.HelperImage
+}
+
+// sortedKeys returns the keys of m in order, so that errors come out the same on every run.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,95 @@
+package testrun
+
+import (
+	"context"
+	"fmt"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	batchlisters "k8s.io/client-go/listers/batch/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Watch keeps the latest Job and pods of one run in a local cache, fed by informers: they list, then watch,
+// and list again after a watch expires or the API server restarts, so the state is always current and
+// decisions are made from it (level-driven), never from counting events.
+type Watch struct {
+	name     string
+	jobs     batchlisters.JobNamespaceLister
+	pods     corelisters.PodNamespaceLister
+	selector labels.Selector
+	changed  chan struct{}
+}
+
+// WatchRun starts watching the run name in namespace and returns once the cache holds the current state.
+// It stops when ctx ends.
+func WatchRun(ctx context.Context, client kubernetes.Interface, namespace, name string) (*Watch, error) {
+	selector := labels.SelectorFromSet(labels.Set{LabelRun: name})
+	factory := informers.NewSharedInformerFactoryWithOptions(client, 0,
+		informers.WithNamespace(namespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector.String() }))
+	w := &Watch{
+		name:     name,
+		jobs:     factory.Batch().V1().Jobs().Lister().Jobs(namespace),
+		pods:     factory.Core().V1().Pods().Lister().Pods(namespace),
+		selector: selector,
+		changed:  make(chan struct{}, 1),
+	}
+	notify := func(any) {
+		select {
+		case w.changed <- struct{}{}:
+		default: // a notification is already pending: the reader will see the latest state anyway
+		}
+	}
+	handler := cache.ResourceEventHandlerFuncs{
+		AddFunc:    notify,
+		UpdateFunc: func(_, obj any) { notify(obj) },
+		DeleteFunc: notify,
+	}
+	for _, inf := range []cache.SharedIndexInformer{factory.Batch().V1().Jobs().Informer(), factory.Core().V1().Pods().Informer()} {
+		if _, err := inf.AddEventHandler(handler); err != nil {
+			return nil, err
+		}
+	}
+	factory.Start(ctx.Done())
+	for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			return nil, fmt.Errorf("watching %s of run %q: %w", typ, name, context.Cause(ctx))
+		}
+	}
+	notify(nil)
+	return w, nil
+}
+
+// Changed receives a value whenever the Job or a pod of the run may have changed.
+func (w *Watch) Changed() <-chan struct{} { return w.changed }
+
+// Job returns the run's Job as last seen, or nil if it does not exist (any more).
+func (w *Watch) Job() *batchv1.Job {
+	job, err := w.jobs.Get(w.name)
+	if apierrors.IsNotFound(err) || err != nil {
+		return nil
+	}
+	return job
+}
+
+// Pod returns the newest pod of the run, or nil while there is none.
+func (w *Watch) Pod() *corev1.Pod {
+	pods, err := w.pods.List(w.selector)
+	if err != nil || len(pods) == 0 {
+		return nil
+	}
+	newest := pods[0]
+	for _, p := range pods[1:] {
+		if newest.CreationTimestamp.Before(&p.CreationTimestamp) {
+			newest = p
+		}
+	}
+	return newest
+}
