@@ -78,7 +78,7 @@ func Classify(job *batchv1.Job, pod *corev1.Pod) Outcome {
 	test, holder := containerStatus(pod, TestContainer), containerStatus(pod, HolderContainer)
 	stop := interruptionOf(job, pod)
 
-	if term := terminated(test); term != nil && stop.endedAfter(term) {
+	if term := terminated(test); term != nil && stop.endedFirst(term) {
 		if term.Reason == reasonStartError || term.Reason == reasonCannotRun {
 			return startFailure(pod, term)
 		}
@@ -116,9 +116,9 @@ type interruption struct {
 	outcome Outcome
 }
 
-// endedAfter reports whether the test, terminated as term says, ended on its own: before the interruption, if
+// endedFirst reports whether the test, terminated as term says, ended on its own: before the interruption, if
 // any. Times have whole seconds, so a test that ended in the same second counts as interrupted.
-func (i *interruption) endedAfter(term *corev1.ContainerStateTerminated) bool {
+func (i *interruption) endedFirst(term *corev1.ContainerStateTerminated) bool {
 	return i == nil || (!i.at.IsZero() && term.FinishedAt.Time.Before(i.at))
 }
 
@@ -311,10 +311,10 @@ func holderProblem(pod *corev1.Pod, cs *corev1.ContainerStatus) (Outcome, bool) 
 	image := containerImage(pod, cs.Name, cs)
 	o := Outcome{Done: true, ExitCode: exitcode.CannotRun, Reason: reason, Status: "helper container cannot start"}
 	if pullReasons[reason] {
-		o.Message = fmt.Sprintf("helper image %q cannot be pulled (%s)%s: make it pullable from the cluster, or pass another image that has sh with --helper-image",
+		o.Message = fmt.Sprintf("helper image %q cannot be pulled (%s)%s: make it pullable from the cluster, or pass another busybox-like image (sh, date, sleep, touch) with --helper-image",
 			image, reason, detail(msg))
 	} else {
-		o.Message = fmt.Sprintf("the helper container cannot start from image %q (%s)%s: pass an image that has sh and sleep with --helper-image",
+		o.Message = fmt.Sprintf("the helper container cannot start from image %q (%s)%s: pass a busybox-like image (sh, date, sleep, touch) with --helper-image",
 			image, reason, detail(msg))
 	}
 	return o, true
@@ -328,7 +328,7 @@ func unschedulable(pod *corev1.Pod) (Outcome, bool) {
 	}
 	return Outcome{
 		Done: true, ExitCode: exitcode.CannotRun, Reason: corev1.PodReasonUnschedulable, Status: "cannot be scheduled",
-		Message: fmt.Sprintf("pod %q cannot be scheduled%s: check --node-selector, the tolerations and the resources the test requests, or make room in the cluster",
+		Message: fmt.Sprintf("pod %q cannot be scheduled (Unschedulable)%s: check --node-selector, the tolerations and the resources the test requests, or make room in the cluster",
 			pod.Name, detail(c.Message)),
 	}, true
 }
@@ -481,9 +481,10 @@ func runName(job *batchv1.Job, pod *corev1.Pod) string {
 	return ""
 }
 
-// detail returns ": msg" to append a status message to a sentence, or "" when there is none.
+// detail returns ": msg" to append a status message to a sentence, or "" when there is none. A final period
+// goes, since the sentence goes on.
 func detail(msg string) string {
-	msg = strings.TrimSpace(msg)
+	msg = strings.TrimRight(strings.TrimSpace(msg), ".")
 	if msg == "" {
 		return ""
 	}

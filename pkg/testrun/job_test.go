@@ -192,13 +192,13 @@ func TestValidateRunName(t *testing.T) {
 		{name: "plain", base: "unit-tests"},
 		{name: "digits", base: "123"},
 		{name: "57 characters", base: strings.Repeat("x", 57)},
-		{name: "empty", base: "", wantErr: "--name"},
-		{name: "58 characters", base: strings.Repeat("x", 58), wantErr: "at most 57 with --name"},
-		{name: "uppercase", base: "Unit", wantErr: "--name"},
+		{name: "empty", base: "", wantErr: "NAME"},
+		{name: "58 characters", base: strings.Repeat("x", 58), wantErr: "at most 57 characters as NAME"},
+		{name: "uppercase", base: "Unit", wantErr: "NAME"},
 		{name: "underscore", base: "unit_tests", wantErr: `"unit_tests"`},
-		{name: "leading dash", base: "-unit", wantErr: "--name"},
-		{name: "trailing dash", base: "unit-", wantErr: "--name"},
-		{name: "dot", base: "unit.tests", wantErr: "--name"},
+		{name: "leading dash", base: "-unit", wantErr: "NAME"},
+		{name: "trailing dash", base: "unit-", wantErr: "NAME"},
+		{name: "dot", base: "unit.tests", wantErr: "NAME"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -216,8 +216,8 @@ func TestSpecValidate(t *testing.T) {
 		{name: "minimal", modify: func(*Spec) {}},
 		{name: "full", modify: func(s *Spec) { *s = fullSpec() }},
 		{name: "no namespace leaves it to the client", modify: func(s *Spec) { s.Namespace = "" }},
-		{name: "empty name", modify: func(s *Spec) { s.Name = "" }, wantErr: "--name"},
-		{name: "name too long", modify: func(s *Spec) { s.Name = strings.Repeat("a", 64) }, wantErr: "--name"},
+		{name: "empty name", modify: func(s *Spec) { s.Name = "" }, wantErr: "NAME"},
+		{name: "name too long", modify: func(s *Spec) { s.Name = strings.Repeat("a", 64) }, wantErr: "NAME"},
 		{name: "bad namespace", modify: func(s *Spec) { s.Namespace = "Team A" }, wantErr: "--namespace"},
 		{name: "no image", modify: func(s *Spec) { s.Image = "" }, wantErr: "--image"},
 		{name: "image with space", modify: func(s *Spec) { s.Image = "app tests" }, wantErr: "--image"},
@@ -230,9 +230,9 @@ func TestSpecValidate(t *testing.T) {
 		{name: "report dir is root", modify: func(s *Spec) { s.ReportDir = "/" }, wantErr: "--report-dir"},
 		{name: "report dir climbs to root", modify: func(s *Spec) { s.ReportDir = "/reports/.." }, wantErr: "--report-dir"},
 		{name: "report dir with trailing slash", modify: func(s *Spec) { s.ReportDir = "/out/" }},
-		{name: "reserved label", modify: func(s *Spec) { s.Labels = map[string]string{LabelRun: "x"} }, wantErr: "--labels"},
-		{name: "bad label key", modify: func(s *Spec) { s.Labels = map[string]string{"a b": "x"} }, wantErr: "--labels"},
-		{name: "bad label value", modify: func(s *Spec) { s.Labels = map[string]string{"team": "a/b"} }, wantErr: "--labels"},
+		{name: "reserved label", modify: func(s *Spec) { s.Labels = map[string]string{LabelRun: "x"} }, wantErr: "--label"},
+		{name: "bad label key", modify: func(s *Spec) { s.Labels = map[string]string{"a b": "x"} }, wantErr: "--label"},
+		{name: "bad label value", modify: func(s *Spec) { s.Labels = map[string]string{"team": "a/b"} }, wantErr: "--label"},
 		{name: "bad node selector", modify: func(s *Spec) { s.NodeSelector = map[string]string{"zone": "eu west"} }, wantErr: "--node-selector"},
 	}
 	for _, tt := range tests {

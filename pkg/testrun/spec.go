@@ -39,7 +39,8 @@ const (
 
 	// DefaultReportDir is where the reports volume is mounted in the test container when Spec.ReportDir is empty.
 	DefaultReportDir = "/reports"
-	// DefaultHelperImage runs the holder when Spec.HelperImage is empty; it needs only a POSIX sh and sleep.
+	// DefaultHelperImage runs the holder when Spec.HelperImage is empty. Any image with a POSIX sh, date,
+	// sleep (with fractions of a second) and touch will do.
 	DefaultHelperImage = "docker.io/library/busybox:1.37"
 
 	// DefaultTimeout bounds a test when Spec.Timeout is zero.
@@ -108,14 +109,14 @@ func NewRunName(base string) string {
 // enough that the generated name still fits the 63 characters of a label value.
 func ValidateRunName(base string) error {
 	if base == "" {
-		return errors.New("the run name is empty: pass a name with --name")
+		return errors.New("the run name is empty: give it as NAME, the first argument of run")
 	}
 	if len(base) > MaxRunNameBaseLength {
-		return fmt.Errorf("run name %q is %d characters long: pass at most %d with --name, so the generated name with its random suffix fits in %d",
+		return fmt.Errorf("run name %q is %d characters long: give at most %d characters as NAME, so the generated name with its random suffix fits in %d",
 			base, len(base), MaxRunNameBaseLength, maxNameLength)
 	}
 	if len(content.IsDNS1123Label(base)) != 0 {
-		return fmt.Errorf("run name %q is not a valid name: pass --name with lowercase letters, digits and '-' only, starting and ending with a letter or digit (e.g. \"unit-tests\")", base)
+		return fmt.Errorf("run name %q is not a valid name: give NAME with lowercase letters, digits and '-' only, starting and ending with a letter or digit (e.g. \"unit-tests\")", base)
 	}
 	return nil
 }
@@ -129,9 +130,9 @@ func (s Spec) Validate() error {
 
 	switch {
 	case s.Name == "":
-		add("the run name is empty: pass a name with --name")
+		add("the run name is empty: give it as NAME, the first argument of run")
 	case len(s.Name) > maxNameLength || len(content.IsDNS1123Label(s.Name)) != 0:
-		add("run name %q is not a DNS-1123 label of at most %d characters: pass --name with lowercase letters, digits and '-' only", s.Name, maxNameLength)
+		add("run name %q is not a DNS-1123 label of at most %d characters: give NAME with lowercase letters, digits and '-' only", s.Name, maxNameLength)
 	}
 	if s.Namespace != "" && len(content.IsDNS1123Label(s.Namespace)) != 0 {
 		add("namespace %q is not a valid namespace name: fix --namespace", s.Namespace)
@@ -170,11 +171,11 @@ func (s Spec) Validate() error {
 	for _, k := range sortedKeys(s.Labels) {
 		switch {
 		case k == LabelManagedBy || k == LabelRun:
-			add("label %q is set by kubectl-testrun itself: remove it from --labels", k)
+			add("label %q is set by kubectl-testrun itself: remove it from --label", k)
 		case len(content.IsLabelKey(k)) != 0:
-			add("label key %q is not valid: %s: fix --labels", k, strings.Join(content.IsLabelKey(k), "; "))
+			add("label key %q is not valid: %s: fix --label", k, strings.Join(content.IsLabelKey(k), "; "))
 		case len(content.IsLabelValue(s.Labels[k])) != 0:
-			add("label %q has an invalid value %q: %s: fix --labels", k, s.Labels[k], strings.Join(content.IsLabelValue(s.Labels[k]), "; "))
+			add("label %q has an invalid value %q: %s: fix --label", k, s.Labels[k], strings.Join(content.IsLabelValue(s.Labels[k]), "; "))
 		}
 	}
 	for _, k := range sortedKeys(s.NodeSelector) {

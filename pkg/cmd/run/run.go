@@ -68,6 +68,7 @@ type Options struct {
 	Env             []string
 	EnvFrom         []string
 	Timeout         time.Duration
+	Hold            time.Duration
 	ImagePullPolicy string
 	ServiceAccount  string
 	Requests        string
@@ -96,6 +97,7 @@ func NewOptions(configFlags *genericclioptions.ConfigFlags, streams genericioopt
 	return &Options{
 		ConfigFlags: configFlags,
 		Timeout:     testrun.DefaultTimeout,
+		Hold:        testrun.DefaultHold,
 		Color:       "auto",
 		HelperImage: testrun.DefaultHelperImage,
 		ReportDir:   testrun.DefaultReportDir,
@@ -134,6 +136,7 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.StringArrayVarP(&o.Env, "env", "e", o.Env, "An environment variable NAME=VALUE for the test; repeatable.")
 	f.StringArrayVar(&o.EnvFrom, "env-from", o.EnvFrom, "Take every key of secret/NAME or configmap/NAME as environment variables; repeatable.")
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long the test may run before it is stopped and the command exits 124.")
+	f.DurationVar(&o.Hold, "hold", o.Hold, "How long the pod waits, after --timeout, for its reports to be fetched when nobody releases it (a detached or abandoned run).")
 	f.StringVar(&o.ImagePullPolicy, "image-pull-policy", o.ImagePullPolicy, "The test image's pull policy: Always, IfNotPresent or Never; empty for the cluster's default.")
 	f.StringVar(&o.ServiceAccount, "service-account", o.ServiceAccount, "The service account the test runs as.")
 	f.StringVar(&o.Requests, "requests", o.Requests, "Resource requests of the test container, e.g. cpu=500m,memory=256Mi.")
@@ -182,6 +185,7 @@ func (o *Options) Complete(cmd *cobra.Command, args []string) error {
 		ImagePullPolicy: corev1.PullPolicy(o.ImagePullPolicy),
 		ServiceAccount:  o.ServiceAccount,
 		Timeout:         o.Timeout,
+		Hold:            o.Hold,
 		ReportDir:       o.ReportDir,
 		HelperImage:     o.HelperImage,
 	}
