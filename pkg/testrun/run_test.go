@@ -1,0 +1,211 @@
+package testrun
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+)
+
+// fakeExec records the commands the runner runs in pods.
+type fakeExec struct {
+	mu    sync.Mutex
+	calls []string
+	err   error
+}
+
+func (f *fakeExec) Exec(_ context.Context, ns, pod, container string, command []string, _ io.Reader, _, _ io.Writer) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, ns+"/"+pod+"/"+container+": "+strings.Join(command, " "))
+	return f.err
+}
+
+// kubelet plays the part of the Job controller and the kubelet against a fake clientset: once the Job exists
+// it creates its pod, then applies each status in turn.
+func kubelet(t *testing.T, client *fake.Clientset, ns string, statuses ...func(*corev1.Pod)) {
+	t.Helper()
+	go func() {
+		ctx := t.Context()
+		var job *batchv1.Job
+		for job == nil {
+			jobs, err := client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
+			if err != nil || ctx.Err() != nil {
+				return
+			}
+			if len(jobs.Items) > 0 {
+				job = &jobs.Items[0]
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: job.Name + "-abcde", Namespace: ns, Labels: job.Spec.Template.Labels, CreationTimestamp: metav1.Now()},
+			Spec:       job.Spec.Template.Spec,
+		}
+		if _, err := client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			return
+		}
+		for _, set := range statuses {
+			time.Sleep(20 * time.Millisecond)
+			p, err := client.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+			if err != nil {
+				return
+			}
+			set(p)
+			if _, err := client.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+				return
+			}
+		}
+	}()
+}
+
+func pullFailing(reason, message string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodPending
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{
+			{Name: TestContainer, Image: p.Spec.Containers[0].Image, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: message}}},
+			{Name: HolderContainer, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}},
+		}
+	}
+}
+
+func testExited(code int32, phase corev1.PodPhase) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		p.Status.Phase = phase
+		now := metav1.Now()
+		holder := corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}}
+		if phase != corev1.PodRunning {
+			holder = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed", StartedAt: now, FinishedAt: now}}
+		}
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{
+			{Name: TestContainer, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Reason: "Error", StartedAt: now, FinishedAt: now}}},
+			{Name: HolderContainer, State: holder},
+		}
+	}
+}
+
+func newRunner(client *fake.Clientset, exec *fakeExec) (*Runner, *bytes.Buffer, *bytes.Buffer) {
+	// The fake has no garbage collector: deleting a Job takes its pods with it here.
+	pods := corev1.SchemeGroupVersion.WithResource("pods")
+	client.PrependReactor("delete", "jobs", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		ns := action.GetNamespace()
+		list, err := client.Tracker().List(pods, corev1.SchemeGroupVersion.WithKind("Pod"), ns)
+		if err != nil {
+			return true, nil, err
+		}
+		for _, p := range list.(*corev1.PodList).Items {
+			if err := client.Tracker().Delete(pods, ns, p.Name); err != nil {
+				return true, nil, err
+			}
+		}
+		return false, nil, nil
+	})
+	var logs, stderr bytes.Buffer
+	return &Runner{
+		Client: client, Exec: exec, Logs: &logs,
+		Progress:    NewProgress(&stderr, false, false, false),
+		Diagnostics: &stderr,
+	}, &logs, &stderr
+}
+
+func TestRunnerFailsFastOnImagePullAndCleansUp(t *testing.T) {
+	client := fake.NewClientset()
+	exec := &fakeExec{}
+	r, _, stderr := newRunner(client, exec)
+	kubelet(t, client, "ci", pullFailing("ErrImagePull", `failed to pull and unpack image "example/missing:1": not found`))
+
+	res, err := r.Run(t.Context(), Spec{Name: "smoke-x1x2x", Namespace: "ci", Image: "example/missing:1", Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.ExitCode != exitcode.CannotRun || res.Phase != PhaseError || res.Reason != "ErrImagePull" {
+		t.Errorf("result = code %d phase %q reason %q, want 125 Error ErrImagePull", res.ExitCode, res.Phase, res.Reason)
+	}
+	if !strings.Contains(stderr.String(), "example/missing:1") || !strings.Contains(stderr.String(), "--- describe job smoke-x1x2x") {
+		t.Errorf("stderr lacks the image or the describe output:\n%s", stderr.String())
+	}
+	if len(exec.calls) != 0 {
+		t.Errorf("exec calls = %v, want none: the test never ran", exec.calls)
+	}
+	if _, err := client.BatchV1().Jobs("ci").Get(t.Context(), "smoke-x1x2x", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("job still exists after the run (err %v)", err)
+	}
+}
+
+func TestRunnerReleasesTheHolderAndReturnsTheTestsCode(t *testing.T) {
+	client := fake.NewClientset()
+	exec := &fakeExec{}
+	r, _, _ := newRunner(client, exec)
+	kubelet(t, client, "ci", testExited(3, corev1.PodRunning), testExited(3, corev1.PodFailed))
+
+	res, err := r.Run(t.Context(), Spec{Name: "unit-a1b2c", Namespace: "ci", Image: "tests:1", Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.ExitCode != 3 || res.Phase != PhaseFailed {
+		t.Errorf("result = code %d phase %q, want the test's 3, Failed", res.ExitCode, res.Phase)
+	}
+	want := "ci/unit-a1b2c-abcde/holder: touch " + ReleaseFile
+	if len(exec.calls) != 1 || exec.calls[0] != want {
+		t.Errorf("exec calls = %q, want exactly %q", exec.calls, want)
+	}
+}
+
+func TestRunnerKeepLeavesTheJob(t *testing.T) {
+	client := fake.NewClientset()
+	r, _, stderr := newRunner(client, &fakeExec{})
+	r.Keep = true
+	kubelet(t, client, "ci", testExited(0, corev1.PodRunning), testExited(0, corev1.PodSucceeded))
+
+	res, err := r.Run(t.Context(), Spec{Name: "kept-a1b2c", Namespace: "ci", Image: "tests:1", Timeout: time.Minute})
+	if err != nil || res.ExitCode != 0 || res.Phase != PhasePassed {
+		t.Fatalf("Run = %+v, %v; want a pass", res, err)
+	}
+	if _, err := client.BatchV1().Jobs("ci").Get(t.Context(), "kept-a1b2c", metav1.GetOptions{}); err != nil {
+		t.Errorf("job is gone despite Keep: %v", err)
+	}
+	if !strings.Contains(stderr.String(), "kept job kept-a1b2c") {
+		t.Errorf("stderr does not say the job was kept:\n%s", stderr.String())
+	}
+}
+
+func TestRunnerCreateErrorIsCannotRun(t *testing.T) {
+	client := fake.NewClientset()
+	client.PrependReactor("create", "jobs", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(batchv1.Resource("jobs"), "x", nil)
+	})
+	r, _, _ := newRunner(client, &fakeExec{})
+	_, err := r.Run(t.Context(), Spec{Name: "denied-a1b2c", Namespace: "ci", Image: "tests:1"})
+	if code := exitcode.Code(t.Context(), err); code != exitcode.CannotRun {
+		t.Fatalf("exit code = %d (%v), want 125", code, err)
+	}
+	if !strings.Contains(err.Error(), `creating job "denied-a1b2c" in namespace "ci"`) {
+		t.Errorf("error %q does not name the job and namespace", err)
+	}
+}
+
+func TestRunnerTimeoutIs124(t *testing.T) {
+	client := fake.NewClientset()
+	r, _, stderr := newRunner(client, &fakeExec{})
+	kubelet(t, client, "ci", func(p *corev1.Pod) { p.Status.Phase = corev1.PodRunning })
+	res, err := r.Run(t.Context(), Spec{Name: "slow-a1b2c", Namespace: "ci", Image: "tests:1", Timeout: 300 * time.Millisecond})
+	if err != nil || res.ExitCode != exitcode.Timeout || res.Phase != PhaseTimedOut {
+		t.Fatalf("Run = %+v, %v; want 124 TimedOut", res, err)
+	}
+	if !strings.Contains(stderr.String(), "--timeout 300ms") {
+		t.Errorf("stderr does not name the timeout:\n%s", stderr.String())
+	}
+}
