@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -365,4 +366,19 @@ func TestRunOOMKilledIsReported(t *testing.T) {
 	wantCode(t, r, 137)
 	wantStderr(t, r, "OOMKilled", "--limits memory")
 	assertNothingLeft(t, ns)
+}
+
+// On failure, --dump-selector adds describe and logs of the system under test, as the seed suites dump
+// their service's pods.
+func TestRunDumpSelectorShowsTheSystemUnderTest(t *testing.T) {
+	ns := namespace(t)
+	kubectl(t, "-n", ns, "run", "sut", "--image", busybox, "--labels", "app=sut", "--restart", "Never",
+		"--command", "--", "sh", "-c", "echo service log line; exec sleep 3600")
+	waitFor(t, 60*time.Second, "the system under test to run", func(ctx context.Context) (bool, error) {
+		p, err := client.CoreV1().Pods(ns).Get(ctx, "sut", metav1.GetOptions{})
+		return err == nil && p.Status.Phase == "Running", err
+	})
+	r := testrun(t, "run", "broken", "-n", ns, "--image", testee, "--env", "TESTEE_EXIT=1", "--dump-selector", "app=sut")
+	wantCode(t, r, 1)
+	wantStderr(t, r, "--- describe pod sut (--dump-selector)", "--- last 50 lines of pod sut container sut", "service log line")
 }
