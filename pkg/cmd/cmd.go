@@ -7,6 +7,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/completion"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/fetch"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/run"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/version"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
@@ -32,7 +34,9 @@ func NewCmdTestrun(streams genericiooptions.IOStreams) *cobra.Command {
 	})
 	cmd.AddCommand(
 		run.NewCmdRun(configFlags, streams),
+		fetch.NewCmdFetch(configFlags, streams),
 		version.NewCmdVersion(streams),
+		completion.NewCmdCompletion(streams),
 	)
 	return cmd
 }

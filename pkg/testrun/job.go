@@ -112,8 +112,17 @@ func testContainer(s Spec) corev1.Container {
 			env = append(env, e)
 		}
 	}
+	var security *corev1.SecurityContext
+	if s.Restricted {
+		security = &corev1.SecurityContext{
+			RunAsNonRoot:             ptr.To(true),
+			AllowPrivilegeEscalation: ptr.To(false),
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		}
+	}
 	return corev1.Container{
 		Name:            TestContainer,
+		SecurityContext: security,
 		Image:           s.Image,
 		Command:         s.Command,
 		Args:            s.Args,
@@ -143,7 +152,12 @@ func holderContainer(s Spec, hold time.Duration) corev1.Container {
 			},
 			Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("32Mi")},
 		},
-		VolumeMounts: []corev1.VolumeMount{{Name: ControlVolume, MountPath: ControlDir}},
+		// The reports are mounted read-only so that they can be fetched through the holder where a policy
+		// forbids ephemeral containers.
+		VolumeMounts: []corev1.VolumeMount{
+			{Name: ControlVolume, MountPath: ControlDir},
+			{Name: ReportsVolume, MountPath: HolderReportsDir, ReadOnly: true},
+		},
 		SecurityContext: &corev1.SecurityContext{
 			RunAsNonRoot:             ptr.To(true),
 			RunAsUser:                ptr.To[int64](nobody),

@@ -56,6 +56,7 @@ func fullSpec() Spec {
 		Hold:         2*time.Minute + 500*time.Millisecond,
 		ReportDir:    "/work/out/",
 		HelperImage:  "registry.example/busybox:1.37",
+		Restricted:   true,
 	}
 }
 
@@ -129,8 +130,9 @@ func TestBuildJobInvariants(t *testing.T) {
 			if diff := cmp.Diff([]corev1.VolumeMount{{Name: ReportsVolume, MountPath: tt.wantReportDir}}, test.VolumeMounts); diff != "" {
 				t.Errorf("test container mounts (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff([]corev1.VolumeMount{{Name: ControlVolume, MountPath: ControlDir}}, holder.VolumeMounts); diff != "" {
-				t.Errorf("holder mounts (-want +got); the holder must never see the reports:\n%s", diff)
+			wantHolderMounts := []corev1.VolumeMount{{Name: ControlVolume, MountPath: ControlDir}, {Name: ReportsVolume, MountPath: HolderReportsDir, ReadOnly: true}}
+			if diff := cmp.Diff(wantHolderMounts, holder.VolumeMounts); diff != "" {
+				t.Errorf("holder mounts (-want +got); the holder may only read the reports:\n%s", diff)
 			}
 			if diff := cmp.Diff([]corev1.EnvVar{{Name: EnvHoldSeconds, Value: tt.wantHoldSeconds}}, holder.Env); diff != "" {
 				t.Errorf("holder env (-want +got):\n%s", diff)
@@ -138,8 +140,10 @@ func TestBuildJobInvariants(t *testing.T) {
 			if holder.Image != tt.wantHelperImage {
 				t.Errorf("holder image = %q, want %q", holder.Image, tt.wantHelperImage)
 			}
-			if test.SecurityContext != nil {
-				t.Errorf("the test container must keep the image's own user, got securityContext %+v", test.SecurityContext)
+			if sc := test.SecurityContext; !tt.spec.Restricted && sc != nil {
+				t.Errorf("the test container must keep the image's own user, got securityContext %+v", sc)
+			} else if tt.spec.Restricted && (sc == nil || sc.RunAsUser != nil || !*sc.RunAsNonRoot || *sc.AllowPrivilegeEscalation) {
+				t.Errorf("a restricted test container must run as the image's non-root user without escalation, got %+v", sc)
 			}
 			// A user value must win over ours: Kubernetes keeps the last of duplicate names.
 			var last string

@@ -3,6 +3,7 @@ package testrun
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -114,6 +115,14 @@ func (p *Progress) line(c *color.Color, format string, args ...any) {
 	p.clear()
 	fmt.Fprintf(p.w, "%s %s\n", c.Sprint("testrun:"), printers.EscapeTerminal(fmt.Sprintf(format, args...)))
 	p.draw()
+}
+
+// Report prints a block of results, such as the JUnit summary (not in quiet mode), escaped.
+func (p *Progress) Report(text string) {
+	if p.quiet {
+		return
+	}
+	p.Block(strings.TrimSuffix(text, "\n") + "\n")
 }
 
 // Block writes a block of text that came from the cluster (describe output, events, logs), escaped.

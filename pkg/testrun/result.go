@@ -37,6 +37,8 @@ type Result struct {
 	CompletionTime  metav1.Time `json:"completionTime"`
 	DurationSeconds float64     `json:"durationSeconds"`
 	Pods            []PodResult `json:"pods"`
+	// Reports are the files brought home with --reports, and their JUnit summary.
+	Reports *Reports `json:"reports,omitempty"`
 
 	interrupted bool
 }

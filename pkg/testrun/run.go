@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/fetch"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/podexec"
 )
 
@@ -49,7 +50,14 @@ type Runner struct {
 	Keep bool
 	// DumpSelector adds the system under test to the diagnostics (see Diagnosis).
 	DumpSelector string
+	// Reports, when set, is the local directory the test's report directory is copied into when it ended.
+	Reports string
+	// Fetcher copies the reports (required with Reports).
+	Fetcher *fetch.Fetcher
 }
+
+// tailLines is how many of the test's last lines a synthesized JUnit report carries.
+const tailLines = 50
 
 // Run creates the Job of spec, streams its logs, waits for the end decided from Job and pod status, prints
 // diagnostics on failure, cleans up (unless Keep) and returns the result. The exit code the process should
@@ -62,11 +70,19 @@ func (r *Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 	}
 	r.Progress.Printf("created job %s in namespace %s", job.Name, job.Namespace)
 
-	outcome, pod, err := r.follow(ctx, spec)
+	tail := newTailBuffer(tailLines)
+	outcome, pod, reports, err := r.follow(ctx, spec, tail)
 	result := newResult(spec, outcome, pod, started)
 	if err != nil {
 		r.cleanup(ctx, spec, true)
 		return result, err
+	}
+	if r.Reports != "" {
+		if reports == nil {
+			reports = &Reports{Dir: r.Reports, Files: []ReportFile{}, Error: "the test did not run to its end, so it left no reports"}
+		}
+		summarize(r.Progress, reports, spec.Name, outcome, result.Phase == PhasePassed, tail)
+		result.Reports = reports
 	}
 	if result.ExitCode != exitcode.OK && !result.interrupted {
 		if outcome.Message != "" {
@@ -81,16 +97,22 @@ func (r *Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 	return result, nil
 }
 
-// follow waits for the run to end and returns how it ended and the last state of its pod.
-func (r *Runner) follow(ctx context.Context, spec Spec) (Outcome, *corev1.Pod, error) {
+// follow waits for the run to end and returns how it ended, the last state of its pod and, with Reports, the
+// reports copied when the test ended.
+func (r *Runner) follow(ctx context.Context, spec Spec, tail *tailBuffer) (Outcome, *corev1.Pod, *Reports, error) {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	w, err := WatchRun(watchCtx, r.Client, spec.Namespace, spec.Name)
 	if err != nil {
 		if ctx.Err() != nil {
-			return interrupted(ctx), nil, nil
+			return interrupted(ctx), nil, nil, nil
 		}
-		return Outcome{}, nil, err
+		return Outcome{}, nil, nil, err
+	}
+	var copier *reportCopier
+	var reports *Reports
+	if r.Reports != "" {
+		copier = &reportCopier{client: r.Client, fetcher: r.Fetcher, progress: r.Progress, to: r.Reports}
 	}
 	r.Progress.Start()
 	defer r.Progress.Stop()
@@ -113,13 +135,13 @@ func (r *Runner) follow(ctx context.Context, spec Spec) (Outcome, *corev1.Pod, e
 	for {
 		select {
 		case <-ctx.Done():
-			return interrupted(ctx), pod, nil
+			return interrupted(ctx), pod, reports, nil
 		case <-timeout.C:
 			return Outcome{Done: true, ExitCode: exitcode.Timeout, Reason: reasonDeadline,
-				Message: fmt.Sprintf("the test did not end within --timeout %s: raise --timeout, or look at the diagnostics below for where it hung", spec.timeout())}, pod, nil
+				Message: fmt.Sprintf("the test did not end within --timeout %s: raise --timeout, or look at the diagnostics below for where it hung", spec.timeout())}, pod, reports, nil
 		case <-settleBy:
 			// The holder was released but the pod did not finish in time: the test's own code is known anyway.
-			return *ended, pod, nil
+			return *ended, pod, reports, nil
 		case <-w.Changed():
 		}
 		job := w.Job()
@@ -127,7 +149,7 @@ func (r *Runner) follow(ctx context.Context, spec Spec) (Outcome, *corev1.Pod, e
 			seenJob = true
 		} else if seenJob {
 			return Outcome{Done: true, ExitCode: exitcode.CannotRun, Reason: "JobDeleted",
-				Message: fmt.Sprintf("job %q was deleted by someone else while the test ran: check who deletes jobs in namespace %q", spec.Name, spec.Namespace)}, pod, nil
+				Message: fmt.Sprintf("job %q was deleted by someone else while the test ran: check who deletes jobs in namespace %q", spec.Name, spec.Namespace)}, pod, reports, nil
 		}
 		if p := w.Pod(); p != nil {
 			pod = p
@@ -139,25 +161,34 @@ func (r *Runner) follow(ctx context.Context, spec Spec) (Outcome, *corev1.Pod, e
 		lastState = o
 
 		if logs == nil && pod != nil && containerStarted(pod, TestContainer) {
-			logs = r.startLogs(ctx, w, spec.Namespace, pod.Name)
+			logs = r.startLogs(ctx, w, spec.Namespace, pod.Name, tail)
+		}
+		if copier != nil && !o.Done {
+			copier.prepare(ctx, pod)
 		}
 		if o.TestEnded && ended == nil {
 			ended = &o
 			if logs != nil {
 				logs.wait(logDrain)
 			}
+			if copier != nil && !o.Done {
+				reports = copier.copy(ctx, pod)
+				if reports.Error != "" {
+					r.Progress.Warnf("reports: %s", reports.Error)
+				}
+			}
 			if err := r.release(ctx, spec.Namespace, pod.Name); err != nil {
 				r.Progress.Warnf("could not release the holder container (the test's exit code is known, the job is deleted anyway): %v", err)
-				return o, pod, nil
+				return o, pod, reports, nil
 			}
 			settleBy = time.After(settle)
 		}
 		if o.Done {
 			if ended != nil && !o.TestEnded {
 				// The pod ended in a way Classify no longer reads as the test's (e.g. deleted): keep the test's code.
-				return *ended, pod, nil
+				return *ended, pod, reports, nil
 			}
-			return o, pod, nil
+			return o, pod, reports, nil
 		}
 	}
 }
@@ -215,13 +246,13 @@ type logStream struct {
 	err    error
 }
 
-func (r *Runner) startLogs(ctx context.Context, w *Watch, namespace, pod string) *logStream {
+func (r *Runner) startLogs(ctx context.Context, w *Watch, namespace, pod string, tail *tailBuffer) *logStream {
 	lctx, cancel := context.WithCancel(ctx)
 	s := &logStream{cancel: cancel, done: make(chan struct{})}
 	f := &LogFollower{
 		Client: r.Client,
 		Source: LogSource{Namespace: namespace, Pod: pod, Container: TestContainer},
-		Out:    r.Logs,
+		Out:    io.MultiWriter(r.Logs, tail),
 		Terminated: func() bool {
 			p := w.Pod()
 			return p == nil || p.Name != pod || containerTerminated(p, TestContainer)

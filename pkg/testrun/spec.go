@@ -36,6 +36,8 @@ const (
 	ControlDir = "/testrun"
 	// ReleaseFile is the file whose existence tells the holder to exit.
 	ReleaseFile = ControlDir + "/release"
+	// HolderReportsDir is where the holder mounts ReportsVolume, read-only.
+	HolderReportsDir = ControlDir + "/reports"
 
 	// DefaultReportDir is where the reports volume is mounted in the test container when Spec.ReportDir is empty.
 	DefaultReportDir = "/reports"
@@ -97,6 +99,9 @@ type Spec struct {
 	ReportDir string
 	// HelperImage runs the holder; "" means DefaultHelperImage.
 	HelperImage string
+	// Restricted gives the test container the security context PodSecurity "restricted" requires: a
+	// non-root user, no privilege escalation, every capability dropped.
+	Restricted bool
 }
 
 // NewRunName returns base followed by "-" and five random characters, so that runs started from the same

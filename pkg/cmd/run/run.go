@@ -3,12 +3,16 @@ package run
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,6 +26,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/extract"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/fetch"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/podexec"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/testrun"
 )
@@ -82,6 +88,9 @@ type Options struct {
 	DumpSelector    string
 	HelperImage     string
 	ReportDir       string
+	Reports         string
+	Restricted      bool
+	CopyLimits      extract.Limits
 
 	dryRun  cmdutil.DryRunStrategy
 	spec    testrun.Spec
@@ -101,6 +110,7 @@ func NewOptions(configFlags *genericclioptions.ConfigFlags, streams genericioopt
 		Color:       "auto",
 		HelperImage: testrun.DefaultHelperImage,
 		ReportDir:   testrun.DefaultReportDir,
+		CopyLimits:  extract.DefaultLimits(),
 		IOStreams:   streams,
 	}
 }
@@ -150,6 +160,9 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.DumpSelector, "dump-selector", o.DumpSelector, "On failure, also describe and show the logs of the pods this label selector matches (the system under test).")
 	f.StringVar(&o.HelperImage, "helper-image", o.HelperImage, "The image of the holder container (needs sh, sleep and touch), for clusters that cannot pull the default.")
 	f.StringVar(&o.ReportDir, "report-dir", o.ReportDir, "Where the test writes its reports in its container; exported to it as $TESTRUN_REPORT_DIR.")
+	f.StringVar(&o.Reports, "reports", o.Reports, "Copy the report directory into this local directory when the test ended (it must be empty or new), verify it, and summarise its JUnit files.")
+	f.BoolVar(&o.Restricted, "restricted", o.Restricted, "Run the test container the way PodSecurity 'restricted' requires: non-root (the image must set a numeric user), no privilege escalation, all capabilities dropped.")
+	AddLimitFlags(f, &o.CopyLimits)
 	cmdutil.AddDryRunFlag(cmd)
 	cmdutil.CheckErr(cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp)))
 	cmdutil.CheckErr(cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp)))
@@ -188,6 +201,7 @@ func (o *Options) Complete(cmd *cobra.Command, args []string) error {
 		Hold:            o.Hold,
 		ReportDir:       o.ReportDir,
 		HelperImage:     o.HelperImage,
+		Restricted:      o.Restricted,
 	}
 	if err := o.completeSpec(); err != nil {
 		return exitcode.New(exitcode.CannotRun, err)
@@ -304,7 +318,28 @@ func (o *Options) Validate() error {
 	default:
 		return fmt.Errorf("--image-pull-policy %q is not supported: use Always, IfNotPresent or Never", o.ImagePullPolicy)
 	}
+	if err := CheckEmptyDir("--reports", o.Reports); err != nil {
+		return err
+	}
 	return o.spec.Validate()
+}
+
+// CheckEmptyDir refuses a local destination that already holds files, before anything is created in the
+// cluster: what is in it afterwards must have come from this run.
+func CheckEmptyDir(flag, dir string) error {
+	if dir == "" {
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("%s %q: %w", flag, dir, err)
+	case len(entries) > 0:
+		return fmt.Errorf("%s %q is not empty: choose an empty or new directory, so that what it holds afterwards came from this run", flag, dir)
+	}
+	return nil
 }
 
 // Run creates the run (or prints it with --dry-run) and follows it.
@@ -323,9 +358,12 @@ func (o *Options) Run(cmd *cobra.Command) error {
 		// stdout is for the result document alone.
 		logs = progress.LogWriter(o.ErrOut, printers.IsTerminal(o.ErrOut))
 	}
+	exec := &podexec.Remote{Config: o.config, Client: o.client}
 	runner := &testrun.Runner{
 		Client:       o.client,
-		Exec:         &podexec.Remote{Config: o.config, Client: o.client},
+		Exec:         exec,
+		Reports:      o.Reports,
+		Fetcher:      &fetch.Fetcher{Client: o.client, Exec: exec, HelperImage: o.spec.HelperImage, Limits: o.CopyLimits},
 		Logs:         logs,
 		Progress:     progress,
 		Diagnostics:  o.ErrOut,
@@ -337,7 +375,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 		return err
 	}
 	if o.Output != "" {
-		if err := printDocument(o.Out, o.Output, result); err != nil {
+		if err := PrintDocument(o.Out, o.Output, result); err != nil {
 			return err
 		}
 	}
@@ -363,7 +401,14 @@ func (o *Options) printDryRun(cmd *cobra.Command) error {
 		_, err := fmt.Fprintf(o.Out, "job.batch/%s created (%s dry run)\n", job.Name, dryRunName(o.dryRun))
 		return err
 	}
-	return printDocument(o.Out, format, job)
+	return PrintDocument(o.Out, format, job)
+}
+
+// AddLimitFlags binds the caps on what fetched archives may write locally.
+func AddLimitFlags(f *pflag.FlagSet, l *extract.Limits) {
+	f.Int64Var(&l.MaxTotalBytes, "max-bytes", l.MaxTotalBytes, "The most bytes of reports to copy; a larger archive is refused.")
+	f.Int64Var(&l.MaxFileBytes, "max-file-bytes", l.MaxFileBytes, "The largest single report file to copy.")
+	f.IntVar(&l.MaxEntries, "max-files", l.MaxEntries, "The most files and directories to copy.")
 }
 
 func dryRunName(s cmdutil.DryRunStrategy) string {
@@ -373,7 +418,8 @@ func dryRunName(s cmdutil.DryRunStrategy) string {
 	return "client"
 }
 
-func printDocument(w io.Writer, format string, v any) error {
+// PrintDocument prints v as indented JSON or as YAML, for -o json|yaml.
+func PrintDocument(w io.Writer, format string, v any) error {
 	var b []byte
 	var err error
 	if format == "json" {

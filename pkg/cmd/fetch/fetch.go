@@ -1,0 +1,184 @@
+// Package fetch implements `kubectl testrun fetch`: copy a run's reports, or any path of a running pod, out
+// through an ephemeral container, byte for byte, even from distroless images.
+package fetch
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/run"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/extract"
+	enginefetch "github.com/kubectl-testrun/kubectl-testrun/pkg/fetch"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/podexec"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/testrun"
+)
+
+var (
+	long = templates.LongDesc(`
+		Copy the reports of a test run into a local directory, verify every file against a sha256 manifest made
+		in the pod, and summarise the JUnit files among them.
+
+		RUN is a run name (a Job created by kubectl testrun run, or applied from its --dry-run output). Its
+		report directory is copied through an ephemeral container that mounts it read-only, so this works after
+		the test container exited and with images that have no shell or tar. When the test has ended, the run
+		is then released, so its pod and Job finish with the test's status (--release=false keeps holding it).
+
+		pod/NAME copies --path from a running pod the plugin did not create: a path on a volume is read by
+		mounting that volume read-only; any other path through the container's process namespace. Nothing can
+		be read from a pod whose containers have all exited.`)
+
+	example = templates.Examples(`
+		# Copy the reports of a run kept with --keep or started with --detach
+		kubectl testrun fetch nightly-x7k2p --to ./out
+
+		# Copy a directory out of a running pod of your own (distroless images too)
+		kubectl testrun fetch pod/api-tests-0 --path /workspace/results --to ./results -c tests`)
+)
+
+// Options holds the flags of the fetch command.
+type Options struct {
+	ConfigFlags *genericclioptions.ConfigFlags
+
+	To          string
+	Path        string
+	Container   string
+	HelperImage string
+	Release     bool
+	Output      string
+	Color       string
+	Quiet       bool
+	Limits      extract.Limits
+
+	namespace, target string
+	isPod             bool
+	client            kubernetes.Interface
+	config            *rest.Config
+	genericiooptions.IOStreams
+}
+
+// NewOptions returns the defaults.
+func NewOptions(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *Options {
+	return &Options{
+		ConfigFlags: configFlags,
+		HelperImage: testrun.DefaultHelperImage,
+		Release:     true,
+		Color:       "auto",
+		Limits:      extract.DefaultLimits(),
+		IOStreams:   streams,
+	}
+}
+
+// NewCmdFetch returns the fetch command.
+func NewCmdFetch(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewOptions(configFlags, streams)
+	cmd := &cobra.Command{
+		Use:                   "fetch (RUN | pod/NAME --path PATH) --to DIR",
+		DisableFlagsInUseLine: true,
+		Short:                 "Copy a run's reports, or a running pod's files, into a local directory",
+		Long:                  long,
+		Example:               example,
+		Args:                  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return exitcode.New(exitcode.CannotRun, err)
+			}
+			return o.Run(cmd)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.To, "to", o.To, "The local directory to copy into (required); it must be empty or new.")
+	f.StringVar(&o.Path, "path", o.Path, "With pod/NAME: the file or directory to copy.")
+	f.StringVarP(&o.Container, "container", "c", o.Container, "With pod/NAME: the container whose path is copied (default: the pod's default container).")
+	f.StringVar(&o.HelperImage, "helper-image", o.HelperImage, "The image of the fetch container (needs sh, find, sha256sum and tar).")
+	f.BoolVar(&o.Release, "release", o.Release, "With RUN: release the run after copying when its test has ended.")
+	f.StringVarP(&o.Output, "output", "o", o.Output, "Print the copied files and the JUnit summary as json or yaml.")
+	f.StringVar(&o.Color, "color", o.Color, "Colour the plugin's messages: auto, always or never.")
+	f.BoolVarP(&o.Quiet, "quiet", "q", o.Quiet, "Print no progress.")
+	run.AddLimitFlags(f, &o.Limits)
+	return cmd
+}
+
+// Complete reads the target and builds the clients.
+func (o *Options) Complete(args []string) error {
+	var err error
+	o.target = args[0]
+	if name, ok := strings.CutPrefix(o.target, "pod/"); ok {
+		o.target, o.isPod = name, true
+	} else if name, ok := strings.CutPrefix(o.target, "pods/"); ok {
+		o.target, o.isPod = name, true
+	}
+	if o.namespace, _, err = o.ConfigFlags.ToRawKubeConfigLoader().Namespace(); err != nil {
+		return exitcode.New(exitcode.CannotRun, err)
+	}
+	if o.config, err = o.ConfigFlags.ToRESTConfig(); err != nil {
+		return exitcode.New(exitcode.CannotRun, err)
+	}
+	if o.client, err = kubernetes.NewForConfig(o.config); err != nil {
+		return exitcode.New(exitcode.CannotRun, err)
+	}
+	return nil
+}
+
+// Validate checks the flags; each error names the flag.
+func (o *Options) Validate() error {
+	switch {
+	case o.To == "":
+		return fmt.Errorf("--to is required: the local directory to copy into")
+	case o.target == "":
+		return fmt.Errorf("name a run, or pod/NAME")
+	case o.isPod && o.Path == "":
+		return fmt.Errorf("--path is required with pod/%s: the file or directory to copy", o.target)
+	case !o.isPod && o.Path != "":
+		return fmt.Errorf("--path goes with pod/NAME; for run %q the report directory is copied", o.target)
+	case !o.isPod && o.Container != "":
+		return fmt.Errorf("-c goes with pod/NAME; a run's reports are read from its report volume")
+	}
+	switch o.Output {
+	case "", "json", "yaml":
+	default:
+		return fmt.Errorf("--output %q is not supported: use json or yaml", o.Output)
+	}
+	return run.CheckEmptyDir("--to", o.To)
+}
+
+// Run copies the files.
+func (o *Options) Run(cmd *cobra.Command) error {
+	ctx := cmd.Context()
+	useColor := o.Color == "always" || (o.Color == "auto" && printers.AllowsColorOutput(o.ErrOut))
+	progress := testrun.NewProgress(o.ErrOut, printers.IsTerminal(o.ErrOut), useColor, o.Quiet)
+	exec := &podexec.Remote{Config: o.config, Client: o.client}
+	f := &testrun.Fetch{
+		Client:   o.client,
+		Exec:     exec,
+		Progress: progress,
+		Fetcher:  &enginefetch.Fetcher{Client: o.client, Exec: exec, HelperImage: o.HelperImage, Limits: o.Limits},
+	}
+	var reports *testrun.Reports
+	var err error
+	if o.isPod {
+		reports, err = f.Pod(ctx, o.namespace, o.target, o.Container, o.Path, o.To)
+	} else {
+		reports, err = f.Run(ctx, o.namespace, o.target, o.To, o.Release)
+	}
+	if o.Output != "" && reports != nil {
+		if perr := run.PrintDocument(o.Out, o.Output, reports); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	if err != nil {
+		return exitcode.New(1, err)
+	}
+	return nil
+}

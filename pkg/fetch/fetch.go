@@ -1,0 +1,239 @@
+// Package fetch copies files out of a pod, byte for byte, even from a container that has exited or has no
+// shell and no tar (DESIGN §2): an ephemeral container running the helper image mounts the volume that holds
+// the files read-only, and two execs into it stream a sha256 manifest and a tar. The tar is unpacked by
+// package extract, which treats it as hostile, and every file is checked against the manifest before it is
+// presented as complete.
+package fetch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/extract"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/podexec"
+)
+
+// The fetch container's layout.
+const (
+	// ContainerPrefix starts the name of every fetch container; a random suffix keeps names unique in a pod,
+	// since ephemeral containers can never be removed.
+	ContainerPrefix = "testrun-fetch-"
+	// SourceDir is where the fetch container mounts the volume that holds the files.
+	SourceDir = "/testrun/source"
+	// controlDir is where it mounts the run's control volume, when there is one, to see the release file.
+	controlDir = "/testrun/control"
+	// nobody is the uid and gid the fetch container runs as by default.
+	nobody = 65534
+	// DefaultLinger is how long a fetch container waits for the plugin's execs before it exits by itself.
+	DefaultLinger = 10 * time.Minute
+)
+
+// lingerScript keeps the fetch container running until the run is released (the control volume's release
+// file) or the linger time has passed, whichever comes first; the plugin execs into it meanwhile.
+const lingerScript = `trap 'exit 0' TERM INT
+end=$(( $(date +%s) + $1 ))
+until [ -e ` + controlDir + `/release ] || [ "$(date +%s)" -gt "$end" ]; do
+  sleep 0.2 & wait $!
+done
+exit 0
+`
+
+// manifestScript prints a sha256sum line for every regular file under the directory $1.
+const manifestScript = `cd "$1" && find . -type f -exec sha256sum {} +`
+
+// ErrEphemeralForbidden is returned by Prepare when the API server refuses ephemeral containers (RBAC,
+// admission policy, or a cluster that does not serve them); callers can fall back to another container.
+var ErrEphemeralForbidden = errors.New("ephemeral containers are not allowed here")
+
+// Fetcher copies files out of pods.
+type Fetcher struct {
+	Client kubernetes.Interface
+	Exec   podexec.Executor
+	// HelperImage runs the fetch container; it needs sh, date, sleep, find, sha256sum and tar (busybox has them).
+	HelperImage string
+	// Limits cap what an archive may write locally.
+	Limits extract.Limits
+}
+
+// Mount says which volume of a pod holds the files and how the fetch container mounts it.
+type Mount struct {
+	// Volume is the pod volume to mount read-only at SourceDir.
+	Volume string
+	// Control is the run's control volume, mounted so the container exits when the run is released; empty
+	// for pods the plugin did not create.
+	Control string
+	// Target shares the process namespace of that container, for files outside any volume
+	// (/proc/1/root/PATH); Volume is then empty.
+	Target string
+	// SecurityContext replaces the default one (uid 65534, every capability dropped, which PodSecurity
+	// restricted admits). Reading another container's files through /proc/1/root needs the same user and at
+	// least its capabilities, so Target mode mirrors the target's.
+	SecurityContext *corev1.SecurityContext
+}
+
+// Prepare adds a fetch container to pod and returns its name. Ephemeral containers take about a second to
+// start, so callers add it while the test still runs. A refusal by the API server wraps ErrEphemeralForbidden.
+func (f *Fetcher) Prepare(ctx context.Context, pod *corev1.Pod, m Mount) (string, error) {
+	name := ContainerPrefix + rand.String(5)
+	security := m.SecurityContext
+	if security == nil {
+		security = &corev1.SecurityContext{
+			RunAsUser:                ptr.To[int64](nobody),
+			RunAsGroup:               ptr.To[int64](nobody),
+			RunAsNonRoot:             ptr.To(true),
+			AllowPrivilegeEscalation: ptr.To(false),
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+			ReadOnlyRootFilesystem:   ptr.To(true),
+			SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		}
+	}
+	ec := corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+		Name:                     name,
+		Image:                    f.HelperImage,
+		ImagePullPolicy:          corev1.PullIfNotPresent,
+		Command:                  []string{"sh", "-c", lingerScript, "linger", strconv.Itoa(int(DefaultLinger.Seconds()))},
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		SecurityContext:          security,
+	}}
+	if m.Volume != "" {
+		ec.VolumeMounts = append(ec.VolumeMounts, corev1.VolumeMount{Name: m.Volume, MountPath: SourceDir, ReadOnly: true})
+	}
+	if m.Control != "" {
+		ec.VolumeMounts = append(ec.VolumeMounts, corev1.VolumeMount{Name: m.Control, MountPath: controlDir, ReadOnly: true})
+	}
+	ec.TargetContainerName = m.Target
+	patch, err := json.Marshal(map[string]any{"spec": map[string]any{"ephemeralContainers": append(pod.Spec.EphemeralContainers, ec)}})
+	if err != nil {
+		return "", err
+	}
+	_, err = f.Client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "ephemeralcontainers")
+	switch {
+	case apierrors.IsForbidden(err), apierrors.IsInvalid(err), apierrors.IsNotFound(err) && !podGone(ctx, f.Client, pod):
+		return "", fmt.Errorf("%w: adding a fetch container to pod %q: %w", ErrEphemeralForbidden, pod.Name, err)
+	case err != nil:
+		return "", fmt.Errorf("adding a fetch container to pod %q: %w", pod.Name, err)
+	}
+	return name, nil
+}
+
+// podGone tells a pod that no longer exists from an API server that does not serve the subresource.
+func podGone(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod) bool {
+	_, err := client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+	return apierrors.IsNotFound(err)
+}
+
+// Running reports whether the named ephemeral container of pod runs, and an error when it never will.
+func Running(pod *corev1.Pod, container string) (bool, error) {
+	for _, s := range pod.Status.EphemeralContainerStatuses {
+		if s.Name != container {
+			continue
+		}
+		switch {
+		case s.State.Running != nil:
+			return true, nil
+		case s.State.Terminated != nil:
+			return false, fmt.Errorf("fetch container %q of pod %q ended before the fetch (%s, exit code %d): %s",
+				container, pod.Name, s.State.Terminated.Reason, s.State.Terminated.ExitCode, s.State.Terminated.Message)
+		case s.State.Waiting != nil && isPullProblem(s.State.Waiting.Reason):
+			return false, fmt.Errorf("fetch container %q of pod %q cannot start: image %q: %s: %s: pass an image the cluster can pull with --helper-image",
+				container, pod.Name, s.Image, s.State.Waiting.Reason, s.State.Waiting.Message)
+		}
+	}
+	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		return false, fmt.Errorf("pod %q has finished (%s): nothing can be read from a pod whose containers have all exited", pod.Name, pod.Status.Phase)
+	}
+	return false, nil
+}
+
+func isPullProblem(reason string) bool {
+	switch reason {
+	case "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "CreateContainerError", "CreateContainerConfigError":
+		return true
+	}
+	return false
+}
+
+// Fetch copies the directory dir of container (inside the pod) into the local directory to, which it creates
+// and which must be empty or not exist, and verifies every file against a manifest made in the pod. It returns
+// the files written; on error the local directory is incomplete.
+func (f *Fetcher) Fetch(ctx context.Context, namespace, pod, container, dir, to string) ([]extract.File, error) {
+	var manifestOut, manifestErr bytes.Buffer
+	err := f.Exec.Exec(ctx, namespace, pod, container, []string{"sh", "-c", manifestScript, "manifest", dir}, nil, &manifestOut, &manifestErr)
+	if err != nil {
+		return nil, fmt.Errorf("listing the files under %q in pod %q: %w%s", dir, pod, err, stderrDetail(&manifestErr))
+	}
+	manifest, err := extract.ParseManifest(&manifestOut)
+	if err != nil {
+		return nil, fmt.Errorf("reading the manifest of %q in pod %q: %w", dir, pod, err)
+	}
+
+	pr, pw := io.Pipe()
+	var tarErr bytes.Buffer
+	execDone := make(chan error, 1)
+	go func() {
+		err := f.Exec.Exec(ctx, namespace, pod, container, []string{"tar", "-cf", "-", "-C", dir, "."}, nil, pw, &tarErr)
+		pw.CloseWithError(err)
+		execDone <- err
+	}()
+	files, err := extract.Extract(pr, to, f.Limits)
+	if err != nil {
+		pr.CloseWithError(err)
+		<-execDone
+		return files, fmt.Errorf("copying %q from pod %q: %w%s", dir, pod, err, stderrDetail(&tarErr))
+	}
+	// Extract stops at the end-of-archive marker; tar pads its last record, which the exec still sends.
+	_, _ = io.Copy(io.Discard, pr)
+	if err := <-execDone; err != nil {
+		return files, fmt.Errorf("copying %q from pod %q: %w%s", dir, pod, err, stderrDetail(&tarErr))
+	}
+	if err := extract.Verify(files, manifest); err != nil {
+		return files, fmt.Errorf("the files copied from %q in pod %q do not match the manifest made in the pod, so they are not complete: %w", dir, pod, err)
+	}
+	return files, nil
+}
+
+func stderrDetail(b *bytes.Buffer) string {
+	s := strings.TrimSpace(b.String())
+	if s == "" {
+		return ""
+	}
+	if len(s) > 2000 {
+		s = s[:2000] + "…"
+	}
+	return " (in the pod: " + s + ")"
+}
+
+// VolumeFor finds the volume of container that holds path, the deepest mount containing it, and the path
+// inside that volume. ok is false when path is on the container's own filesystem.
+func VolumeFor(container *corev1.Container, p string) (volume, subPath string, ok bool) {
+	p = path.Clean(p)
+	best := -1
+	for i, m := range container.VolumeMounts {
+		mp := path.Clean(m.MountPath)
+		if (p == mp || strings.HasPrefix(p, strings.TrimSuffix(mp, "/")+"/")) && (best < 0 || len(mp) > len(path.Clean(container.VolumeMounts[best].MountPath))) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return "", "", false
+	}
+	m := container.VolumeMounts[best]
+	rel := strings.TrimPrefix(strings.TrimPrefix(p, path.Clean(m.MountPath)), "/")
+	return m.Name, path.Join(m.SubPath, rel), true
+}

@@ -1,0 +1,259 @@
+package testrun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/fetch"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/junit"
+)
+
+// fetchStart bounds the wait for the fetch container to run once the test ended.
+const fetchStart = 60 * time.Second
+
+// Reports describes the report files brought home from a run.
+type Reports struct {
+	// Dir is the local directory they were written to.
+	Dir string `json:"dir"`
+	// Files are every file written, with size and sha256, verified against the manifest made in the pod.
+	Files []ReportFile `json:"files"`
+	// JUnit totals the JUnit files among them; nil when there were none.
+	JUnit *junit.Summary `json:"junit,omitempty"`
+	// Synthesized names the JUnit file the plugin wrote because the test left none.
+	Synthesized string `json:"synthesized,omitempty"`
+	// Error says why the reports are missing or incomplete.
+	Error string `json:"error,omitempty"`
+}
+
+// ReportFile is one file brought home.
+type ReportFile struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// reportCopier follows one run's reports: it adds the fetch container while the test runs, and copies the
+// report volume out when the test ended, through the fetch container or, where ephemeral containers are
+// refused, through the holder, which mounts the volume read-only too.
+type reportCopier struct {
+	client    kubernetes.Interface
+	fetcher   *fetch.Fetcher
+	progress  *Progress
+	to        string // the local directory
+	prepared  bool
+	container string // the container to exec into
+	dir       string // the report volume's path in it
+}
+
+// prepare adds the fetch container once the pod exists and runs, ahead of the test's end.
+func (c *reportCopier) prepare(ctx context.Context, pod *corev1.Pod) {
+	if c.prepared || pod == nil || pod.Spec.NodeName == "" || pod.Status.Phase != corev1.PodRunning {
+		return
+	}
+	c.prepared = true
+	name, err := c.fetcher.Prepare(ctx, pod, fetch.Mount{Volume: ReportsVolume, Control: ControlVolume})
+	switch {
+	case errors.Is(err, fetch.ErrEphemeralForbidden):
+		c.progress.Warnf("%v: fetching the reports through the holder container instead", err)
+		c.container, c.dir = HolderContainer, HolderReportsDir
+	case err != nil:
+		c.progress.Warnf("%v: fetching the reports through the holder container instead", err)
+		c.container, c.dir = HolderContainer, HolderReportsDir
+	default:
+		c.container, c.dir = name, fetch.SourceDir
+	}
+}
+
+// copy waits for the fetch container to run, then copies the reports into the Runner's Reports directory.
+func (c *reportCopier) copy(ctx context.Context, pod *corev1.Pod) *Reports {
+	c.prepare(ctx, pod)
+	reports := &Reports{Dir: c.to, Files: []ReportFile{}}
+	if c.container == "" {
+		reports.Error = "the pod never ran, so no fetch container could be added"
+		return reports
+	}
+	if c.container != HolderContainer {
+		if err := waitRunning(ctx, c.client, pod.Namespace, pod.Name, c.container); err != nil {
+			reports.Error = err.Error()
+			return reports
+		}
+	}
+	c.progress.Status("copying reports")
+	files, err := c.fetcher.Fetch(ctx, pod.Namespace, pod.Name, c.container, c.dir, c.to)
+	for _, f := range files {
+		reports.Files = append(reports.Files, ReportFile{Path: f.Path, Size: f.Size, SHA256: f.SHA256})
+	}
+	if err != nil {
+		reports.Error = err.Error()
+		return reports
+	}
+	var size int64
+	for _, f := range files {
+		size += f.Size
+	}
+	c.progress.Printf("copied %d report file(s), %s, into %s (sha256 verified)", len(files), humanBytes(size), c.to)
+	return reports
+}
+
+// waitRunning waits until the ephemeral container of pod runs, watching that one pod.
+func waitRunning(ctx context.Context, client kubernetes.Interface, namespace, pod, container string) error {
+	ctx, cancel := context.WithTimeoutCause(ctx, fetchStart,
+		fmt.Errorf("fetch container %q did not start within %s: see kubectl describe pod %s -n %s", container, fetchStart, pod, namespace))
+	defer cancel()
+	selector := fields.OneTermEqualSelector("metadata.name", pod).String()
+	lw := &cache.ListWatch{
+		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector = selector
+			return client.CoreV1().Pods(namespace).List(ctx, o)
+		},
+		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = selector
+			return client.CoreV1().Pods(namespace).Watch(ctx, o)
+		},
+	}
+	var failed error
+	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, nil, func(e watch.Event) (bool, error) {
+		if e.Type == watch.Deleted {
+			return false, fmt.Errorf("pod %q is gone, its reports with it", pod)
+		}
+		p, ok := e.Object.(*corev1.Pod)
+		if !ok {
+			return false, nil
+		}
+		running, err := fetch.Running(p, container)
+		failed = err
+		return running || err != nil, nil
+	})
+	if failed != nil {
+		return failed
+	}
+	if err != nil && ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return err
+}
+
+// summarize totals the JUnit files among the reports and prints the summary; when the run did not pass and
+// the test left no JUnit file, it writes one failing case with the reason and the log tail, so a CI
+// dashboard shows the failure.
+func summarize(progress *Progress, reports *Reports, name string, o Outcome, passed bool, tail *tailBuffer) {
+	dir := reports.Dir
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		reports.Error = joinErr(reports.Error, err.Error())
+		return
+	}
+	files, err := junit.Find(dir)
+	if err == nil && len(files) > 0 {
+		summary, err := junit.Summarize(dir, files)
+		if err != nil {
+			progress.Warnf("%v", err)
+			reports.Error = joinErr(reports.Error, err.Error())
+			return
+		}
+		reports.JUnit = &summary
+		progress.Report(summary.Line())
+		return
+	}
+	if passed {
+		return
+	}
+	target := "junit.xml"
+	if _, err := os.Stat(filepath.Join(dir, target)); err == nil {
+		target = "testrun-junit.xml"
+	}
+	f, err := os.Create(filepath.Join(dir, target))
+	if err != nil {
+		reports.Error = joinErr(reports.Error, err.Error())
+		return
+	}
+	defer f.Close()
+	reason := o.Reason
+	if o.Message != "" {
+		reason += ": " + o.Message
+	}
+	detail := tail.String()
+	if reports.Error != "" {
+		detail = "reports: " + reports.Error + "\n\n" + detail
+	}
+	if err := junit.Synthesize(f, name, reason, detail); err != nil {
+		reports.Error = joinErr(reports.Error, err.Error())
+		return
+	}
+	reports.Synthesized = target
+	progress.Printf("the test left no JUnit report: wrote %s with the failure", filepath.Join(dir, target))
+}
+
+func joinErr(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// tailBuffer passes writes through and keeps the last lines written, for a synthesized report.
+type tailBuffer struct {
+	mu    sync.Mutex
+	lines []string
+	part  strings.Builder
+	max   int
+}
+
+func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max} }
+
+// Write implements io.Writer.
+func (t *tailBuffer) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, c := range string(b) {
+		if c == '\n' {
+			t.lines = append(t.lines, t.part.String())
+			t.part.Reset()
+			if len(t.lines) > t.max {
+				t.lines = t.lines[len(t.lines)-t.max:]
+			}
+			continue
+		}
+		if t.part.Len() < 4096 {
+			t.part.WriteRune(c)
+		}
+	}
+	return len(b), nil
+}
+
+// String returns the last lines, oldest first.
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := strings.Join(t.lines, "\n")
+	if t.part.Len() > 0 {
+		s += "\n" + t.part.String()
+	}
+	return s
+}
