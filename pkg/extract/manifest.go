@@ -29,9 +29,9 @@ const maxListedProblems = 20
 // the keys compare equal to [File.Path]. Digests are accepted in either case
 // (hex is case-insensitive; sha256sum itself writes lower case) and returned
 // in lower case. Empty lines are skipped; a path listed twice is an error.
-// Coreutils escapes a path that contains a
-// backslash, newline or carriage return by starting the line with "\"; such
-// lines are unescaped. The caller bounds the size of r.
+// Coreutils escapes a path that contains a backslash, newline or carriage
+// return and marks the line with a leading "\"; such lines are unescaped. The
+// caller bounds the size of r.
 func ParseManifest(r io.Reader) (map[string]string, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), maxManifestLine)

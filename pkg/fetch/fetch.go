@@ -173,15 +173,26 @@ func isPullProblem(reason string) bool {
 // and which must be empty or not exist, and verifies every file against a manifest made in the pod. It returns
 // the files written; on error the local directory is incomplete.
 func (f *Fetcher) Fetch(ctx context.Context, namespace, pod, container, dir, to string) ([]extract.File, error) {
-	var manifestOut, manifestErr bytes.Buffer
-	err := f.Exec.Exec(ctx, namespace, pod, container, []string{"sh", "-c", manifestScript, "manifest", dir}, nil, &manifestOut, &manifestErr)
-	if err != nil {
-		return nil, fmt.Errorf("listing the files under %q in pod %q: %w%s", dir, pod, err, stderrDetail(&manifestErr))
+	// The manifest is made while the tar streams: both read the same files, which the test no longer writes,
+	// and hashing in the pod would otherwise add its whole time to the copy.
+	type manifestResult struct {
+		sums map[string]string
+		err  error
 	}
-	manifest, err := extract.ParseManifest(&manifestOut)
-	if err != nil {
-		return nil, fmt.Errorf("reading the manifest of %q in pod %q: %w", dir, pod, err)
-	}
+	manifestDone := make(chan manifestResult, 1)
+	go func() {
+		var out, errOut bytes.Buffer
+		err := f.Exec.Exec(ctx, namespace, pod, container, []string{"sh", "-c", manifestScript, "manifest", dir}, nil, &out, &errOut)
+		if err != nil {
+			manifestDone <- manifestResult{err: fmt.Errorf("listing the files under %q in pod %q: %w%s", dir, pod, err, stderrDetail(&errOut))}
+			return
+		}
+		sums, err := extract.ParseManifest(&out)
+		if err != nil {
+			err = fmt.Errorf("reading the manifest of %q in pod %q: %w", dir, pod, err)
+		}
+		manifestDone <- manifestResult{sums: sums, err: err}
+	}()
 
 	pr, pw := io.Pipe()
 	var tarErr bytes.Buffer
@@ -192,17 +203,23 @@ func (f *Fetcher) Fetch(ctx context.Context, namespace, pod, container, dir, to 
 		execDone <- err
 	}()
 	files, err := extract.Extract(pr, to, f.Limits)
-	if err != nil {
+	if err == nil {
+		// Extract stops at the end-of-archive marker; tar pads its last record, which the exec still sends.
+		_, _ = io.Copy(io.Discard, pr)
+	} else {
 		pr.CloseWithError(err)
-		<-execDone
+	}
+	if execErr := <-execDone; err == nil {
+		err = execErr
+	}
+	manifest := <-manifestDone
+	if err != nil {
 		return files, fmt.Errorf("copying %q from pod %q: %w%s", dir, pod, err, stderrDetail(&tarErr))
 	}
-	// Extract stops at the end-of-archive marker; tar pads its last record, which the exec still sends.
-	_, _ = io.Copy(io.Discard, pr)
-	if err := <-execDone; err != nil {
-		return files, fmt.Errorf("copying %q from pod %q: %w%s", dir, pod, err, stderrDetail(&tarErr))
+	if manifest.err != nil {
+		return files, manifest.err
 	}
-	if err := extract.Verify(files, manifest); err != nil {
+	if err := extract.Verify(files, manifest.sums); err != nil {
 		return files, fmt.Errorf("the files copied from %q in pod %q do not match the manifest made in the pod, so they are not complete: %w", dir, pod, err)
 	}
 	return files, nil

@@ -79,8 +79,10 @@ func setup() error {
 		return err
 	}
 	pluginBin = filepath.Join(pluginDir, "kubectl-testrun")
-	gobuild := exec.Command("go", "build", "-o", pluginBin, "./cmd/kubectl-testrun")
+	// Built the way releases are (make build, make dist), so that what the tests measure is what users run.
+	gobuild := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", pluginBin, "./cmd/kubectl-testrun")
 	gobuild.Dir = repoRoot
+	gobuild.Env = append(os.Environ(), "CGO_ENABLED=0")
 	gobuild.Stdout, gobuild.Stderr = os.Stderr, os.Stderr
 	if err := gobuild.Run(); err != nil {
 		return fmt.Errorf("building the plugin: %w", err)
