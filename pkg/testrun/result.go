@@ -16,6 +16,8 @@ const (
 	PhaseError       = "Error"
 	PhaseTimedOut    = "TimedOut"
 	PhaseInterrupted = "Interrupted"
+	// PhaseStarted is the phase of a run started with --detach: it was created and is not followed.
+	PhaseStarted = "Started"
 )
 
 // Result is the document `kubectl testrun run -o json|yaml` prints for scripts (docs/result.md).
@@ -25,7 +27,8 @@ type Result struct {
 	// Name is the run name, which is also the Job's name.
 	Name      string `json:"name"`
 	Namespace string `json:"namespace"`
-	// Phase is Passed or Failed when the test ran, Error when it could not, TimedOut or Interrupted.
+	// Phase is Passed or Failed when the test ran, Error when it could not, TimedOut or Interrupted, or
+	// Started for a run started with --detach.
 	Phase string `json:"phase"`
 	// ExitCode is the code the plugin exits with (docs/exit-codes.md).
 	ExitCode int `json:"exitCode"`

@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -64,9 +65,9 @@ const tailLines = 50
 // end with is Result.ExitCode; an error means the run could not be made or followed.
 func (r *Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 	started := time.Now()
-	job, err := r.Client.BatchV1().Jobs(spec.Namespace).Create(ctx, BuildJob(spec), metav1.CreateOptions{})
+	job, err := CreateJob(ctx, r.Client, spec)
 	if err != nil {
-		return nil, exitcode.Errorf(exitcode.CannotRun, "creating job %q in namespace %q: %w", spec.Name, spec.Namespace, err)
+		return nil, err
 	}
 	r.Progress.Printf("created job %s in namespace %s", job.Name, job.Namespace)
 
@@ -95,6 +96,22 @@ func (r *Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 	}
 	r.cleanup(ctx, spec, result.interrupted)
 	return result, nil
+}
+
+// CreateJob creates the Job of spec; an error carries exit code 125.
+func CreateJob(ctx context.Context, client kubernetes.Interface, spec Spec) (*batchv1.Job, error) {
+	job, err := client.BatchV1().Jobs(spec.Namespace).Create(ctx, BuildJob(spec), metav1.CreateOptions{})
+	if err != nil {
+		return nil, exitcode.Errorf(exitcode.CannotRun, "creating job %q in namespace %q: %w", spec.Name, spec.Namespace, err)
+	}
+	return job, nil
+}
+
+// Detached is the result of a run started with --detach: created, not followed.
+func Detached(spec Spec, started time.Time) *Result {
+	r := newResult(spec, Outcome{}, nil, started)
+	r.Phase = PhaseStarted
+	return r
 }
 
 // follow waits for the run to end and returns how it ended, the last state of its pod and, with Reports, the

@@ -90,6 +90,7 @@ type Options struct {
 	ReportDir       string
 	Reports         string
 	Restricted      bool
+	Detach          bool
 	CopyLimits      extract.Limits
 
 	dryRun  cmdutil.DryRunStrategy
@@ -161,6 +162,7 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.HelperImage, "helper-image", o.HelperImage, "The image of the holder container (needs sh, sleep and touch), for clusters that cannot pull the default.")
 	f.StringVar(&o.ReportDir, "report-dir", o.ReportDir, "Where the test writes its reports in its container; exported to it as $TESTRUN_REPORT_DIR.")
 	f.StringVar(&o.Reports, "reports", o.Reports, "Copy the report directory into this local directory when the test ended (it must be empty or new), verify it, and summarise its JUnit files.")
+	f.BoolVar(&o.Detach, "detach", o.Detach, "Create the run and return at once, printing its name as the last line of stdout (or the result document with -o); follow it later with logs, wait and fetch.")
 	f.BoolVar(&o.Restricted, "restricted", o.Restricted, "Run the test container the way PodSecurity 'restricted' requires: non-root (the image must set a numeric user), no privilege escalation, all capabilities dropped.")
 	AddLimitFlags(f, &o.CopyLimits)
 	cmdutil.AddDryRunFlag(cmd)
@@ -318,6 +320,9 @@ func (o *Options) Validate() error {
 	default:
 		return fmt.Errorf("--image-pull-policy %q is not supported: use Always, IfNotPresent or Never", o.ImagePullPolicy)
 	}
+	if o.Detach && (o.Reports != "" || o.Keep) {
+		return fmt.Errorf("--detach does not follow the run, so --reports and --keep do not apply: fetch the reports later with kubectl testrun fetch")
+	}
 	if err := CheckEmptyDir("--reports", o.Reports); err != nil {
 		return err
 	}
@@ -350,6 +355,17 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	}
 	if err := testrun.Preflight(ctx, o.client.AuthorizationV1(), o.spec.Namespace, testrun.RunPermissions); err != nil {
 		return exitcode.New(exitcode.CannotRun, err)
+	}
+	if o.Detach {
+		started := time.Now()
+		if _, err := testrun.CreateJob(ctx, o.client, o.spec); err != nil {
+			return err
+		}
+		if o.Output != "" {
+			return PrintDocument(o.Out, o.Output, testrun.Detached(o.spec, started))
+		}
+		_, err := fmt.Fprintln(o.Out, o.spec.Name)
+		return err
 	}
 	outIsTTY := printers.IsTerminal(o.Out)
 	progress := testrun.NewProgress(o.ErrOut, printers.IsTerminal(o.ErrOut), !o.noColor, o.Quiet)
