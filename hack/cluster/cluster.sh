@@ -267,10 +267,10 @@ stop() {
 # --- up -----------------------------------------------------------------------------------------------
 
 network_up() {
-  if ! ip link show "$NODE_BRIDGE" >/dev/null 2>&1; then
-    ip link add "$NODE_BRIDGE" type bridge || die "cannot create bridge $NODE_BRIDGE: is iproute2 installed and are we root?"
-  fi
-  ip addr show dev "$NODE_BRIDGE" | grep -q " $NODE_IP/32 " || ip addr add "$NODE_IP/32" dev "$NODE_BRIDGE"
+  # Idempotent, also when two `up` run at once (parallel test processes).
+  ip link add "$NODE_BRIDGE" type bridge 2>/dev/null || ip link show "$NODE_BRIDGE" >/dev/null ||
+    die "cannot create bridge $NODE_BRIDGE: is iproute2 installed and are we root?"
+  ip addr replace "$NODE_IP/32" dev "$NODE_BRIDGE"
   ip link set "$NODE_BRIDGE" up
 }
 

@@ -8,9 +8,14 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/completion"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/delete"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/describe"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/fetch"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/list"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/logs"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/run"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/version"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/wait"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 )
 
@@ -35,6 +40,11 @@ func NewCmdTestrun(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.AddCommand(
 		run.NewCmdRun(configFlags, streams),
 		fetch.NewCmdFetch(configFlags, streams),
+		logs.NewCmdLogs(configFlags, streams),
+		wait.NewCmdWait(configFlags, streams),
+		describe.NewCmdDescribe(configFlags, streams),
+		list.NewCmdList(configFlags, streams),
+		delete.NewCmdDelete(configFlags, streams),
 		version.NewCmdVersion(streams),
 		completion.NewCmdCompletion(streams),
 	)

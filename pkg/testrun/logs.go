@@ -33,6 +33,12 @@ type LogFollower struct {
 	Terminated func() bool
 	// Retry is the pause before reopening a stream that failed; zero means one second.
 	Retry time.Duration
+	// Timestamps keeps the kubelet's timestamp at the start of each line written.
+	Timestamps bool
+	// SinceSeconds, when set, starts the log that many seconds back instead of at its beginning.
+	SinceSeconds *int64
+	// Once reads the log as it is now and returns, without following it.
+	Once bool
 
 	// last is the timestamp of the last line written, and atLast how many lines carried exactly it.
 	last   time.Time
@@ -47,7 +53,7 @@ func (f *LogFollower) Follow(ctx context.Context) error {
 	}
 	for {
 		// Read before opening: a stream opened after the container terminated holds its whole remaining log.
-		final := f.Terminated()
+		final := f.Once || f.Terminated()
 		err := f.stream(ctx)
 		switch {
 		case ctx.Err() != nil:
@@ -69,8 +75,10 @@ func (f *LogFollower) Follow(ctx context.Context) error {
 }
 
 func (f *LogFollower) stream(ctx context.Context) error {
-	opts := &corev1.PodLogOptions{Container: f.Source.Container, Follow: true, Timestamps: true}
-	if !f.last.IsZero() {
+	opts := &corev1.PodLogOptions{Container: f.Source.Container, Follow: !f.Once, Timestamps: true}
+	if f.last.IsZero() {
+		opts.SinceSeconds = f.SinceSeconds
+	} else {
 		// SinceTime has whole-second precision: lines of that second already written are skipped below.
 		since := metav1.NewTime(f.last)
 		opts.SinceTime = &since
@@ -111,6 +119,9 @@ func (f *LogFollower) copy(r io.Reader) error {
 				}
 			}
 			if write {
+				if f.Timestamps {
+					text = line
+				}
 				if _, werr := f.Out.Write(text); werr != nil {
 					return werr
 				}

@@ -134,6 +134,14 @@ func (p *Progress) Block(text string) {
 	p.draw()
 }
 
+// BlockWriter returns a writer whose writes go through Block: escaped, with the status line out of the way.
+func (p *Progress) BlockWriter() io.Writer {
+	return writerFunc(func(b []byte) (int, error) {
+		p.Block(string(b))
+		return len(b), nil
+	})
+}
+
 // Around runs write, which writes to another stream of the same terminal, with the status line out of its way.
 func (p *Progress) Around(write func() error) error {
 	p.mu.Lock()

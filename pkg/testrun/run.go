@@ -91,7 +91,7 @@ func (r *Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 		}
 		// Diagnostics read the cluster after the end: give them a context that outlives an interrupt.
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
-		Diagnosis{Client: r.Client, DumpSelector: r.DumpSelector}.Write(dctx, progressWriter{r.Progress}, spec.Namespace, spec.Name, pod)
+		Diagnosis{Client: r.Client, DumpSelector: r.DumpSelector}.Write(dctx, r.Progress.BlockWriter(), spec.Namespace, spec.Name, pod)
 		cancel()
 	}
 	r.cleanup(ctx, spec, result.interrupted)
@@ -177,7 +177,7 @@ func (r *Runner) follow(ctx context.Context, spec Spec, tail *tailBuffer) (Outco
 		}
 		lastState = o
 
-		if logs == nil && pod != nil && containerStarted(pod, TestContainer) {
+		if logs == nil && pod != nil && containerEverStarted(pod, TestContainer) {
 			logs = r.startLogs(ctx, w, spec.Namespace, pod.Name, tail)
 		}
 		if copier != nil && !o.Done {
@@ -272,7 +272,7 @@ func (r *Runner) startLogs(ctx context.Context, w *Watch, namespace, pod string,
 		Out:    io.MultiWriter(r.Logs, tail),
 		Terminated: func() bool {
 			p := w.Pod()
-			return p == nil || p.Name != pod || containerTerminated(p, TestContainer)
+			return p == nil || p.Name != pod || containerEnded(p, TestContainer)
 		},
 	}
 	go func() {
@@ -296,30 +296,4 @@ func (s *logStream) wait(d time.Duration) {
 func (s *logStream) stop() {
 	s.cancel()
 	<-s.done
-}
-
-func containerStarted(pod *corev1.Pod, name string) bool {
-	for _, s := range pod.Status.ContainerStatuses {
-		if s.Name == name {
-			return s.State.Running != nil || (s.State.Terminated != nil && !s.State.Terminated.StartedAt.IsZero())
-		}
-	}
-	return false
-}
-
-func containerTerminated(pod *corev1.Pod, name string) bool {
-	for _, s := range pod.Status.ContainerStatuses {
-		if s.Name == name {
-			return s.State.Terminated != nil
-		}
-	}
-	return false
-}
-
-// progressWriter lets diagnostics go through Progress, so they are escaped and the status line stays clear.
-type progressWriter struct{ p *Progress }
-
-func (w progressWriter) Write(b []byte) (int, error) {
-	w.p.Block(string(b))
-	return len(b), nil
 }

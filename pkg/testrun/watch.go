@@ -3,6 +3,8 @@ package testrun
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -30,7 +32,15 @@ type Watch struct {
 // WatchRun starts watching the run name in namespace and returns once the cache holds the current state.
 // It stops when ctx ends.
 func WatchRun(ctx context.Context, client kubernetes.Interface, namespace, name string) (*Watch, error) {
-	selector := labels.SelectorFromSet(labels.Set{LabelRun: name})
+	return watchSelected(ctx, client, namespace, name, labels.SelectorFromSet(labels.Set{LabelRun: name}))
+}
+
+// WatchSelector watches the Jobs and pods selector matches in namespace; Job() then returns nil, Pods() all.
+func WatchSelector(ctx context.Context, client kubernetes.Interface, namespace string, selector labels.Selector) (*Watch, error) {
+	return watchSelected(ctx, client, namespace, "", selector)
+}
+
+func watchSelected(ctx context.Context, client kubernetes.Interface, namespace, name string, selector labels.Selector) (*Watch, error) {
 	factory := informers.NewSharedInformerFactoryWithOptions(client, 0,
 		informers.WithNamespace(namespace),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector.String() }))
@@ -77,6 +87,21 @@ func (w *Watch) Job() *batchv1.Job {
 		return nil
 	}
 	return job
+}
+
+// Pods returns every pod watched, oldest first.
+func (w *Watch) Pods() []*corev1.Pod {
+	pods, err := w.pods.List(w.selector)
+	if err != nil {
+		return nil
+	}
+	slices.SortFunc(pods, func(a, b *corev1.Pod) int {
+		if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return pods
 }
 
 // Pod returns the newest pod of the run, or nil while there is none.

@@ -9,12 +9,10 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/cli-runtime/pkg/printers"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/run"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/shared"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/extract"
 	enginefetch "github.com/kubectl-testrun/kubectl-testrun/pkg/fetch"
@@ -54,14 +52,12 @@ type Options struct {
 	HelperImage string
 	Release     bool
 	Output      string
-	Color       string
-	Quiet       bool
+	Progress    shared.Output
 	Limits      extract.Limits
 
-	namespace, target string
-	isPod             bool
-	client            kubernetes.Interface
-	config            *rest.Config
+	target  string
+	isPod   bool
+	clients shared.Clients
 	genericiooptions.IOStreams
 }
 
@@ -71,7 +67,6 @@ func NewOptions(configFlags *genericclioptions.ConfigFlags, streams genericioopt
 		ConfigFlags: configFlags,
 		HelperImage: testrun.DefaultHelperImage,
 		Release:     true,
-		Color:       "auto",
 		Limits:      extract.DefaultLimits(),
 		IOStreams:   streams,
 	}
@@ -87,6 +82,7 @@ func NewCmdFetch(configFlags *genericclioptions.ConfigFlags, streams genericioop
 		Long:                  long,
 		Example:               example,
 		Args:                  cobra.ExactArgs(1),
+		ValidArgsFunction:     shared.CompleteRuns(configFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err
@@ -104,8 +100,7 @@ func NewCmdFetch(configFlags *genericclioptions.ConfigFlags, streams genericioop
 	f.StringVar(&o.HelperImage, "helper-image", o.HelperImage, "The image of the fetch container (needs sh, find, sha256sum and tar).")
 	f.BoolVar(&o.Release, "release", o.Release, "With RUN: release the run after copying when its test has ended.")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Print the copied files and the JUnit summary as json or yaml.")
-	f.StringVar(&o.Color, "color", o.Color, "Colour the plugin's messages: auto, always or never.")
-	f.BoolVarP(&o.Quiet, "quiet", "q", o.Quiet, "Print no progress.")
+	o.Progress.AddFlags(f)
 	run.AddLimitFlags(f, &o.Limits)
 	return cmd
 }
@@ -113,22 +108,14 @@ func NewCmdFetch(configFlags *genericclioptions.ConfigFlags, streams genericioop
 // Complete reads the target and builds the clients.
 func (o *Options) Complete(args []string) error {
 	var err error
-	o.target = args[0]
+	o.target = shared.RunName(args[0])
 	if name, ok := strings.CutPrefix(o.target, "pod/"); ok {
 		o.target, o.isPod = name, true
 	} else if name, ok := strings.CutPrefix(o.target, "pods/"); ok {
 		o.target, o.isPod = name, true
 	}
-	if o.namespace, _, err = o.ConfigFlags.ToRawKubeConfigLoader().Namespace(); err != nil {
-		return exitcode.New(exitcode.CannotRun, err)
-	}
-	if o.config, err = o.ConfigFlags.ToRESTConfig(); err != nil {
-		return exitcode.New(exitcode.CannotRun, err)
-	}
-	if o.client, err = kubernetes.NewForConfig(o.config); err != nil {
-		return exitcode.New(exitcode.CannotRun, err)
-	}
-	return nil
+	o.clients, err = shared.NewClients(o.ConfigFlags)
+	return err
 }
 
 // Validate checks the flags; each error names the flag.
@@ -150,27 +137,29 @@ func (o *Options) Validate() error {
 	default:
 		return fmt.Errorf("--output %q is not supported: use json or yaml", o.Output)
 	}
+	if err := o.Progress.Validate(); err != nil {
+		return err
+	}
 	return run.CheckEmptyDir("--to", o.To)
 }
 
 // Run copies the files.
 func (o *Options) Run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
-	useColor := o.Color == "always" || (o.Color == "auto" && printers.AllowsColorOutput(o.ErrOut))
-	progress := testrun.NewProgress(o.ErrOut, printers.IsTerminal(o.ErrOut), useColor, o.Quiet)
-	exec := &podexec.Remote{Config: o.config, Client: o.client}
+	client, namespace := o.clients.Client, o.clients.Namespace
+	exec := &podexec.Remote{Config: o.clients.Config, Client: client}
 	f := &testrun.Fetch{
-		Client:   o.client,
+		Client:   client,
 		Exec:     exec,
-		Progress: progress,
-		Fetcher:  &enginefetch.Fetcher{Client: o.client, Exec: exec, HelperImage: o.HelperImage, Limits: o.Limits},
+		Progress: o.Progress.Progress(o.ErrOut),
+		Fetcher:  &enginefetch.Fetcher{Client: client, Exec: exec, HelperImage: o.HelperImage, Limits: o.Limits},
 	}
 	var reports *testrun.Reports
 	var err error
 	if o.isPod {
-		reports, err = f.Pod(ctx, o.namespace, o.target, o.Container, o.Path, o.To)
+		reports, err = f.Pod(ctx, namespace, o.target, o.Container, o.Path, o.To)
 	} else {
-		reports, err = f.Run(ctx, o.namespace, o.target, o.To, o.Release)
+		reports, err = f.Run(ctx, namespace, o.target, o.To, o.Release)
 	}
 	if o.Output != "" && reports != nil {
 		if perr := run.PrintDocument(o.Out, o.Output, reports); perr != nil && err == nil {

@@ -1,0 +1,177 @@
+// Package describe implements `kubectl testrun describe`.
+package describe
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/run"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/shared"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/podexec"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/testrun"
+)
+
+var (
+	long = templates.LongDesc(`
+		Show everything about a test run: its status and exit code, its Job and pod, each container's state,
+		exit code, reason, start, finish and duration, the report files present in the pod (while the pod
+		still runs), and — for a run that failed — the same diagnostics run prints: describe of the Job and
+		the pod, with their events.
+
+		With -o json or -o yaml it prints the result document that run -o json prints.`)
+
+	example = templates.Examples(`
+		# Everything about a run
+		kubectl testrun describe nightly-x7k2p
+
+		# The result document, for a script
+		kubectl testrun describe nightly-x7k2p -o json`)
+)
+
+// Options holds the flags of the describe command.
+type Options struct {
+	ConfigFlags *genericclioptions.ConfigFlags
+	Output      string
+
+	run     string
+	clients shared.Clients
+	genericiooptions.IOStreams
+}
+
+// NewCmdDescribe returns the describe command.
+func NewCmdDescribe(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &Options{ConfigFlags: configFlags, IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:                   "describe RUN [-o json|yaml]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Show a test run's status, containers, reports and diagnostics",
+		Long:                  long,
+		Example:               example,
+		Args:                  cobra.ExactArgs(1),
+		ValidArgsFunction:     shared.CompleteRuns(configFlags),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.run = shared.RunName(args[0])
+			if o.Output != "" && o.Output != "json" && o.Output != "yaml" {
+				return exitcode.Errorf(exitcode.CannotRun, "--output %q is not supported: use json or yaml", o.Output)
+			}
+			var err error
+			if o.clients, err = shared.NewClients(o.ConfigFlags); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Print the result document as json or yaml.")
+	return cmd
+}
+
+// Run describes the run.
+func (o *Options) Run(ctx context.Context) error {
+	r, err := testrun.GetRun(ctx, o.clients.Client, o.clients.Namespace, o.run)
+	if err != nil {
+		return exitcode.New(exitcode.CannotRun, err)
+	}
+	if o.Output != "" {
+		return run.PrintDocument(o.Out, o.Output, r.Summary())
+	}
+	var b bytes.Buffer
+	o.write(ctx, &b, r)
+	return printers.WriteEscaped(o.Out, b.String())
+}
+
+func (o *Options) write(ctx context.Context, w io.Writer, r testrun.Run) {
+	res := r.Summary()
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "Name:\t%s\n", r.Name())
+	fmt.Fprintf(tw, "Namespace:\t%s\n", r.Job.Namespace)
+	fmt.Fprintf(tw, "Status:\t%s\n", r.Status())
+	if code, ok := r.ExitCode(); ok {
+		fmt.Fprintf(tw, "Exit Code:\t%d\n", code)
+	}
+	if res.Reason != "" {
+		fmt.Fprintf(tw, "Reason:\t%s\n", res.Reason)
+	}
+	if res.Message != "" {
+		fmt.Fprintf(tw, "Message:\t%s\n", res.Message)
+	}
+	fmt.Fprintf(tw, "Job:\tjob.batch/%s, created %s ago\n", r.Job.Name, duration.HumanDuration(time.Since(r.Job.CreationTimestamp.Time)))
+	if r.Pod == nil {
+		fmt.Fprintf(tw, "Pod:\t<none>\n")
+	} else {
+		fmt.Fprintf(tw, "Pod:\t%s on node %s (%s)\n", r.Pod.Name, orNone(r.Pod.Spec.NodeName), r.Pod.Status.Phase)
+	}
+	_ = tw.Flush()
+	for _, p := range res.Pods {
+		fmt.Fprintln(w, "Containers:")
+		cw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+		fmt.Fprintln(cw, "  NAME\tIMAGE\tSTATE\tEXIT\tREASON\tSTARTED\tFINISHED\tDURATION")
+		for _, c := range p.Containers {
+			exit, started, finished, took := "-", "-", "-", "-"
+			if c.ExitCode != nil {
+				exit = fmt.Sprint(*c.ExitCode)
+			}
+			if c.StartedAt != nil {
+				started = c.StartedAt.UTC().Format(time.RFC3339)
+			}
+			if c.FinishedAt != nil {
+				finished = c.FinishedAt.UTC().Format(time.RFC3339)
+			}
+			if c.DurationSeconds != nil {
+				took = (time.Duration(*c.DurationSeconds * float64(time.Second))).String()
+			}
+			fmt.Fprintf(cw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Image, c.State, exit, orNone(c.Reason), started, finished, took)
+		}
+		_ = cw.Flush()
+	}
+	fmt.Fprintf(w, "Reports:%s\n", o.reports(ctx, r.Pod))
+	if r.Status() == testrun.PhaseFailed || r.Status() == testrun.PhaseError || r.Status() == testrun.PhaseTimedOut {
+		testrun.Diagnosis{Client: o.clients.Client}.Write(ctx, w, r.Job.Namespace, r.Job.Name, r.Pod)
+	}
+}
+
+// reports lists the files in the pod's report volume, read through the holder while the pod still runs.
+func (o *Options) reports(ctx context.Context, pod *corev1.Pod) string {
+	if pod == nil || pod.Status.Phase != corev1.PodRunning {
+		return " <not readable: the pod is not running>"
+	}
+	var out, errOut bytes.Buffer
+	exec := &podexec.Remote{Config: o.clients.Config, Client: o.clients.Client}
+	err := exec.Exec(ctx, pod.Namespace, pod.Name, testrun.HolderContainer,
+		[]string{"sh", "-c", `cd "$1" && find . -type f -exec ls -ln {} +`, "list", testrun.HolderReportsDir}, nil, &out, &errOut)
+	if err != nil {
+		return fmt.Sprintf(" <not readable: %v>", err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) == 1 && lines[0] == "" {
+		return " <none yet>"
+	}
+	var files []string
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if len(f) >= 9 {
+			files = append(files, fmt.Sprintf("%s (%s bytes)", strings.TrimPrefix(strings.Join(f[8:], " "), "./"), f[4]))
+		}
+	}
+	return "\n  " + strings.Join(files, "\n  ")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
+}

@@ -1,0 +1,98 @@
+// Package shared holds what the commands that work on existing runs have in common: the clients built from
+// the kubeconfig flags, the progress printer and the completion of run names.
+package shared
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/testrun"
+)
+
+// Clients are the API clients and the namespace every command needs.
+type Clients struct {
+	Client    kubernetes.Interface
+	Config    *rest.Config
+	Namespace string
+}
+
+// NewClients builds the clients from the standard kubeconfig flags; a failure is bad input (125).
+func NewClients(f *genericclioptions.ConfigFlags) (Clients, error) {
+	var c Clients
+	var err error
+	if c.Namespace, _, err = f.ToRawKubeConfigLoader().Namespace(); err != nil {
+		return c, exitcode.New(exitcode.CannotRun, err)
+	}
+	if c.Config, err = f.ToRESTConfig(); err != nil {
+		return c, exitcode.New(exitcode.CannotRun, err)
+	}
+	if c.Client, err = kubernetes.NewForConfig(c.Config); err != nil {
+		return c, exitcode.New(exitcode.CannotRun, err)
+	}
+	return c, nil
+}
+
+// RunName accepts a run as NAME or run/NAME (the form list -o name prints).
+func RunName(arg string) string {
+	return strings.TrimPrefix(arg, "run/")
+}
+
+// Output is the --color and --quiet pair of flags.
+type Output struct {
+	Color string
+	Quiet bool
+}
+
+// AddFlags binds --color and --quiet.
+func (o *Output) AddFlags(f *pflag.FlagSet) {
+	if o.Color == "" {
+		o.Color = "auto"
+	}
+	f.StringVar(&o.Color, "color", o.Color, "Colour the plugin's messages: auto (on a terminal without NO_COLOR), always or never.")
+	f.BoolVarP(&o.Quiet, "quiet", "q", o.Quiet, "Print no progress; failures are still printed.")
+}
+
+// Validate checks --color.
+func (o *Output) Validate() error {
+	switch o.Color {
+	case "auto", "always", "never":
+		return nil
+	}
+	return fmt.Errorf("--color %q is not supported: use auto, always or never", o.Color)
+}
+
+// Progress returns the progress printer for errOut.
+func (o *Output) Progress(errOut io.Writer) *testrun.Progress {
+	useColor := o.Color == "always" || (o.Color == "auto" && printers.AllowsColorOutput(errOut))
+	return testrun.NewProgress(errOut, printers.IsTerminal(errOut), useColor, o.Quiet)
+}
+
+// CompleteRuns completes run names in the namespace of the kubeconfig flags.
+func CompleteRuns(f *genericclioptions.ConfigFlags) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		c, err := NewClients(f)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		runs, err := testrun.ListRuns(cmd.Context(), c.Client, c.Namespace, nil)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var names []cobra.Completion
+		for _, r := range runs {
+			if strings.HasPrefix(r.Name(), toComplete) {
+				names = append(names, r.Name())
+			}
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
+}

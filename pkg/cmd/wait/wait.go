@@ -1,0 +1,100 @@
+// Package wait implements `kubectl testrun wait`.
+package wait
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/shared"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/testrun"
+)
+
+var (
+	long = templates.LongDesc(`
+		Wait for a test run to end and exit with the test's own exit code, as run does: 124 when --timeout
+		passes, 125 when the test cannot run (image pull error, unschedulable, missing Secret), 126/127 when its
+		command cannot start. It fails fast on the same conditions as run, with the reason and the diagnostics.
+
+		wait does not release the run: fetch its reports afterwards with kubectl testrun fetch.`)
+
+	example = templates.Examples(`
+		# Wait up to an hour for a detached run
+		kubectl testrun wait nightly-x7k2p --timeout 1h`)
+)
+
+// Options holds the flags of the wait command.
+type Options struct {
+	ConfigFlags *genericclioptions.ConfigFlags
+	Timeout     time.Duration
+	Output      shared.Output
+
+	run     string
+	clients shared.Clients
+	genericiooptions.IOStreams
+}
+
+// NewCmdWait returns the wait command.
+func NewCmdWait(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &Options{ConfigFlags: configFlags, IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:                   "wait RUN [--timeout DURATION]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Wait for a test run to end and exit with the test's exit code",
+		Long:                  long,
+		Example:               example,
+		Args:                  cobra.ExactArgs(1),
+		ValidArgsFunction:     shared.CompleteRuns(configFlags),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.run = shared.RunName(args[0])
+			if err := o.Validate(); err != nil {
+				return exitcode.New(exitcode.CannotRun, err)
+			}
+			var err error
+			if o.clients, err = shared.NewClients(o.ConfigFlags); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to wait; 0 waits as long as it takes. When it passes the command exits 124 and the run goes on.")
+	o.Output.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// Validate checks the flags.
+func (o *Options) Validate() error {
+	if o.Timeout < 0 {
+		return fmt.Errorf("--timeout %s is negative", o.Timeout)
+	}
+	return o.Output.Validate()
+}
+
+// Run waits and returns the test's exit code as an error carrying it.
+func (o *Options) Run(ctx context.Context) error {
+	progress := o.Output.Progress(o.ErrOut)
+	progress.Start()
+	outcome, pod, err := testrun.Wait(ctx, o.clients.Client, o.clients.Namespace, o.run, o.Timeout, progress)
+	progress.Stop()
+	if err != nil {
+		return err
+	}
+	if outcome.ExitCode == exitcode.OK {
+		return nil
+	}
+	if outcome.Message != "" {
+		progress.Warnf("%s", outcome.Message)
+	}
+	if outcome.ExitCode != exitcode.Timeout {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+		defer cancel()
+		testrun.Diagnosis{Client: o.clients.Client}.Write(dctx, progress.BlockWriter(), o.clients.Namespace, o.run, pod)
+	}
+	return exitcode.New(outcome.ExitCode, nil)
+}
