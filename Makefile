@@ -9,8 +9,14 @@ PKG     := github.com/kubectl-testrun/kubectl-testrun/pkg/version
 LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Commit=$(COMMIT) -X $(PKG).Date=$(DATE)
 BIN     := bin/kubectl-testrun
 E2E_TIMEOUT ?= 45m
+# Pinned developer tools (golangci-lint, krew's validate-krew-manifest and krew) live in their own module.
+TOOL    := go tool -modfile=hack/tools/go.mod
+# make dist stamps the commit's date, not the clock's, so the same commit gives the same archives.
+DIST_DATE ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u +%Y-%m-%dT%H:%M:%SZ)
+BASE_URL ?= https://github.com/kubectl-testrun/kubectl-testrun/releases/download/$(VERSION)
 
 .PHONY: all build test unit e2e demo cluster-up cluster-down cluster-status lint verify clean
+.PHONY: dist docs verify-docs verify-krew tools
 
 all: build
 
@@ -49,6 +55,39 @@ verify:
 	go vet ./...
 	go vet -tags e2e ./test/e2e/...
 	go mod tidy -diff
+	cd hack/tools && go mod tidy -diff
+	@$(MAKE) --no-print-directory verify-docs verify-krew
+
+## verify-docs: docs/commands matches the command tree (make docs regenerates it)
+verify-docs:
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; go run ./hack/gendocs "$$tmp"; \
+	  diff -ru docs/commands "$$tmp" || { echo 'docs/commands is out of date: run make docs'; exit 1; }
+
+## verify-krew: .krew.yaml renders to a manifest that krew's rules and validate-krew-manifest accept
+verify-krew:
+	go test -count=1 ./test/krew/...
+
+## docs: one Markdown page per command in docs/commands, generated from cobra
+docs:
+	go run ./hack/gendocs docs/commands
+
+## lint: golangci-lint (pinned in hack/tools/go.mod) over every package, e2e tests included
+# With the e2e tag every file of the tree is compiled: no file is excluded by it (none has !e2e).
+lint:
+	$(TOOL) golangci-lint run --build-tags e2e ./...
+
+## tools: build the pinned tools once (go tool caches them), e.g. before going offline
+tools:
+	@for t in golangci-lint validate-krew-manifest krew; do $(TOOL) -n $$t; done
+
+## dist: release archives for linux, darwin and windows x amd64, arm64 into dist/, with checksums.txt and
+## the krew manifest dist/testrun.yaml; BASE_URL says where the archives will be published
+dist:
+ifeq ($(origin DATE),file)
+	@$(MAKE) --no-print-directory dist DATE=$(DIST_DATE)
+else
+	VERSION='$(VERSION)' DATE='$(DATE)' LDFLAGS='$(LDFLAGS)' BASE_URL='$(BASE_URL)' hack/dist.sh
+endif
 
 clean:
 	rm -rf bin dist

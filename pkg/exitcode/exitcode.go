@@ -86,7 +86,7 @@ func Code(ctx context.Context, err error) int {
 func Report(ctx context.Context, err error, w io.Writer) int {
 	code := Code(ctx, err)
 	var e *Error
-	if err != nil && !(errors.As(err, &e) && e.Err == nil) {
+	if err != nil && (!errors.As(err, &e) || e.Err != nil) {
 		fmt.Fprintf(w, "error: %v\n", err)
 	}
 	return code

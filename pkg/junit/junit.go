@@ -292,7 +292,8 @@ func appendFailed(failed []Case, suite gojunit.Suite) []Case {
 		}
 		if strings.TrimSpace(c.Message) == "" {
 			c.Message = ""
-			if e, ok := t.Error.(gojunit.Error); ok {
+			var e gojunit.Error
+			if errors.As(t.Error, &e) {
 				c.Message = firstLine(e.Body)
 			}
 		}

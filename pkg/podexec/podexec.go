@@ -8,11 +8,11 @@ import (
 	"io"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
+	"k8s.io/streaming/pkg/httpstream"
 )
 
 // Executor runs commands in containers.
@@ -46,9 +46,7 @@ func (r *Remote) Exec(ctx context.Context, namespace, pod, container string, com
 	if err != nil {
 		return err
 	}
-	exec, err := remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
-		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
-	})
+	exec, err := remotecommand.NewFallbackExecutor(ws, spdy, fallBackToSPDY)
 	if err != nil {
 		return err
 	}
@@ -56,4 +54,12 @@ func (r *Remote) Exec(ctx context.Context, namespace, pod, container string, com
 		return fmt.Errorf("exec in container %q of pod %q: %w", container, pod, err)
 	}
 	return nil
+}
+
+// fallBackToSPDY tells whether a failed WebSocket exec should be retried over SPDY: when the server (or a
+// proxy on the way) refused the upgrade, as kubectl exec decides. client-go's WebSocket transport reports
+// that with k8s.io/streaming's UpgradeFailureError; apimachinery's deprecated httpstream package has a type
+// of the same name that it never returns.
+func fallBackToSPDY(err error) bool {
+	return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
 }
