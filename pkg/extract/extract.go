@@ -252,11 +252,11 @@ func (x *extractor) where() string {
 // quote quotes a name from the archive for an error message. PAX names can be
 // a megabyte long, so long ones are cut.
 func quote(name string) string {
-	const max = 256
-	if len(name) <= max {
+	const limit = 256
+	if len(name) <= limit {
 		return strconv.Quote(name)
 	}
-	return strconv.Quote(name[:max]) + "..."
+	return strconv.Quote(name[:limit]) + "..."
 }
 
 func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
@@ -348,7 +348,7 @@ func (x *extractor) writeFile(hdr *tar.Header, name string, tr *tar.Reader) erro
 	if err != nil {
 		// A partly written file must never look like a fetched report.
 		if rerr := x.root.Remove(name); rerr != nil {
-			err = fmt.Errorf("%w (and removing the partial file failed: %v)", err, rerr)
+			err = fmt.Errorf("%w (and removing the partial file failed: %w)", err, rerr)
 		}
 		return err
 	}

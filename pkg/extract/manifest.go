@@ -123,11 +123,11 @@ func unescapePath(p string) (string, error) {
 
 // abbreviate shortens a malformed line for an error message.
 func abbreviate(s string) string {
-	const max = 100
-	if len(s) <= max {
+	const limit = 100
+	if len(s) <= limit {
 		return s
 	}
-	return s[:max] + "..."
+	return s[:limit] + "..."
 }
 
 // Verify checks that files and manifest describe exactly the same set of

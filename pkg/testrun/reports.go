@@ -117,11 +117,11 @@ func waitRunning(ctx context.Context, client kubernetes.Interface, namespace, po
 	defer cancel()
 	selector := fields.OneTermEqualSelector("metadata.name", pod).String()
 	lw := &cache.ListWatch{
-		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.FieldSelector = selector
 			return client.CoreV1().Pods(namespace).List(ctx, o)
 		},
-		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.FieldSelector = selector
 			return client.CoreV1().Pods(namespace).Watch(ctx, o)
 		},
@@ -225,7 +225,7 @@ type tailBuffer struct {
 	max   int
 }
 
-func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max} }
+func newTailBuffer(lines int) *tailBuffer { return &tailBuffer{max: lines} }
 
 // Write implements io.Writer.
 func (t *tailBuffer) Write(b []byte) (int, error) {

@@ -36,7 +36,8 @@ func (f *fakeExec) Exec(_ context.Context, ns, pod, container string, command []
 
 // kubelet plays the part of the Job controller and the kubelet against a fake clientset: once the Job exists
 // it creates its pod, then applies each status in turn.
-func kubelet(t *testing.T, client *fake.Clientset, ns string, statuses ...func(*corev1.Pod)) {
+func kubelet(t *testing.T, client *fake.Clientset, statuses ...func(*corev1.Pod)) {
+	const ns = "ci"
 	t.Helper()
 	go func() {
 		ctx := t.Context()
@@ -97,7 +98,7 @@ func testExited(code int32, phase corev1.PodPhase) func(*corev1.Pod) {
 	}
 }
 
-func newRunner(client *fake.Clientset, exec *fakeExec) (*Runner, *bytes.Buffer, *bytes.Buffer) {
+func newRunner(client *fake.Clientset, exec *fakeExec) (*Runner, *bytes.Buffer) {
 	// The fake has no garbage collector: deleting a Job takes its pods with it here.
 	pods := corev1.SchemeGroupVersion.WithResource("pods")
 	client.PrependReactor("delete", "jobs", func(action k8stesting.Action) (bool, runtime.Object, error) {
@@ -118,14 +119,14 @@ func newRunner(client *fake.Clientset, exec *fakeExec) (*Runner, *bytes.Buffer, 
 		Client: client, Exec: exec, Logs: &logs,
 		Progress:    NewProgress(&stderr, false, false, false),
 		Diagnostics: &stderr,
-	}, &logs, &stderr
+	}, &stderr
 }
 
 func TestRunnerFailsFastOnImagePullAndCleansUp(t *testing.T) {
 	client := fake.NewClientset()
 	exec := &fakeExec{}
-	r, _, stderr := newRunner(client, exec)
-	kubelet(t, client, "ci", pullFailing("ErrImagePull", `failed to pull and unpack image "example/missing:1": not found`))
+	r, stderr := newRunner(client, exec)
+	kubelet(t, client, pullFailing("ErrImagePull", `failed to pull and unpack image "example/missing:1": not found`))
 
 	res, err := r.Run(t.Context(), Spec{Name: "smoke-x1x2x", Namespace: "ci", Image: "example/missing:1", Timeout: time.Minute})
 	if err != nil {
@@ -148,8 +149,8 @@ func TestRunnerFailsFastOnImagePullAndCleansUp(t *testing.T) {
 func TestRunnerReleasesTheHolderAndReturnsTheTestsCode(t *testing.T) {
 	client := fake.NewClientset()
 	exec := &fakeExec{}
-	r, _, _ := newRunner(client, exec)
-	kubelet(t, client, "ci", testExited(3, corev1.PodRunning), testExited(3, corev1.PodFailed))
+	r, _ := newRunner(client, exec)
+	kubelet(t, client, testExited(3, corev1.PodRunning), testExited(3, corev1.PodFailed))
 
 	res, err := r.Run(t.Context(), Spec{Name: "unit-a1b2c", Namespace: "ci", Image: "tests:1", Timeout: time.Minute})
 	if err != nil {
@@ -166,9 +167,9 @@ func TestRunnerReleasesTheHolderAndReturnsTheTestsCode(t *testing.T) {
 
 func TestRunnerKeepLeavesTheJob(t *testing.T) {
 	client := fake.NewClientset()
-	r, _, stderr := newRunner(client, &fakeExec{})
+	r, stderr := newRunner(client, &fakeExec{})
 	r.Keep = true
-	kubelet(t, client, "ci", testExited(0, corev1.PodRunning), testExited(0, corev1.PodSucceeded))
+	kubelet(t, client, testExited(0, corev1.PodRunning), testExited(0, corev1.PodSucceeded))
 
 	res, err := r.Run(t.Context(), Spec{Name: "kept-a1b2c", Namespace: "ci", Image: "tests:1", Timeout: time.Minute})
 	if err != nil || res.ExitCode != 0 || res.Phase != PhasePassed {
@@ -187,7 +188,7 @@ func TestRunnerCreateErrorIsCannotRun(t *testing.T) {
 	client.PrependReactor("create", "jobs", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(batchv1.Resource("jobs"), "x", nil)
 	})
-	r, _, _ := newRunner(client, &fakeExec{})
+	r, _ := newRunner(client, &fakeExec{})
 	_, err := r.Run(t.Context(), Spec{Name: "denied-a1b2c", Namespace: "ci", Image: "tests:1"})
 	if code := exitcode.Code(t.Context(), err); code != exitcode.CannotRun {
 		t.Fatalf("exit code = %d (%v), want 125", code, err)
@@ -199,8 +200,8 @@ func TestRunnerCreateErrorIsCannotRun(t *testing.T) {
 
 func TestRunnerTimeoutIs124(t *testing.T) {
 	client := fake.NewClientset()
-	r, _, stderr := newRunner(client, &fakeExec{})
-	kubelet(t, client, "ci", func(p *corev1.Pod) { p.Status.Phase = corev1.PodRunning })
+	r, stderr := newRunner(client, &fakeExec{})
+	kubelet(t, client, func(p *corev1.Pod) { p.Status.Phase = corev1.PodRunning })
 	res, err := r.Run(t.Context(), Spec{Name: "slow-a1b2c", Namespace: "ci", Image: "tests:1", Timeout: 300 * time.Millisecond})
 	if err != nil || res.ExitCode != exitcode.Timeout || res.Phase != PhaseTimedOut {
 		t.Fatalf("Run = %+v, %v; want 124 TimedOut", res, err)

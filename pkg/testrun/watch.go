@@ -41,6 +41,11 @@ func WatchSelector(ctx context.Context, client kubernetes.Interface, namespace s
 }
 
 func watchSelected(ctx context.Context, client kubernetes.Interface, namespace, name string, selector labels.Selector) (*Watch, error) {
+	// Informers retry forever: one plain request first turns an unreachable API server or a missing
+	// permission into an error instead of a hang.
+	if _, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String(), Limit: 1}); err != nil {
+		return nil, fmt.Errorf("listing pods in namespace %q: %w", namespace, err)
+	}
 	factory := informers.NewSharedInformerFactoryWithOptions(client, 0,
 		informers.WithNamespace(namespace),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector.String() }))

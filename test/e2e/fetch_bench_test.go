@@ -123,4 +123,3 @@ func waitSA(b *testing.B, ns string) {
 	}
 	b.Fatalf("no default service account in %s", ns)
 }
-
