@@ -15,7 +15,7 @@ TOOL    := go tool -modfile=hack/tools/go.mod
 DIST_DATE ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u +%Y-%m-%dT%H:%M:%SZ)
 BASE_URL ?= https://github.com/kubectl-testrun/kubectl-testrun/releases/download/$(VERSION)
 
-.PHONY: all build test unit e2e demo cluster-up cluster-down cluster-status lint verify clean
+.PHONY: all build test unit fuzz e2e demo cluster-up cluster-down cluster-status lint verify clean
 .PHONY: dist docs verify-docs verify-krew tools
 
 all: build
@@ -24,8 +24,14 @@ all: build
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-testrun
 
-## test: unit tests, then end-to-end tests against the local cluster (brought up when it is not running)
-test: unit e2e
+## test: unit tests, a short fuzz of the extractor, then end-to-end tests against the local cluster
+## (brought up when it is not running)
+test: unit fuzz e2e
+
+## fuzz: the tar extractor against generated hostile archives, for a fixed time (FUZZTIME)
+FUZZTIME ?= 30s
+fuzz:
+	go test -run '^$$' -fuzz FuzzExtract -fuzztime $(FUZZTIME) ./pkg/extract/
 
 ## unit: fast tests with client-go fakes
 unit:

@@ -16,7 +16,7 @@ import (
 )
 
 // subcommands are the commands every completion of the first word must offer.
-var subcommands = []string{"completion", "run", "version"}
+var subcommands = []string{"completion", "delete", "describe", "fetch", "list", "logs", "run", "version", "wait"}
 
 // binDir holds the built kubectl-testrun and kubectl_complete-testrun, as a release archive lays them out.
 var binDir string

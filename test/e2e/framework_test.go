@@ -87,6 +87,14 @@ func setup() error {
 	if err := gobuild.Run(); err != nil {
 		return fmt.Errorf("building the plugin: %w", err)
 	}
+	// Beside it, as a release archive lays it out, the script through which kubectl completes the plugin.
+	script, err := os.ReadFile(filepath.Join(repoRoot, "kubectl_complete-testrun"))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(pluginDir, "kubectl_complete-testrun"), script, 0o755); err != nil {
+		return err
+	}
 
 	config, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {

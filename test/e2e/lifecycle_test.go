@@ -189,3 +189,19 @@ func TestWaitFailsFastOnAnImagePullError(t *testing.T) {
 	}
 	wantStderr(t, r, "testrun.local/absent:v1", "ErrImagePull")
 }
+
+// Shell completion offers the runs of the namespace as arguments, directly and through kubectl's plugin
+// completion (kubectl_complete-testrun), which is what bash calls on TAB.
+func TestCompletionOffersRunNames(t *testing.T) {
+	ns := namespace(t)
+	name := lastLine(testrun(t, "run", "complete-me", "-n", ns, "--detach", "--image", testee).stdout)
+	for _, args := range [][]string{
+		{pluginBin, "__complete", "logs", "-n", ns, "comp"},
+		{kubectlBin, "__complete", "testrun", "wait", "-n", ns, "comp"},
+	} {
+		r := run(t, command(t.Context(), args[0], args[1:]...))
+		if r.code != 0 || !strings.Contains(r.stdout, name+"\n") {
+			t.Errorf("%s offers:\n%s\nwant the run %s", strings.Join(args, " "), r, name)
+		}
+	}
+}
