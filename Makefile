@@ -41,11 +41,13 @@ unit:
 e2e:
 	go test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -v ./test/e2e/...
 
-## demo: the main job end to end on the local cluster: a sample test run that passes and prints its logs
+## demo: the main job end to end on the local cluster: a sample test run that passes, prints its logs and
+## brings its JUnit report home
 demo: build
 	@eval "$$(hack/cluster/cluster.sh up | tail -n 1)"; export KUBECONFIG; \
-	  PATH="$(CURDIR)/bin:$$PATH"; \
-	  set -x; kubectl-testrun run demo --image testrun.local/testee:v1 -- /testee print hello from the cluster
+	  PATH="$(CURDIR)/bin:$$PATH"; reports=$$(mktemp -d)/reports; \
+	  set -x; kubectl-testrun run demo --image testrun.local/testee:v1 --reports "$$reports" \
+	    --env TESTEE_LINES=5 --env 'TESTEE_FILES=junit.xml=junit:3,0,1'
 
 ## cluster-up / cluster-down / cluster-status: the local single-node cluster (needs root)
 cluster-up:
