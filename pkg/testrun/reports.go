@@ -2,7 +2,6 @@ package testrun
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -67,16 +66,13 @@ func (c *reportCopier) prepare(ctx context.Context, pod *corev1.Pod) {
 	}
 	c.prepared = true
 	name, err := c.fetcher.Prepare(ctx, pod, fetch.Mount{Volume: ReportsVolume, Control: ControlVolume})
-	switch {
-	case errors.Is(err, fetch.ErrEphemeralForbidden):
+	if err != nil {
+		// Refused (fetch.ErrEphemeralForbidden: RBAC, policy) or failed: the holder mounts the volume too.
 		c.progress.Warnf("%v: fetching the reports through the holder container instead", err)
 		c.container, c.dir = HolderContainer, HolderReportsDir
-	case err != nil:
-		c.progress.Warnf("%v: fetching the reports through the holder container instead", err)
-		c.container, c.dir = HolderContainer, HolderReportsDir
-	default:
-		c.container, c.dir = name, fetch.SourceDir
+		return
 	}
+	c.container, c.dir = name, fetch.SourceDir
 }
 
 // copy waits for the fetch container to run, then copies the reports into the Runner's Reports directory.
