@@ -13,6 +13,7 @@ import (
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/fetch"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/list"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/logs"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/plugins"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/run"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/version"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/wait"
@@ -45,6 +46,7 @@ func NewCmdTestrun(streams genericiooptions.IOStreams) *cobra.Command {
 		describe.NewCmdDescribe(configFlags, streams),
 		list.NewCmdList(configFlags, streams),
 		delete.NewCmdDelete(configFlags, streams),
+		plugins.NewCmdPlugins(streams),
 		version.NewCmdVersion(streams),
 		completion.NewCmdCompletion(streams),
 	)

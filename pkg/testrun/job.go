@@ -3,6 +3,7 @@ package testrun
 import (
 	"maps"
 	"math"
+	"path"
 	"slices"
 	"strconv"
 	"time"
@@ -25,6 +26,22 @@ const (
 	EnvReportDir = "TESTRUN_REPORT_DIR"
 	// EnvHoldSeconds tells the holder how long it may keep the pod at most.
 	EnvHoldSeconds = "TESTRUN_HOLD_SECONDS"
+	// EnvGitSHA holds the commit the client's CI builds (Spec.GitSHA), when known.
+	EnvGitSHA = "TESTRUN_GIT_SHA"
+	// EnvGitRef holds the branch or tag the client's CI builds (Spec.GitRef), when known.
+	EnvGitRef = "TESTRUN_GIT_REF"
+)
+
+const (
+	// AnnotationConfigPrefix is the start of the pod annotation that carries a ConfigFile's literal value
+	// to the downward API volume it is mounted from; the file's name follows it.
+	AnnotationConfigPrefix = "testrun.dev/config."
+	// maxConfigFileName is the longest ConfigFile name that fits in the 63 characters of an annotation name.
+	maxConfigFileName = 63 - len("config.")
+	// configVolumePrefix, followed by the file's index, names the volume of a ConfigFile.
+	configVolumePrefix = "testrun-config-"
+	// configItem is the name of the one file in a ConfigFile's volume, mounted with subPath at its path.
+	configItem = "content"
 )
 
 const (
@@ -67,6 +84,7 @@ func BuildJob(s Spec) *batchv1.Job {
 
 	hold := s.timeout() + s.hold()
 	meta := metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace, Labels: labels}
+	annotations, volumes, _ := configFiles(s.Files)
 	return &batchv1.Job{
 		TypeMeta:   metav1.TypeMeta{APIVersion: batchv1.SchemeGroupVersion.String(), Kind: "Job"},
 		ObjectMeta: meta,
@@ -75,7 +93,7 @@ func BuildJob(s Spec) *batchv1.Job {
 			ActiveDeadlineSeconds:   ptr.To(seconds(hold + deadlineMargin)),
 			TTLSecondsAfterFinished: ptr.To[int32](ttlAfterFinished),
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: maps.Clone(labels)},
+				ObjectMeta: metav1.ObjectMeta{Labels: maps.Clone(labels), Annotations: annotations},
 				Spec: corev1.PodSpec{
 					RestartPolicy:                 corev1.RestartPolicyNever,
 					EnableServiceLinks:            ptr.To(false),
@@ -87,10 +105,10 @@ func BuildJob(s Spec) *batchv1.Job {
 						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 					},
 					Containers: []corev1.Container{testContainer(s), holderContainer(s, hold)},
-					Volumes: []corev1.Volume{
+					Volumes: append([]corev1.Volume{
 						{Name: ReportsVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 						{Name: ControlVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-					},
+					}, volumes...),
 				},
 			},
 		},
@@ -107,11 +125,17 @@ func testContainer(s Spec) corev1.Container {
 		{Name: EnvName, Value: s.Name},
 		{Name: EnvNamespace, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
 		{Name: EnvReportDir, Value: s.reportDir()},
+		{Name: EnvGitSHA, Value: s.GitSHA},
+		{Name: EnvGitRef, Value: s.GitRef},
 	} {
+		if e.Value == "" && e.ValueFrom == nil {
+			continue
+		}
 		if !slices.ContainsFunc(s.Env, func(u corev1.EnvVar) bool { return u.Name == e.Name }) {
 			env = append(env, e)
 		}
 	}
+	_, _, mounts := configFiles(s.Files)
 	var security *corev1.SecurityContext
 	if s.Restricted {
 		security = &corev1.SecurityContext{
@@ -130,7 +154,7 @@ func testContainer(s Spec) corev1.Container {
 		EnvFrom:         s.EnvFrom,
 		ImagePullPolicy: s.ImagePullPolicy,
 		Resources:       s.Resources,
-		VolumeMounts:    []corev1.VolumeMount{{Name: ReportsVolume, MountPath: s.reportDir()}},
+		VolumeMounts:    append([]corev1.VolumeMount{{Name: ReportsVolume, MountPath: s.reportDir()}}, mounts...),
 		// The tail of the log becomes the termination message of a failed test, so describe and the
 		// diagnostics show why it failed without fetching the logs.
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
@@ -168,6 +192,47 @@ func holderContainer(s Spec, hold time.Duration) corev1.Container {
 			SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 		},
 	}
+}
+
+// configFiles returns what mounts the configuration files in the test container: the pod annotations that
+// carry literal values, one volume per file and one read-only subPath mount of it at the file's path.
+func configFiles(files []ConfigFile) (map[string]string, []corev1.Volume, []corev1.VolumeMount) {
+	var (
+		annotations map[string]string
+		volumes     []corev1.Volume
+		mounts      []corev1.VolumeMount
+	)
+	for i, f := range files {
+		name := configVolumePrefix + strconv.Itoa(i)
+		var source corev1.VolumeSource
+		switch {
+		case f.SecretKeyRef != nil:
+			source.Secret = &corev1.SecretVolumeSource{
+				SecretName: f.SecretKeyRef.Name,
+				Items:      []corev1.KeyToPath{{Key: f.SecretKeyRef.Key, Path: configItem}},
+				Optional:   f.SecretKeyRef.Optional,
+			}
+		case f.ConfigMapKeyRef != nil:
+			source.ConfigMap = &corev1.ConfigMapVolumeSource{
+				LocalObjectReference: f.ConfigMapKeyRef.LocalObjectReference,
+				Items:                []corev1.KeyToPath{{Key: f.ConfigMapKeyRef.Key, Path: configItem}},
+				Optional:             f.ConfigMapKeyRef.Optional,
+			}
+		default:
+			if annotations == nil {
+				annotations = map[string]string{}
+			}
+			key := AnnotationConfigPrefix + f.Name
+			annotations[key] = f.Value
+			source.DownwardAPI = &corev1.DownwardAPIVolumeSource{Items: []corev1.DownwardAPIVolumeFile{{
+				Path:     configItem,
+				FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations['" + key + "']"},
+			}}}
+		}
+		volumes = append(volumes, corev1.Volume{Name: name, VolumeSource: source})
+		mounts = append(mounts, corev1.VolumeMount{Name: name, MountPath: path.Clean(f.Path), SubPath: configItem, ReadOnly: true})
+	}
+	return annotations, volumes, mounts
 }
 
 // seconds rounds d up to whole seconds, so a deadline is never shorter than asked.

@@ -102,6 +102,30 @@ type Spec struct {
 	// Restricted gives the test container the security context PodSecurity "restricted" requires: a
 	// non-root user, no privilege escalation, every capability dropped.
 	Restricted bool
+	// Files are configuration files mounted into the test container, each at its own path.
+	Files []ConfigFile
+	// GitSHA and GitRef are the commit and ref the client's CI builds, exported to the test as
+	// TESTRUN_GIT_SHA and TESTRUN_GIT_REF when set.
+	GitSHA, GitRef string
+}
+
+// ConfigFile is a file the test container finds at Path, whose content is a literal Value, a Secret key or a
+// ConfigMap key. None of them needs a permission beyond the documented Role: a Value travels in a pod
+// annotation (AnnotationConfigPrefix + Name) read through the downward API, a key through a secret or
+// configMap volume of the pod; either is mounted with a subPath at Path, so the rest of Path's directory is
+// left as the image has it.
+type ConfigFile struct {
+	// Name identifies the file; it is part of an annotation name, so at most 56 characters of letters,
+	// digits, '_', '-' and '.', starting and ending with a letter or digit.
+	Name string
+	// Path is the absolute path of the file in the test container.
+	Path string
+	// Value is the literal content, used when SecretKeyRef and ConfigMapKeyRef are nil.
+	Value string
+	// SecretKeyRef takes the content from a key of a Secret of the run's namespace.
+	SecretKeyRef *corev1.SecretKeySelector
+	// ConfigMapKeyRef takes the content from a key of a ConfigMap of the run's namespace.
+	ConfigMapKeyRef *corev1.ConfigMapKeySelector
 }
 
 // NewRunName returns base followed by "-" and five random characters, so that runs started from the same
@@ -183,6 +207,7 @@ func (s Spec) Validate() error {
 			add("label %q has an invalid value %q: %s: fix --label", k, s.Labels[k], strings.Join(content.IsLabelValue(s.Labels[k]), "; "))
 		}
 	}
+	errs = append(errs, s.validateFiles()...)
 	for _, k := range sortedKeys(s.NodeSelector) {
 		switch {
 		case len(content.IsLabelKey(k)) != 0:
@@ -235,4 +260,40 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// maxAnnotationBytes is the API server's limit on the total size of an object's annotations.
+const maxAnnotationBytes = 256 * 1024
+
+// validateFiles checks the configuration files: each needs a name fit for an annotation, an absolute path of
+// its own outside the report directory (a file mounted there would be copied out with the reports), and
+// the literal values together must fit in the pod's annotations.
+func (s Spec) validateFiles() []error {
+	var errs []error
+	paths := map[string]string{}
+	total := 0
+	for _, f := range s.Files {
+		p := path.Clean(f.Path)
+		switch {
+		case f.Name == "" || len(content.IsLabelKey(AnnotationConfigPrefix+f.Name)) != 0:
+			errs = append(errs, fmt.Errorf("config file %q: the name must be at most %d letters, digits, '_', '-' and '.', starting and ending with a letter or digit: rename the config entry", f.Name, maxConfigFileName))
+		case !path.IsAbs(f.Path) || p == "/":
+			errs = append(errs, fmt.Errorf("config file %q: path %q is not the absolute path of a file: fix the path of the config entry", f.Name, f.Path))
+		case p == s.reportDir() || strings.HasPrefix(p, s.reportDir()+"/"):
+			errs = append(errs, fmt.Errorf("config file %q: path %q is in the report directory %q, so it would be copied out with the reports: mount it elsewhere, or change --report-dir", f.Name, f.Path, s.reportDir()))
+		case paths[p] != "":
+			errs = append(errs, fmt.Errorf("config file %q: path %q is also the path of config file %q: give each file its own path", f.Name, f.Path, paths[p]))
+		}
+		paths[p] = f.Name
+		if f.SecretKeyRef != nil && f.ConfigMapKeyRef != nil {
+			errs = append(errs, fmt.Errorf("config file %q: takes its content from both a Secret and a ConfigMap: keep one", f.Name))
+		}
+		if f.SecretKeyRef == nil && f.ConfigMapKeyRef == nil {
+			total += len(AnnotationConfigPrefix) + len(f.Name) + len(f.Value)
+		}
+	}
+	if total > maxAnnotationBytes-16*1024 {
+		errs = append(errs, fmt.Errorf("config files with literal values total %d bytes, more than pod annotations can carry (256 KiB with room for others): put the large ones in a ConfigMap or Secret and use configMapKeyRef or secretKeyRef", total))
+	}
+	return errs
 }

@@ -3,11 +3,15 @@ package run_test
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
 
@@ -18,9 +22,15 @@ import (
 // execute runs `kubectl testrun ARGS` in-process with an empty kubeconfig and returns stdout and the error.
 func execute(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	return executeIn(t, "", args...)
+}
+
+// executeIn is execute with stdin.
+func executeIn(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
 	t.Setenv("KUBECONFIG", t.TempDir()+"/none")
 	var out, errOut bytes.Buffer
-	root := cmd.NewCmdTestrun(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+	root := cmd.NewCmdTestrun(genericiooptions.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut})
 	root.SetArgs(args)
 	err := root.ExecuteContext(t.Context())
 	return out.String(), err
@@ -52,6 +62,18 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"unknown flag", []string{"run", "smoke", "--image", "x:1", "--imag", "y"}, "unknown flag: --imag"},
 		{"bad duration", []string{"run", "smoke", "--image", "x:1", "--timeout", "soon"}, "--timeout"},
 		{"dry run value", []string{"run", "smoke", "--image", "x:1", "--dry-run=maybe"}, "dry-run"},
+		{"no name and no definition", []string{"run", "--image", "x:1"}, "the run name is missing: give it as NAME"},
+		{"unknown plugin", []string{"run", "--plugin", "nose", "--image", "x:1"}, `--plugin: no shipped plugin named "nose": use one of ginkgo, go-test, jest, pytest, shell`},
+		{"unknown definition", []string{"run", "--definition", "e2e"}, `--definition: no definition named "e2e"`},
+		{"two ways to choose", []string{"run", "--plugin", "pytest", "--definition", "x"}, "--definition and --plugin choose the definitions to run in different ways"},
+		{"missing file", []string{"run", "-f", "/no/such.yaml"}, `-f "/no/such.yaml"`},
+		{"selector syntax", []string{"run", "--selector", "suite in (a"}, `--selector "suite in (a" is not a label selector`},
+		{"selector matches nothing", []string{"run", "--selector", "suite=none"}, `--selector "suite=none" matches no definition`},
+		{"NAME with several runs", []string{"run", "x", "--selector", "language=go", "--image", "x:1"}, `runs each definition under its own name: remove NAME (x)`},
+		{"plugin without image", []string{"run", "--plugin", "pytest"}, `definition "pytest" names no image: pass the test image with --image; the image needs python3 with the pytest module`},
+		{"bad value over a definition", []string{"run", "--plugin", "shell", "--image", "x:1", "--timeout", "-1s"}, `definition "shell": timeout -1s is negative`},
+		{"config shape", []string{"run", "smoke", "--image", "x:1", "--config", "TOKEN"}, `--config "TOKEN" is not NAME=VALUE`},
+		{"config name", []string{"run", "smoke", "--image", "x:1", "--config", "1TOKEN=x"}, `--config "1TOKEN=x": config entry "1TOKEN": name: "1TOKEN" is not a valid entry name`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,4 +137,309 @@ func envValue(env []corev1.EnvVar, name string) string {
 		}
 	}
 	return ""
+}
+
+// inRepository makes a working directory holding files (e.g. .testrun/api.yaml) and enters it for the test,
+// with no CI variables in the environment.
+func inRepository(t *testing.T, files map[string]string) {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(dir)
+	for _, v := range []string{"GITHUB_SHA", "GITHUB_REF", "CI_COMMIT_SHA", "CI_COMMIT_REF_NAME", "BUILD_SOURCEVERSION", "BUILD_SOURCEBRANCH", "GIT_COMMIT", "GIT_BRANCH"} {
+		t.Setenv(v, "")
+	}
+}
+
+// dryRunJob runs `run ARGS --dry-run=client -o yaml` and returns the Job it prints.
+func dryRunJob(t *testing.T, stdin string, args ...string) *batchv1.Job {
+	t.Helper()
+	// The flags go before the arguments, which may end with -- and a command.
+	out, err := executeIn(t, stdin, append([]string{args[0], "-n", "ci", "--dry-run=client", "-o", "yaml"}, args[1:]...)...)
+	if err != nil {
+		t.Fatalf("kubectl testrun %s: %v", strings.Join(args, " "), err)
+	}
+	var job batchv1.Job
+	if err := yaml.UnmarshalStrict([]byte(out), &job); err != nil {
+		t.Fatalf("output is not a Job: %v\n%s", err, out)
+	}
+	return &job
+}
+
+// envMap returns the literal environment of a container, with "<from NAME/KEY>" for references.
+func envMap(env []corev1.EnvVar) map[string]string {
+	m := map[string]string{}
+	for _, e := range env {
+		switch {
+		case e.ValueFrom == nil:
+			m[e.Name] = e.Value
+		case e.ValueFrom.SecretKeyRef != nil:
+			m[e.Name] = "<secret " + e.ValueFrom.SecretKeyRef.Name + "/" + e.ValueFrom.SecretKeyRef.Key + ">"
+		case e.ValueFrom.ConfigMapKeyRef != nil:
+			m[e.Name] = "<configmap " + e.ValueFrom.ConfigMapKeyRef.Name + "/" + e.ValueFrom.ConfigMapKeyRef.Key + ">"
+		default:
+			m[e.Name] = "<field>"
+		}
+	}
+	return m
+}
+
+const apiDefinition = `apiVersion: testrun.dev/v1alpha1
+kind: TestDefinition
+metadata:
+  name: api
+  labels: {suite: smoke}
+spec:
+  image: api-tests:1
+  command: [python3, -m, pytest]
+  args: [tests]
+  env:
+  - {name: API_URL, value: http://api}
+  - {name: LEVEL, value: debug}
+  config:
+  - {name: TOKEN, type: env, valueFrom: {secretKeyRef: {name: creds, key: token}}}
+  - {name: kubeconfig, type: file, path: /etc/kube/config, valueFrom: {configMapKeyRef: {name: clusters, key: staging}}}
+  - {name: settings, type: file, path: /etc/app/settings.json, value: '{"retries": 3}'}
+  - {name: WINS, type: env, value: definition}
+  reports: {dir: /out}
+  resources:
+    requests: {cpu: 500m, memory: 256Mi}
+  timeout: 20m
+  labels: {team: api}
+`
+
+const globalConfig = `apiVersion: testrun.dev/v1alpha1
+kind: TestConfig
+spec:
+  config:
+  - {name: GLOBAL, type: env, value: global}
+  - {name: WINS, type: env, value: global}
+  - {name: RUN, type: env, value: global}
+`
+
+// A definition fills the Job; the flags given override it; configuration merges global, run and definition.
+func TestRunDefinitionDryRun(t *testing.T) {
+	inRepository(t, map[string]string{".testrun/api.yaml": apiDefinition, ".testrun/config.yaml": globalConfig, "api.yaml": apiDefinition})
+	tests := []struct {
+		name  string
+		stdin string
+		args  []string
+		check func(t *testing.T, job *batchv1.Job)
+	}{
+		{
+			name: "the definition as it is",
+			args: []string{"run", "--definition", "api"},
+			check: func(t *testing.T, job *batchv1.Job) {
+				test := job.Spec.Template.Spec.Containers[0]
+				checks := []struct {
+					what      string
+					got, want any
+				}{
+					{"name", strings.HasPrefix(job.Name, "api-"), true},
+					{"image", test.Image, "api-tests:1"},
+					{"command", test.Command, []string{"python3", "-m", "pytest"}},
+					{"args", test.Args, []string{"tests"}},
+					{"deadline", *job.Spec.ActiveDeadlineSeconds, int64(20*60 + 10*60 + 60)},
+					{"report mount", test.VolumeMounts[0].MountPath, "/out"},
+					{"cpu request", test.Resources.Requests.Cpu().String(), "500m"},
+					{"labels", job.Labels["team"] + "," + job.Labels["testrun.dev/definition"], "api,api"},
+					{"annotation", job.Spec.Template.Annotations["testrun.dev/config.settings"], `{"retries": 3}`},
+					{"volumes", len(job.Spec.Template.Spec.Volumes), 4},
+				}
+				for _, c := range checks {
+					if diff := cmp.Diff(c.want, c.got); diff != "" {
+						t.Errorf("%s (-want +got):\n%s", c.what, diff)
+					}
+				}
+				wantEnv := map[string]string{
+					"TESTRUN_NAME": job.Name, "TESTRUN_NAMESPACE": "<field>", "TESTRUN_REPORT_DIR": "/out",
+					"API_URL": "http://api", "LEVEL": "debug", "GLOBAL": "global", "RUN": "global", "WINS": "definition",
+					"TOKEN": "<secret creds/token>", "KUBECONFIG": "/etc/kube/config", "SETTINGS": "/etc/app/settings.json",
+				}
+				if diff := cmp.Diff(wantEnv, envMap(test.Env)); diff != "" {
+					t.Errorf("environment (-want +got):\n%s", diff)
+				}
+			},
+		},
+		{
+			name: "flags override the definition",
+			args: []string{"run", "smoke", "-f", "api.yaml", "--image", "api-tests:2", "--timeout", "5m", "--report-dir", "/reports",
+				"--env", "LEVEL=info", "--label", "team=qa", "--requests", "memory=1Gi", "--config", "RUN=run", "--config", "WINS=run",
+				"--", "tests/api", "-k", "login"},
+			check: func(t *testing.T, job *batchv1.Job) {
+				test := job.Spec.Template.Spec.Containers[0]
+				checks := []struct {
+					what      string
+					got, want any
+				}{
+					{"name from NAME", strings.HasPrefix(job.Name, "smoke-"), true},
+					{"image", test.Image, "api-tests:2"},
+					{"the command stays", test.Command, []string{"python3", "-m", "pytest"}},
+					{"the words after -- replace the args", test.Args, []string{"tests/api", "-k", "login"}},
+					{"deadline", *job.Spec.ActiveDeadlineSeconds, int64(5*60 + 10*60 + 60)},
+					{"report mount", test.VolumeMounts[0].MountPath, "/reports"},
+					{"requests merge", test.Resources.Requests, corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("1Gi")}},
+					{"label", job.Labels["team"], "qa"},
+					{"--env replaces in place", test.Env[4], corev1.EnvVar{Name: "LEVEL", Value: "info"}},
+				}
+				for _, c := range checks {
+					if diff := cmp.Diff(c.want, c.got); diff != "" {
+						t.Errorf("%s (-want +got):\n%s", c.what, diff)
+					}
+				}
+				env := envMap(test.Env)
+				for k, v := range map[string]string{"RUN": "run", "WINS": "definition", "GLOBAL": "global"} {
+					if env[k] != v {
+						t.Errorf("%s = %q, want %q (definition over --config over .testrun/config.yaml)", k, env[k], v)
+					}
+				}
+			},
+		},
+		{
+			name:  "a definition from stdin",
+			stdin: strings.Replace(apiDefinition, "name: api", "name: piped", 1),
+			args:  []string{"run", "-f", "-"},
+			check: func(t *testing.T, job *batchv1.Job) {
+				if !strings.HasPrefix(job.Name, "piped-") || job.Labels["testrun.dev/definition"] != "piped" {
+					t.Errorf("job %q labelled %v, want the definition read from stdin", job.Name, job.Labels)
+				}
+			},
+		},
+		{
+			name: "a shipped plugin on the user's image",
+			args: []string{"run", "--plugin", "shell", "--image", "scripts:1", "--", "ci/checks"},
+			check: func(t *testing.T, job *batchv1.Job) {
+				test := job.Spec.Template.Spec.Containers[0]
+				if test.Image != "scripts:1" || len(test.Command) != 4 || test.Command[0] != "sh" || !slicesEqual(test.Args, []string{"ci/checks"}) {
+					t.Errorf("image %q, command %q, args %q; want the user's image, the plugin's runner and the args after --", test.Image, test.Command, test.Args)
+				}
+				if !strings.HasPrefix(job.Name, "shell-") || job.Labels["testrun.dev/definition"] != "shell" {
+					t.Errorf("job %q labelled %v, want it named after the plugin", job.Name, job.Labels)
+				}
+			},
+		},
+		{
+			name: "a plain run gets the global config and --config too",
+			args: []string{"run", "smoke", "--image", "x:1", "--config", "RUN=run"},
+			check: func(t *testing.T, job *batchv1.Job) {
+				env := envMap(job.Spec.Template.Spec.Containers[0].Env)
+				for k, v := range map[string]string{"RUN": "run", "WINS": "global", "GLOBAL": "global"} {
+					if env[k] != v {
+						t.Errorf("%s = %q, want %q", k, env[k], v)
+					}
+				}
+				if _, ok := job.Labels["testrun.dev/definition"]; ok {
+					t.Errorf("a plain run has no definition label, got %v", job.Labels)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.check(t, dryRunJob(t, tt.stdin, tt.args...))
+		})
+	}
+}
+
+func slicesEqual(a, b []string) bool {
+	return strings.Join(a, "\x00") == strings.Join(b, "\x00")
+}
+
+// The commit and ref come from the first CI's variables that are set.
+func TestRunExportsTheCIGitMetadata(t *testing.T) {
+	tests := []struct {
+		name             string
+		env              map[string]string
+		wantSHA, wantRef string
+	}{
+		{name: "no CI"},
+		{name: "GitHub Actions", env: map[string]string{"GITHUB_SHA": "a1", "GITHUB_REF": "refs/heads/main"}, wantSHA: "a1", wantRef: "refs/heads/main"},
+		{name: "GitLab CI", env: map[string]string{"CI_COMMIT_SHA": "b2", "CI_COMMIT_REF_NAME": "feature"}, wantSHA: "b2", wantRef: "feature"},
+		{name: "Azure Pipelines", env: map[string]string{"BUILD_SOURCEVERSION": "c3", "BUILD_SOURCEBRANCH": "refs/heads/x"}, wantSHA: "c3", wantRef: "refs/heads/x"},
+		{name: "Jenkins", env: map[string]string{"GIT_COMMIT": "d4", "GIT_BRANCH": "origin/main"}, wantSHA: "d4", wantRef: "origin/main"},
+		{name: "GitHub first", env: map[string]string{"GITHUB_SHA": "a1", "GIT_COMMIT": "d4", "GIT_BRANCH": "origin/main"}, wantSHA: "a1", wantRef: "origin/main"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inRepository(t, nil)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			env := envMap(dryRunJob(t, "", "run", "smoke", "--image", "x:1").Spec.Template.Spec.Containers[0].Env)
+			sha, hasSHA := env["TESTRUN_GIT_SHA"]
+			ref, hasRef := env["TESTRUN_GIT_REF"]
+			if sha != tt.wantSHA || ref != tt.wantRef || hasSHA != (tt.wantSHA != "") || hasRef != (tt.wantRef != "") {
+				t.Errorf("TESTRUN_GIT_SHA=%q (set %v), TESTRUN_GIT_REF=%q (set %v); want %q and %q, unset when empty", sha, hasSHA, ref, hasRef, tt.wantSHA, tt.wantRef)
+			}
+		})
+	}
+}
+
+// --selector renders one Job per matching definition; with -o, a List of them.
+func TestRunSelectorDryRun(t *testing.T) {
+	inRepository(t, map[string]string{
+		".testrun/api.yaml": apiDefinition,
+		".testrun/ui.yaml":  strings.Replace(apiDefinition, "name: api", "name: ui", 1),
+		".testrun/slow.yaml": strings.Replace(strings.Replace(apiDefinition, "name: api", "name: slow", 1),
+			"suite: smoke", "suite: nightly", 1),
+	})
+	out, err := execute(t, "run", "--selector", "suite=smoke", "-n", "ci", "--dry-run=client", "-o", "yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Kind  string
+		Items []batchv1.Job
+	}
+	if err := yaml.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("output is not a List: %v\n%s", err, out)
+	}
+	var got []string
+	for _, j := range list.Items {
+		got = append(got, j.Labels["testrun.dev/definition"])
+	}
+	if diff := cmp.Diff([]string{"api", "ui"}, got); list.Kind != "List" || diff != "" {
+		t.Errorf("kind %q with the jobs of definitions (-want +got):\n%s", list.Kind, diff)
+	}
+	out, err = execute(t, "run", "--selector", "suite=smoke", "-n", "ci", "--dry-run=client")
+	if err != nil || strings.Count(out, "created (client dry run)") != 2 {
+		t.Errorf("without -o, one line per job, got %v:\n%s", err, out)
+	}
+}
+
+// A definition file with a typo is refused with the file, the line and the field, before any cluster is
+// contacted, also when it only sits in .testrun/ and --selector reads them all.
+func TestRunRejectsABrokenDefinition(t *testing.T) {
+	inRepository(t, map[string]string{
+		"typo.yaml":         strings.Replace(apiDefinition, "  timeout:", "  timout:", 1),
+		".testrun/api.yaml": strings.Replace(apiDefinition, "  image:", "  imagee:", 1),
+	})
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "-f", "typo.yaml"}, `definition file "typo.yaml": line 21: unknown field "timout" in spec: did you mean "timeout"?`},
+		{[]string{"run", "--selector", "suite=smoke"}, `definition file ".testrun/api.yaml": line 7: unknown field "imagee" in spec: did you mean "image"?`},
+		{[]string{"run", "--definition", "api"}, `definition file ".testrun/api.yaml": line 7: unknown field "imagee"`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			_, err := execute(t, tt.args...)
+			if code := exitcode.Code(context.Background(), err); code != exitcode.CannotRun || err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("exit code %d, error %v; want 125 and %q", code, err, tt.want)
+			}
+		})
+	}
+	// A run that does not need the definitions of .testrun/ is not stopped by a broken one.
+	if _, err := execute(t, "run", "--plugin", "shell", "--image", "x:1", "--dry-run=client"); err != nil {
+		t.Errorf("--plugin with a broken, unrelated .testrun/api.yaml: %v", err)
+	}
 }

@@ -1,0 +1,194 @@
+// Package plugins implements `kubectl testrun plugins`: list the test definitions a run can use, those of
+// the working directory's .testrun/ and the shipped plugins.
+package plugins
+
+import (
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/run"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/definition"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+	shipped "github.com/kubectl-testrun/kubectl-testrun/plugins"
+)
+
+// AnnotationSource is set on each definition -o json|yaml prints: "shipped", or the file it was read from.
+const AnnotationSource = "testrun.dev/source"
+
+var (
+	long = templates.LongDesc(`
+		List the test definitions kubectl testrun run can use: those of the working directory's .testrun/
+		directory and the plugins shipped in the binary, with their labels (which run --selector matches), a
+		description and what their image must contain.
+
+		A definition of .testrun/ with the name of a shipped plugin shadows it for run --definition; run
+		--plugin always takes the shipped one. Every file is parsed strictly, so this also checks .testrun/:
+		a file that does not parse is an error naming the file, the line and the field. The format is
+		described in docs/definitions.md.`)
+
+	example = templates.Examples(`
+		# List the definitions and plugins
+		kubectl testrun plugins
+
+		# Show what each one's image must contain
+		kubectl testrun plugins -o wide
+
+		# Print the pytest plugin, to start a definition of your own from it
+		kubectl testrun plugins pytest -o yaml`)
+)
+
+// Options holds the flags of the plugins command.
+type Options struct {
+	Output string
+	// DefinitionsDir is the repository's definitions directory, relative to the working directory.
+	DefinitionsDir string
+	// Plugins holds the shipped definitions.
+	Plugins fs.FS
+
+	names []string
+	genericiooptions.IOStreams
+}
+
+// NewOptions returns the defaults.
+func NewOptions(streams genericiooptions.IOStreams) *Options {
+	return &Options{DefinitionsDir: definition.LocalDir, Plugins: shipped.FS, IOStreams: streams}
+}
+
+// NewCmdPlugins returns the plugins command.
+func NewCmdPlugins(streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewOptions(streams)
+	cmd := &cobra.Command{
+		Use:                   "plugins [NAME...] [-o wide|json|yaml]",
+		DisableFlagsInUseLine: true,
+		Short:                 "List the test definitions of ./.testrun/ and the shipped plugins",
+		Long:                  long,
+		Example:               example,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Complete(args)
+			if err := o.Validate(); err != nil {
+				return exitcode.New(exitcode.CannotRun, err)
+			}
+			return o.Run()
+		},
+	}
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format: wide (with what the image needs) or json or yaml (the whole definitions).")
+	cmdutil.CheckErr(cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"wide", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp)))
+	return cmd
+}
+
+// Complete takes the names to show.
+func (o *Options) Complete(args []string) {
+	o.names = args
+}
+
+// Validate checks --output.
+func (o *Options) Validate() error {
+	switch o.Output {
+	case "", "wide", "json", "yaml":
+		return nil
+	}
+	return fmt.Errorf("--output %q is not supported: use wide, json or yaml", o.Output)
+}
+
+// entry is one row: a definition and where it comes from.
+type entry struct {
+	def    *definition.Definition
+	source string
+}
+
+// Run lists the definitions.
+func (o *Options) Run() error {
+	catalog, err := definition.Discover(os.DirFS(o.DefinitionsDir), o.DefinitionsDir, o.Plugins)
+	if err != nil {
+		return exitcode.New(exitcode.CannotRun, err)
+	}
+	var entries []entry
+	for _, d := range catalog.Local {
+		entries = append(entries, entry{def: d, source: d.Source.File})
+	}
+	for _, d := range catalog.Shipped {
+		source := string(definition.OriginShipped)
+		if slices.ContainsFunc(catalog.Local, func(l *definition.Definition) bool { return l.Metadata.Name == d.Metadata.Name }) {
+			source += " (shadowed)"
+		}
+		entries = append(entries, entry{def: d, source: source})
+	}
+	if len(o.names) > 0 {
+		entries = slices.DeleteFunc(entries, func(e entry) bool { return !slices.Contains(o.names, e.def.Metadata.Name) })
+		for _, name := range o.names {
+			if !slices.ContainsFunc(entries, func(e entry) bool { return e.def.Metadata.Name == name }) {
+				return exitcode.Errorf(exitcode.CannotRun, "no definition named %q in %s/ or among the shipped plugins: run kubectl testrun plugins to list them", name, o.DefinitionsDir)
+			}
+		}
+	}
+	switch o.Output {
+	case "json", "yaml":
+		return o.printDocuments(entries)
+	}
+	return o.printTable(entries)
+}
+
+// printDocuments prints the whole definitions as a TestDefinitionList, each annotated with its source.
+func (o *Options) printDocuments(entries []entry) error {
+	items := make([]definition.Definition, 0, len(entries))
+	for _, e := range entries {
+		d := *e.def
+		d.Metadata.Annotations = maps.Clone(d.Metadata.Annotations)
+		if d.Metadata.Annotations == nil {
+			d.Metadata.Annotations = map[string]string{}
+		}
+		d.Metadata.Annotations[AnnotationSource] = e.source
+		items = append(items, d)
+	}
+	return run.PrintDocument(o.Out, o.Output, map[string]any{"apiVersion": definition.APIVersion, "kind": "TestDefinitionList", "items": items})
+}
+
+// printTable prints one row per definition; -o wide adds what the image needs.
+func (o *Options) printTable(entries []entry) error {
+	if len(entries) == 0 {
+		_, err := fmt.Fprintln(o.ErrOut, "No definitions found.")
+		return err
+	}
+	w := printers.GetNewTabWriter(o.Out)
+	header := "NAME\tSOURCE\tLABELS\tDESCRIPTION"
+	if o.Output == "wide" {
+		header += "\tREQUIRES"
+	}
+	fmt.Fprintln(w, header)
+	for _, e := range entries {
+		row := []string{e.def.Metadata.Name, e.source, labelString(e.def.Metadata.Labels), orNone(e.def.Description())}
+		if o.Output == "wide" {
+			row = append(row, orNone(strings.Join(strings.Fields(e.def.Spec.Requires), " ")))
+		}
+		fmt.Fprintln(w, strings.Join(row, "\t"))
+	}
+	return w.Flush()
+}
+
+func labelString(labels map[string]string) string {
+	if len(labels) == 0 {
+		return "<none>"
+	}
+	pairs := make([]string, 0, len(labels))
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		pairs = append(pairs, k+"="+labels[k])
+	}
+	return strings.Join(pairs, ",")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
+}

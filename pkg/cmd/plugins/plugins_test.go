@@ -1,0 +1,152 @@
+package plugins_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+)
+
+// update rewrites the golden files of this package instead of comparing with them.
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+const local = `apiVersion: testrun.dev/v1alpha1
+kind: TestDefinition
+metadata:
+  name: api
+  labels: {suite: smoke, team: api}
+  annotations: {description: The API suite}
+spec:
+  image: api-tests:1
+  requires: the API's test dependencies
+`
+
+// execute runs `kubectl testrun ARGS` in a working directory whose .testrun/ holds files.
+func execute(t *testing.T, files map[string]string, args ...string) (string, error) {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(dir)
+	var out, errOut bytes.Buffer
+	root := cmd.NewCmdTestrun(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+	root.SetArgs(args)
+	err := root.ExecuteContext(t.Context())
+	return out.String(), err
+}
+
+// The table lists the repository's definitions first, then the shipped plugins, marking a shadowed one.
+func TestPluginsTableGolden(t *testing.T) {
+	files := map[string]string{
+		".testrun/api.yaml":   local,
+		".testrun/shell.yaml": strings.Replace(local, "name: api", "name: shell", 1),
+	}
+	tests := []struct {
+		name   string
+		args   []string
+		golden string
+	}{
+		{name: "table", args: []string{"plugins"}, golden: "plugins.golden.txt"},
+		{name: "wide", args: []string{"plugins", "-o", "wide"}, golden: "plugins-wide.golden.txt"},
+		{name: "by name", args: []string{"plugins", "api", "pytest"}, golden: "plugins-names.golden.txt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path, err := filepath.Abs(filepath.Join("testdata", tt.golden))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := execute(t, files, tt.args...)
+			if err != nil {
+				t.Fatalf("kubectl testrun %s: %v", strings.Join(tt.args, " "), err)
+			}
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("reading golden file (run go test ./pkg/cmd/plugins/ -update to create it): %v", err)
+			}
+			if diff := cmp.Diff(string(want), got); diff != "" {
+				t.Errorf("output differs from %s (-want +got); if intended, rerun with -update:\n%s", path, diff)
+			}
+		})
+	}
+}
+
+// -o json prints the whole definitions, each with where it came from.
+func TestPluginsDocument(t *testing.T) {
+	out, err := execute(t, map[string]string{".testrun/api.yaml": local}, "plugins", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		APIVersion, Kind string
+		Items            []struct {
+			Metadata struct {
+				Name        string
+				Annotations map[string]string
+			}
+			Spec struct{ Image, Requires string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	var got []string
+	for _, item := range list.Items {
+		got = append(got, item.Metadata.Name+"@"+item.Metadata.Annotations["testrun.dev/source"])
+	}
+	want := []string{"api@.testrun/api.yaml", "ginkgo@shipped", "go-test@shipped", "jest@shipped", "pytest@shipped", "shell@shipped"}
+	if diff := cmp.Diff(want, got); diff != "" || list.Kind != "TestDefinitionList" || list.APIVersion != "testrun.dev/v1alpha1" {
+		t.Errorf("%s %s with items (-want +got):\n%s", list.APIVersion, list.Kind, diff)
+	}
+	if list.Items[0].Spec.Image != "api-tests:1" || list.Items[0].Spec.Requires == "" {
+		t.Errorf("items must be the whole definitions, got spec %+v", list.Items[0].Spec)
+	}
+}
+
+func TestPluginsRejectsBadInput(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		args  []string
+		want  string
+	}{
+		{name: "output", args: []string{"plugins", "-o", "name"}, want: `--output "name" is not supported: use wide, json or yaml`},
+		{name: "unknown name", args: []string{"plugins", "nose"}, want: `no definition named "nose"`},
+		{
+			name:  "a broken definition",
+			files: map[string]string{".testrun/api.yaml": strings.Replace(local, "requires:", "require:", 1)},
+			args:  []string{"plugins"},
+			want:  `definition file ".testrun/api.yaml": line 9: unknown field "require" in spec: did you mean "requires"?`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := execute(t, tt.files, tt.args...)
+			if code := exitcode.Code(context.Background(), err); code != exitcode.CannotRun || err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("exit code %d, error %v; want 125 and %q", code, err, tt.want)
+			}
+		})
+	}
+}
