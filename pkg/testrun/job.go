@@ -6,6 +6,7 @@ import (
 	"path"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -85,6 +86,12 @@ func BuildJob(s Spec) *batchv1.Job {
 	hold := s.timeout() + s.hold()
 	meta := metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace, Labels: labels}
 	annotations, volumes, _ := configFiles(s.Files)
+	if dirs := s.ReportDirs(); len(dirs) > 1 {
+		if annotations == nil {
+			annotations = map[string]string{}
+		}
+		annotations[AnnotationReportDirs] = strings.Join(dirs, ",")
+	}
 	return &batchv1.Job{
 		TypeMeta:   metav1.TypeMeta{APIVersion: batchv1.SchemeGroupVersion.String(), Kind: "Job"},
 		ObjectMeta: meta,
@@ -154,11 +161,29 @@ func testContainer(s Spec) corev1.Container {
 		EnvFrom:         s.EnvFrom,
 		ImagePullPolicy: s.ImagePullPolicy,
 		Resources:       s.Resources,
-		VolumeMounts:    append([]corev1.VolumeMount{{Name: ReportsVolume, MountPath: s.reportDir()}}, mounts...),
+		VolumeMounts:    append(reportMounts(s), mounts...),
 		// The tail of the log becomes the termination message of a failed test, so describe and the
 		// diagnostics show why it failed without fetching the logs.
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 	}
+}
+
+// AnnotationReportDirs lists, on the pod of a run with several report directories, the directories in the
+// order of the volume's sub-directories 0, 1, …, so that fetch can put each one's files under its own path.
+const AnnotationReportDirs = "testrun.dev/report-dirs"
+
+// reportMounts mounts the reports volume at the report directory; with several, each one gets its own
+// sub-directory of the volume, named after its index.
+func reportMounts(s Spec) []corev1.VolumeMount {
+	dirs := s.ReportDirs()
+	if len(dirs) == 1 {
+		return []corev1.VolumeMount{{Name: ReportsVolume, MountPath: dirs[0]}}
+	}
+	mounts := make([]corev1.VolumeMount, len(dirs))
+	for i, d := range dirs {
+		mounts[i] = corev1.VolumeMount{Name: ReportsVolume, MountPath: d, SubPath: strconv.Itoa(i)}
+	}
+	return mounts
 }
 
 // holderContainer keeps the pod running after the test ended (see holderScript). It is locked down so that

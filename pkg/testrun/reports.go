@@ -2,9 +2,13 @@ package testrun
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -94,6 +98,9 @@ func (c *reportCopier) copy(ctx context.Context, pod *corev1.Pod) *Reports {
 	for _, f := range files {
 		reports.Files = append(reports.Files, ReportFile{Path: f.Path, Size: f.Size, SHA256: f.SHA256})
 	}
+	if err == nil {
+		err = arrange(c.to, pod.Annotations[AnnotationReportDirs], reports.Files)
+	}
 	if err != nil {
 		reports.Error = err.Error()
 		return reports
@@ -104,6 +111,47 @@ func (c *reportCopier) copy(ctx context.Context, pod *corev1.Pod) *Reports {
 	}
 	c.progress.Printf("copied %d report file(s), %s, into %s (sha256 verified)", len(files), humanBytes(size), c.to)
 	return reports
+}
+
+// arrange moves the report directories of a run with several of them from the volume's sub-directories 0,
+// 1, … to their own paths under to ("/reports" → to/reports, "/app/coverage" → to/app/coverage), and renames
+// files to match. dirs is the pod's AnnotationReportDirs; empty means one directory, already in place. The
+// annotation comes from the pod spec, so each path must stay inside to.
+func arrange(to, dirs string, files []ReportFile) error {
+	if dirs == "" {
+		return nil
+	}
+	list := strings.Split(dirs, ",")
+	targets := make([]string, len(list))
+	for i, d := range list {
+		rel := strings.TrimPrefix(path.Clean("/"+d), "/")
+		if rel == "" || !filepath.IsLocal(rel) {
+			return fmt.Errorf("report directory %q of the pod cannot be laid out under %q", d, to)
+		}
+		targets[i] = rel
+	}
+	// Through temporary names first: a target may be named like another index ("/1").
+	for i := range list {
+		if err := os.Rename(filepath.Join(to, strconv.Itoa(i)), filepath.Join(to, ".testrun-"+strconv.Itoa(i))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	for i, rel := range targets {
+		dst := filepath.Join(to, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := os.Rename(filepath.Join(to, ".testrun-"+strconv.Itoa(i)), dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	for i := range files {
+		index, rest, _ := strings.Cut(files[i].Path, "/")
+		if n, err := strconv.Atoi(index); err == nil && n < len(targets) {
+			files[i].Path = path.Join(targets[n], rest)
+		}
+	}
+	return nil
 }
 
 // waitRunning waits until the ephemeral container of pod runs, watching that one pod.

@@ -97,6 +97,10 @@ type Spec struct {
 	Hold time.Duration
 	// ReportDir is where the test writes its reports; "" means DefaultReportDir.
 	ReportDir string
+	// MoreReportDirs are further directories of the test container whose files are reports too (e.g. a
+	// coverage directory). With them, each directory is a sub-directory of the reports volume, and the
+	// reports come home under their paths (ReportDirs).
+	MoreReportDirs []string
 	// HelperImage runs the holder; "" means DefaultHelperImage.
 	HelperImage string
 	// Restricted gives the test container the security context PodSecurity "restricted" requires: a
@@ -197,6 +201,19 @@ func (s Spec) Validate() error {
 			add("report directory %q is the root of the container: pass a directory of its own, like %q, with --report-dir", s.ReportDir, DefaultReportDir)
 		}
 	}
+	dirs := s.ReportDirs()
+	for i, d := range dirs[1:] {
+		if !path.IsAbs(d) || d == "/" {
+			add("report directory %q must be an absolute path other than /: fix --report-dir", s.MoreReportDirs[i])
+		}
+	}
+	for i, a := range dirs {
+		for _, b := range dirs[i+1:] {
+			if a == b || strings.HasPrefix(b, a+"/") || strings.HasPrefix(a, b+"/") {
+				add("report directories %q and %q overlap: give each --report-dir once, and none inside another", a, b)
+			}
+		}
+	}
 	for _, k := range sortedKeys(s.Labels) {
 		switch {
 		case k == LabelManagedBy || k == LabelRun:
@@ -237,6 +254,15 @@ func (s Spec) hold() time.Duration {
 
 // reportDir returns the cleaned report directory, with the default applied, so that the mount and
 // TESTRUN_REPORT_DIR always agree.
+// ReportDirs returns every report directory, the main one first, cleaned.
+func (s Spec) ReportDirs() []string {
+	dirs := []string{s.reportDir()}
+	for _, d := range s.MoreReportDirs {
+		dirs = append(dirs, path.Clean(d))
+	}
+	return dirs
+}
+
 func (s Spec) reportDir() string {
 	if s.ReportDir == "" {
 		return DefaultReportDir

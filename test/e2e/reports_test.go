@@ -299,3 +299,36 @@ func loadImage(t *testing.T, name string, files map[string][]byte) {
 		t.Fatalf("load-image %s: %v\n%s", name, err, out)
 	}
 }
+
+// Several report paths: each --report-dir comes home under its own path, nested directories kept, and a run
+// fetched later (kept) lays them out the same way.
+func TestReportsFromSeveralDirectories(t *testing.T) {
+	ns := namespace(t)
+	files := "junit.xml=junit:2,0,0;/coverage/lcov.info=text:TN:\n;/coverage/html/index.html=text:<html>"
+	for _, how := range []string{"run", "fetch"} {
+		out := filepath.Join(t.TempDir(), "out")
+		args := []string{"run", "multi", "-n", ns, "--image", testee, "--report-dir", "/reports", "--report-dir", "/coverage", "--env", "TESTEE_FILES=" + files}
+		if how == "run" {
+			args = append(args, "--reports", out)
+		} else {
+			args = append(args, "--detach")
+		}
+		r := testrun(t, args...)
+		wantCode(t, r, 0)
+		if how == "fetch" {
+			name := lastLine(r.stdout)
+			wantCode(t, testrun(t, "wait", name, "-n", ns), 0)
+			wantCode(t, testrun(t, "fetch", name, "-n", ns, "--to", out), 0)
+		}
+		got := digests(t, out)
+		want := []string{"reports/junit.xml", "coverage/lcov.info", "coverage/html/index.html"}
+		if len(got) != len(want) {
+			t.Errorf("%s: files = %v, want %v", how, got, want)
+		}
+		for _, w := range want {
+			if _, ok := got[w]; !ok {
+				t.Errorf("%s: %s missing; got %v", how, w, got)
+			}
+		}
+	}
+}

@@ -130,7 +130,7 @@ type Options struct {
 	Quiet           bool
 	DumpSelector    string
 	HelperImage     string
-	ReportDir       string
+	ReportDirs      []string
 	Reports         string
 	Restricted      bool
 	Detach          bool
@@ -191,7 +191,7 @@ func NewOptions(configFlags *genericclioptions.ConfigFlags, streams genericioopt
 		Hold:           testrun.DefaultHold,
 		Color:          "auto",
 		HelperImage:    testrun.DefaultHelperImage,
-		ReportDir:      testrun.DefaultReportDir,
+		ReportDirs:     []string{testrun.DefaultReportDir},
 		CopyLimits:     extract.DefaultLimits(),
 		DefinitionsDir: definition.LocalDir,
 		Plugins:        plugins.FS,
@@ -243,7 +243,7 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.BoolVarP(&o.Quiet, "quiet", "q", o.Quiet, "Print no progress; failures and their diagnostics are still printed.")
 	f.StringVar(&o.DumpSelector, "dump-selector", o.DumpSelector, "On failure, also describe and show the logs of the pods this label selector matches (the system under test).")
 	f.StringVar(&o.HelperImage, "helper-image", o.HelperImage, "The image of the holder container (needs sh, sleep and touch), for clusters that cannot pull the default.")
-	f.StringVar(&o.ReportDir, "report-dir", o.ReportDir, "Where the test writes its reports in its container; exported to it as $TESTRUN_REPORT_DIR.")
+	f.StringArrayVar(&o.ReportDirs, "report-dir", o.ReportDirs, "Where the test writes its reports in its container; exported to it as $TESTRUN_REPORT_DIR. Repeat it for more directories (e.g. a coverage directory): each then comes home under its own path.")
 	f.StringVar(&o.Reports, "reports", o.Reports, "Copy the report directory into this local directory when the test ended (it must be empty or new), verify it, and summarise its JUnit files.")
 	f.BoolVar(&o.Detach, "detach", o.Detach, "Create the run and return at once, printing its name as the last line of stdout (or the result document with -o); follow it later with logs, wait and fetch.")
 	f.BoolVar(&o.Restricted, "restricted", o.Restricted, "Run the test container the way PodSecurity 'restricted' requires: non-root (the image must set a numeric user), no privilege escalation, all capabilities dropped.")
@@ -501,7 +501,8 @@ func (o *Options) plan(cmd *cobra.Command, def *definition.Definition, base, nam
 		Labels:          o.flags.labels,
 		Timeout:         o.Timeout,
 		Hold:            o.Hold,
-		ReportDir:       o.ReportDir,
+		ReportDir:       o.ReportDirs[0],
+		MoreReportDirs:  o.ReportDirs[1:],
 		HelperImage:     o.HelperImage,
 		Restricted:      o.Restricted,
 	}

@@ -1,0 +1,77 @@
+package testrun
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+)
+
+func TestSeveralReportDirsGetSubPathsAndAnAnnotation(t *testing.T) {
+	s := Spec{Name: "multi-abcde", Image: "tests:1", ReportDir: "/reports", MoreReportDirs: []string{"/app/coverage/"}}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	job := BuildJob(s)
+	want := []corev1.VolumeMount{
+		{Name: ReportsVolume, MountPath: "/reports", SubPath: "0"},
+		{Name: ReportsVolume, MountPath: "/app/coverage", SubPath: "1"},
+	}
+	if diff := cmp.Diff(want, job.Spec.Template.Spec.Containers[0].VolumeMounts); diff != "" {
+		t.Errorf("test container mounts (-want +got):\n%s", diff)
+	}
+	if got := job.Spec.Template.Annotations[AnnotationReportDirs]; got != "/reports,/app/coverage" {
+		t.Errorf("annotation %s = %q", AnnotationReportDirs, got)
+	}
+	// One directory: the volume itself, no annotation (the layout every earlier run had).
+	one := BuildJob(Spec{Name: "one-abcde", Image: "tests:1"})
+	if m := one.Spec.Template.Spec.Containers[0].VolumeMounts[0]; m.SubPath != "" || m.MountPath != DefaultReportDir {
+		t.Errorf("single report dir mount = %+v", m)
+	}
+	if _, ok := one.Spec.Template.Annotations[AnnotationReportDirs]; ok {
+		t.Error("a single report dir must not be annotated")
+	}
+}
+
+func TestReportDirsMustNotOverlap(t *testing.T) {
+	for _, more := range [][]string{{"/reports"}, {"/reports/sub"}, {"/"}, {"relative"}} {
+		s := Spec{Name: "x-abcde", Image: "tests:1", ReportDir: "/reports", MoreReportDirs: more}
+		if err := s.Validate(); err == nil {
+			t.Errorf("report dirs /reports and %q were accepted", more)
+		}
+	}
+}
+
+func TestArrangeLaysEachReportDirOutUnderItsPath(t *testing.T) {
+	to := t.TempDir()
+	for _, f := range []string{"0/junit.xml", "1/lcov.info", "2/x.txt"} {
+		p := filepath.Join(to, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := []ReportFile{{Path: "0/junit.xml"}, {Path: "1/lcov.info"}, {Path: "2/x.txt"}}
+	if err := arrange(to, "/reports,/app/coverage,/1", files); err != nil {
+		t.Fatal(err)
+	}
+	want := []ReportFile{{Path: "reports/junit.xml"}, {Path: "app/coverage/lcov.info"}, {Path: "1/x.txt"}}
+	if diff := cmp.Diff(want, files); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+	for _, f := range want {
+		if b, err := os.ReadFile(filepath.Join(to, f.Path)); err != nil {
+			t.Errorf("%s: %v", f.Path, err)
+		} else if len(b) == 0 {
+			t.Errorf("%s is empty", f.Path)
+		}
+	}
+	// The annotation comes from the pod: it may not lead outside the destination.
+	if err := arrange(t.TempDir(), "/reports,/..", nil); err == nil {
+		t.Error("a report dir of /.. was laid out")
+	}
+}
