@@ -43,10 +43,8 @@ type Runner struct {
 	Exec podexec.Executor
 	// Logs receives the test's output, line by line, as the pod prints it.
 	Logs io.Writer
-	// Progress tells a person what is going on (stderr).
+	// Progress tells a person what is going on (stderr); failure diagnostics go through it too.
 	Progress *Progress
-	// Diagnostics receives describe output and events when the run fails (stderr).
-	Diagnostics io.Writer
 	// Keep leaves the Job in the cluster after the run, for inspection.
 	Keep bool
 	// DumpSelector adds the system under test to the diagnostics (see Diagnosis).
@@ -136,6 +134,8 @@ func (r *Runner) follow(ctx context.Context, spec Spec, tail *tailBuffer) (Outco
 
 	timeout := time.NewTimer(spec.timeout())
 	defer timeout.Stop()
+	mounts := newMountWatch(r.Client)
+	defer mounts.stop()
 	var (
 		logs      *logStream
 		ended     *Outcome // the outcome at the moment the test container terminated
@@ -159,6 +159,7 @@ func (r *Runner) follow(ctx context.Context, spec Spec, tail *tailBuffer) (Outco
 		case <-settleBy:
 			// The holder was released but the pod did not finish in time: the test's own code is known anyway.
 			return *ended, pod, reports, nil
+		case <-mounts.C():
 		case <-w.Changed():
 		}
 		job := w.Job()
@@ -172,6 +173,9 @@ func (r *Runner) follow(ctx context.Context, spec Spec, tail *tailBuffer) (Outco
 			pod = p
 		}
 		o := Classify(job, pod)
+		if mo, failed := mounts.check(ctx, pod); failed && !o.Done {
+			o = mo
+		}
 		if o.Status != lastState.Status {
 			r.Progress.Status(o.Status)
 		}

@@ -117,8 +117,7 @@ func newRunner(client *fake.Clientset, exec *fakeExec) (*Runner, *bytes.Buffer) 
 	var logs, stderr bytes.Buffer
 	return &Runner{
 		Client: client, Exec: exec, Logs: &logs,
-		Progress:    NewProgress(&stderr, false, false, false),
-		Diagnostics: &stderr,
+		Progress: NewProgress(&stderr, false, false, false),
 	}, &stderr
 }
 

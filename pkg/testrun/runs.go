@@ -182,6 +182,8 @@ func Wait(ctx context.Context, client kubernetes.Interface, namespace, run strin
 		defer t.Stop()
 		expired = t.C
 	}
+	mounts := newMountWatch(client)
+	defer mounts.stop()
 	var pod *corev1.Pod
 	for {
 		job := w.Job()
@@ -193,6 +195,9 @@ func Wait(ctx context.Context, client kubernetes.Interface, namespace, run strin
 			pod = p
 		}
 		o := Classify(job, pod)
+		if mo, failed := mounts.check(ctx, pod); failed && !o.Done {
+			o = mo
+		}
 		progress.Status(o.Status)
 		if o.Done || o.TestEnded {
 			return o, pod, nil
@@ -203,6 +208,7 @@ func Wait(ctx context.Context, client kubernetes.Interface, namespace, run strin
 		case <-expired:
 			return Outcome{Done: true, ExitCode: exitcode.Timeout, Reason: reasonDeadline,
 				Message: fmt.Sprintf("run %q did not end within --timeout %s: the run goes on; wait again, or see kubectl testrun describe %s", run, timeout, run)}, pod, nil
+		case <-mounts.C():
 		case <-w.Changed():
 		}
 	}

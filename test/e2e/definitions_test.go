@@ -437,3 +437,37 @@ spec:
 	wantStderr(t, r, "[smoke-fail] testrun: the test failed with exit code 3", "(smoke-fail) failed with exit code 3, the first to fail", "(smoke-pass) passed")
 	assertNothingLeft(t, ns)
 }
+
+// Under the documented Role the client cannot read Secrets, so it cannot check them before the run: the
+// kubelet's FailedMount event for the missing Secret ends the run fast instead of --timeout.
+func TestMissingSecretVolumeFailsFastUnderTheDocumentedRole(t *testing.T) {
+	ns := namespace(t)
+	role, err := os.ReadFile(filepath.Join(repoRoot, "docs/rbac.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubectl(t, "-n", ns, "apply", "-f", writeTemp(t, string(role)))
+	kubectl(t, "-n", ns, "create", "serviceaccount", "ci")
+	kubectl(t, "-n", ns, "create", "rolebinding", "ci-testrun", "--role", "kubectl-testrun", "--serviceaccount", ns+":ci")
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"mount.yaml": `apiVersion: testrun.dev/v1alpha1
+kind: TestDefinition
+metadata:
+  name: mount
+spec:
+  image: ` + busybox + `
+  command: [cat, /etc/app/token]
+  config:
+  - name: token
+    type: file
+    path: /etc/app/token
+    valueFrom: {secretKeyRef: {name: absent, key: token}}
+`})
+	r := testrunIn(t, dir, nil, "run", "-f", "mount.yaml", "-n", ns, "--as=system:serviceaccount:"+ns+":ci", "--timeout", "3m")
+	wantCode(t, r, 125)
+	wantStderr(t, r, "FailedMount", `secret "absent" not found`)
+	if r.took > 60*time.Second {
+		t.Errorf("took %s to report the missing Secret volume, want well under the 3m timeout", r.took)
+	}
+	assertNothingLeft(t, ns)
+}

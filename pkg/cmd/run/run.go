@@ -710,7 +710,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 		// stdout is for the result document alone.
 		logs = progress.LogWriter(o.ErrOut, printers.IsTerminal(o.ErrOut))
 	}
-	result, err := o.runner(o.runs[0], logs, progress, o.ErrOut).Run(ctx, spec)
+	result, err := o.runner(o.runs[0], logs, progress).Run(ctx, spec)
 	if err != nil {
 		return err
 	}
@@ -780,7 +780,7 @@ func (o *Options) checkConfigSources(ctx context.Context) error {
 }
 
 // runner returns the Runner of one run.
-func (o *Options) runner(r plannedRun, logs io.Writer, progress *testrun.Progress, diagnostics io.Writer) *testrun.Runner {
+func (o *Options) runner(r plannedRun, logs io.Writer, progress *testrun.Progress) *testrun.Runner {
 	exec := &podexec.Remote{Config: o.config, Client: o.client}
 	return &testrun.Runner{
 		Client:       o.client,
@@ -789,7 +789,6 @@ func (o *Options) runner(r plannedRun, logs io.Writer, progress *testrun.Progres
 		Fetcher:      &fetch.Fetcher{Client: o.client, Exec: exec, HelperImage: r.spec.HelperImage, Limits: o.CopyLimits},
 		Logs:         logs,
 		Progress:     progress,
-		Diagnostics:  diagnostics,
 		Keep:         o.Keep,
 		DumpSelector: o.DumpSelector,
 	}
@@ -846,7 +845,7 @@ func (o *Options) runParallel(ctx context.Context) error {
 		errW, outW := stderr.prefixed(prefix), logsTo.prefixed(prefix)
 		// Several runs share the terminal: one line per change of state each, no status line redrawn in place.
 		progress := testrun.NewProgress(errW, false, !o.noColor, o.Quiet)
-		runner := o.runner(r, progress.LogWriter(outW, logsTTY), progress, errW)
+		runner := o.runner(r, progress.LogWriter(outW, logsTTY), progress)
 		wg.Go(func() {
 			result, err := runner.Run(ctx, r.spec)
 			outW.Flush()

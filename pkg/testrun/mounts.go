@@ -1,0 +1,70 @@
+package testrun
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+)
+
+// mountCheckEvery is how often a pod stuck before its containers are created is checked for mount failures.
+const mountCheckEvery = 2 * time.Second
+
+// mountWatch finds volumes that cannot be mounted because their Secret or ConfigMap does not exist (config
+// files of a test definition). The kubelet reports them only as FailedMount events, never in the pod's status,
+// so Classify cannot see them; without this the run would wait for its timeout.
+type mountWatch struct {
+	client kubernetes.Interface
+	ticker *time.Ticker
+	last   time.Time
+}
+
+func newMountWatch(client kubernetes.Interface) *mountWatch {
+	return &mountWatch{client: client, ticker: time.NewTicker(mountCheckEvery)}
+}
+
+// C ticks while the watch runs, so that a pod that changes no more is checked again.
+func (m *mountWatch) C() <-chan time.Time { return m.ticker.C }
+
+func (m *mountWatch) stop() { m.ticker.Stop() }
+
+// check returns the outcome of a pod whose volumes cannot be mounted, at most once per mountCheckEvery.
+func (m *mountWatch) check(ctx context.Context, pod *corev1.Pod) (Outcome, bool) {
+	if !creatingContainers(pod) || time.Since(m.last) < mountCheckEvery {
+		return Outcome{}, false
+	}
+	m.last = time.Now()
+	events, err := m.client.CoreV1().Events(pod.Namespace).List(ctx, metav1.ListOptions{FieldSelector: fields.Set{
+		"involvedObject.kind": "Pod", "involvedObject.name": pod.Name, "reason": "FailedMount",
+	}.String()})
+	if err != nil {
+		return Outcome{}, false // diagnostics only: the timeout still ends the run
+	}
+	for _, e := range events.Items {
+		if e.InvolvedObject.UID != pod.UID || !strings.Contains(e.Message, "not found") {
+			continue
+		}
+		return Outcome{
+			Done: true, ExitCode: exitcode.CannotRun, Reason: "FailedMount", Status: "volume cannot be mounted",
+			Message: fmt.Sprintf("pod %q cannot start: %s (FailedMount): create the missing Secret or ConfigMap (or key) in namespace %q, or fix the config entries of the test definition",
+				pod.Name, e.Message, pod.Namespace),
+		}, true
+	}
+	return Outcome{}, false
+}
+
+// creatingContainers is true for a scheduled pod whose test container has not been created yet.
+func creatingContainers(pod *corev1.Pod) bool {
+	if pod == nil || pod.Spec.NodeName == "" || pod.Status.Phase != corev1.PodPending {
+		return false
+	}
+	s := containerStatus(pod, TestContainer)
+	return s == nil || (s.State.Waiting != nil && s.State.Waiting.Reason == "ContainerCreating")
+}
