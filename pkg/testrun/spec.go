@@ -252,8 +252,6 @@ func (s Spec) hold() time.Duration {
 	return s.Hold
 }
 
-// reportDir returns the cleaned report directory, with the default applied, so that the mount and
-// TESTRUN_REPORT_DIR always agree.
 // ReportDirs returns every report directory, the main one first, cleaned.
 func (s Spec) ReportDirs() []string {
 	dirs := []string{s.reportDir()}
@@ -263,6 +261,8 @@ func (s Spec) ReportDirs() []string {
 	return dirs
 }
 
+// reportDir returns the cleaned report directory, with the default applied, so that the mount and
+// TESTRUN_REPORT_DIR always agree.
 func (s Spec) reportDir() string {
 	if s.ReportDir == "" {
 		return DefaultReportDir

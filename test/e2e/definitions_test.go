@@ -442,13 +442,7 @@ spec:
 // kubelet's FailedMount event for the missing Secret ends the run fast instead of --timeout.
 func TestMissingSecretVolumeFailsFastUnderTheDocumentedRole(t *testing.T) {
 	ns := namespace(t)
-	role, err := os.ReadFile(filepath.Join(repoRoot, "docs/rbac.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubectl(t, "-n", ns, "apply", "-f", writeTemp(t, string(role)))
-	kubectl(t, "-n", ns, "create", "serviceaccount", "ci")
-	kubectl(t, "-n", ns, "create", "rolebinding", "ci-testrun", "--role", "kubectl-testrun", "--serviceaccount", ns+":ci")
+	as := bindRole(t, ns, documentedRole(t))
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"mount.yaml": `apiVersion: testrun.dev/v1alpha1
 kind: TestDefinition
@@ -463,7 +457,7 @@ spec:
     path: /etc/app/token
     valueFrom: {secretKeyRef: {name: absent, key: token}}
 `})
-	r := testrunIn(t, dir, nil, "run", "-f", "mount.yaml", "-n", ns, "--as=system:serviceaccount:"+ns+":ci", "--timeout", "3m")
+	r := testrunIn(t, dir, nil, "run", "-f", "mount.yaml", "-n", ns, as, "--timeout", "3m")
 	wantCode(t, r, 125)
 	wantStderr(t, r, "FailedMount", `secret "absent" not found`)
 	if r.took > 60*time.Second {

@@ -213,3 +213,27 @@ func lines(s string) []string {
 	}
 	return out
 }
+
+// documentedRole returns docs/rbac.yaml, the minimal Role the docs give users.
+func documentedRole(t *testing.T) string {
+	t.Helper()
+	role, err := os.ReadFile(filepath.Join(repoRoot, "docs/rbac.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(role)
+}
+
+// bindRole applies role (a Role named kubectl-testrun) in ns, binds it to a new service account and returns
+// the --as flag that acts as that account.
+func bindRole(t *testing.T, ns, role string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "role.yaml")
+	if err := os.WriteFile(path, []byte(role), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	kubectl(t, "-n", ns, "apply", "-f", path)
+	kubectl(t, "-n", ns, "create", "serviceaccount", "ci")
+	kubectl(t, "-n", ns, "create", "rolebinding", "ci-testrun", "--role", "kubectl-testrun", "--serviceaccount", ns+":ci")
+	return "--as=system:serviceaccount:" + ns + ":ci"
+}

@@ -146,19 +146,14 @@ func TestReportsUnderPodSecurityRestricted(t *testing.T) {
 // says so.
 func TestReportsFallBackToTheHolderWithoutEphemeralContainers(t *testing.T) {
 	ns := namespace(t)
-	role, err := os.ReadFile(filepath.Join(repoRoot, "docs/rbac.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	limited := strings.Replace(string(role), `resources: ["pods/ephemeralcontainers"]`, `resources: ["pods/nothing"]`, 1)
-	if limited == string(role) {
+	role := documentedRole(t)
+	limited := strings.Replace(role, `resources: ["pods/ephemeralcontainers"]`, `resources: ["pods/nothing"]`, 1)
+	if limited == role {
 		t.Fatal("docs/rbac.yaml no longer grants pods/ephemeralcontainers: update this test")
 	}
-	kubectl(t, "-n", ns, "apply", "-f", writeTemp(t, limited))
-	kubectl(t, "-n", ns, "create", "serviceaccount", "ci")
-	kubectl(t, "-n", ns, "create", "rolebinding", "ci-testrun", "--role", "kubectl-testrun", "--serviceaccount", ns+":ci")
+	as := bindRole(t, ns, limited)
 	out := filepath.Join(t.TempDir(), "out")
-	r := testrun(t, "run", "fallback", "-n", ns, "--as=system:serviceaccount:"+ns+":ci", "--image", testee, "--reports", out,
+	r := testrun(t, "run", "fallback", "-n", ns, as, "--image", testee, "--reports", out,
 		"--env", "TESTEE_FILES="+reportFiles)
 	wantCode(t, r, 0)
 	wantStderr(t, r, "ephemeral containers are not allowed", "through the holder container")

@@ -324,14 +324,8 @@ func TestRunResultDocument(t *testing.T) {
 // preflight names it and nothing is created.
 func TestRunUnderTheDocumentedRole(t *testing.T) {
 	ns := namespace(t)
-	role, err := os.ReadFile(filepath.Join(repoRoot, "docs/rbac.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubectl(t, "-n", ns, "apply", "-f", writeTemp(t, string(role)))
-	kubectl(t, "-n", ns, "create", "serviceaccount", "ci")
-	kubectl(t, "-n", ns, "create", "rolebinding", "ci-testrun", "--role", "kubectl-testrun", "--serviceaccount", ns+":ci")
-	as := "--as=system:serviceaccount:" + ns + ":ci"
+	role := documentedRole(t)
+	as := bindRole(t, ns, role)
 
 	r := testrun(t, "run", "rbac", "-n", ns, as, "--image", testee, "--env", "TESTEE_PRINT=allowed")
 	wantCode(t, r, 0)
@@ -341,7 +335,7 @@ func TestRunUnderTheDocumentedRole(t *testing.T) {
 	assertNothingLeft(t, ns)
 
 	// Take pods/log away.
-	limited := strings.Replace(string(role), `resources: ["pods/log"]`, `resources: ["pods/nothing"]`, 1)
+	limited := strings.Replace(role, `resources: ["pods/log"]`, `resources: ["pods/nothing"]`, 1)
 	kubectl(t, "-n", ns, "apply", "-f", writeTemp(t, limited))
 	r = testrun(t, "run", "rbac", "-n", ns, as, "--image", testee)
 	wantCode(t, r, 125)
