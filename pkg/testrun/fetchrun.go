@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
+	"path/filepath"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,7 +15,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/extract"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/fetch"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/junit"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/podexec"
 )
 
@@ -163,4 +167,29 @@ func mirrorSecurity(pod *corev1.Pod, c *corev1.Container) *corev1.SecurityContex
 		sc.AllowPrivilegeEscalation = ptr.To(false)
 	}
 	return sc
+}
+
+// describeLimit caps what describe copies out to summarise a run's JUnit files: it is a look, not a fetch.
+const describeLimit = 16 << 20
+
+// JUnitInPod totals the JUnit files in the report volume of a run's running pod: it copies the volume
+// through the holder into a temporary directory (verified like any fetch, at most 16 MiB) and summarises it.
+// It returns nil when there are no JUnit files.
+func JUnitInPod(ctx context.Context, client kubernetes.Interface, exec podexec.Executor, pod *corev1.Pod) (*junit.Summary, error) {
+	tmp, err := os.MkdirTemp("", "testrun-describe-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	f := &fetch.Fetcher{Client: client, Exec: exec, Limits: extract.Limits{MaxTotalBytes: describeLimit, MaxFileBytes: describeLimit}}
+	dir := filepath.Join(tmp, "reports")
+	if _, err := f.Fetch(ctx, pod.Namespace, pod.Name, HolderContainer, HolderReportsDir, dir); err != nil {
+		return nil, err
+	}
+	files, err := junit.Find(dir)
+	if err != nil || len(files) == 0 {
+		return nil, err
+	}
+	summary, err := junit.Summarize(dir, files)
+	return &summary, err
 }

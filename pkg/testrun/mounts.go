@@ -24,6 +24,7 @@ type mountWatch struct {
 	client kubernetes.Interface
 	ticker *time.Ticker
 	last   time.Time
+	status string
 }
 
 func newMountWatch(client kubernetes.Interface) *mountWatch {
@@ -36,19 +37,33 @@ func (m *mountWatch) C() <-chan time.Time { return m.ticker.C }
 func (m *mountWatch) stop() { m.ticker.Stop() }
 
 // check returns the outcome of a pod whose volumes cannot be mounted, at most once per mountCheckEvery.
-func (m *mountWatch) check(ctx context.Context, pod *corev1.Pod) (Outcome, bool) {
-	if !creatingContainers(pod) || time.Since(m.last) < mountCheckEvery {
+// Reading the same events, it also tells what a pod that is still being set up does (status): pulling
+// an image is only ever said in events.
+func (m *mountWatch) check(ctx context.Context, pod *corev1.Pod) (o Outcome, failed bool) {
+	if !creatingContainers(pod) {
+		m.status = ""
+		return Outcome{}, false
+	}
+	if time.Since(m.last) < mountCheckEvery {
 		return Outcome{}, false
 	}
 	m.last = time.Now()
 	events, err := m.client.CoreV1().Events(pod.Namespace).List(ctx, metav1.ListOptions{FieldSelector: fields.Set{
-		"involvedObject.kind": "Pod", "involvedObject.name": pod.Name, "reason": "FailedMount",
+		"involvedObject.kind": "Pod", "involvedObject.name": pod.Name,
 	}.String()})
 	if err != nil {
 		return Outcome{}, false // diagnostics only: the timeout still ends the run
 	}
-	for _, e := range events.Items {
-		if e.InvolvedObject.UID != pod.UID || !strings.Contains(e.Message, "not found") {
+	var newest *corev1.Event
+	for i := range events.Items {
+		e := &events.Items[i]
+		if e.InvolvedObject.UID != pod.UID {
+			continue
+		}
+		if newest == nil || eventTime(newest).Before(eventTime(e)) {
+			newest = e
+		}
+		if e.Reason != "FailedMount" || !strings.Contains(e.Message, "not found") {
 			continue
 		}
 		return Outcome{
@@ -57,7 +72,24 @@ func (m *mountWatch) check(ctx context.Context, pod *corev1.Pod) (Outcome, bool)
 				pod.Name, e.Message, pod.Namespace),
 		}, true
 	}
+	m.status = ""
+	if newest != nil && newest.Reason == "Pulling" {
+		m.status = "pulling: " + newest.Message
+	}
 	return Outcome{}, false
+}
+
+// Status is what the pod is doing according to its events ("pulling: Pulling image …"), or "".
+func (m *mountWatch) Status() string { return m.status }
+
+func eventTime(e *corev1.Event) time.Time {
+	switch {
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	}
+	return e.CreationTimestamp.Time
 }
 
 // creatingContainers is true for a scheduled pod whose test container has not been created yet.

@@ -175,6 +175,8 @@ func (r *Runner) follow(ctx context.Context, spec Spec, tail *tailBuffer) (Outco
 		o := Classify(job, pod)
 		if mo, failed := mounts.check(ctx, pod); failed && !o.Done {
 			o = mo
+		} else if st := mounts.Status(); st != "" && !o.Done {
+			o.Status = st
 		}
 		if o.Status != lastState.Status {
 			r.Progress.Status(o.Status)

@@ -46,6 +46,14 @@ func TestDetachedRunLifecycle(t *testing.T) {
 	r = testrun(t, "wait", run, "-n", ns, "--timeout", "2m")
 	wantCode(t, r, 3)
 
+	r = testrun(t, "describe", run, "-n", ns)
+	wantCode(t, r, 0)
+	for _, want := range []string{"Status:     Failed", "Exit Code:  3", "junit.xml (", "logs/detail.txt (4 bytes)", "junit: 5 tests, 1 failed", "--- describe pod " + run} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("describe lacks %q:\n%s", want, r.stdout)
+		}
+	}
+
 	out := filepath.Join(t.TempDir(), "out")
 	r = testrun(t, "fetch", run, "-n", ns, "--to", out)
 	wantCode(t, r, 0)

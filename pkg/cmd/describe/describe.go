@@ -28,9 +28,9 @@ import (
 var (
 	long = templates.LongDesc(`
 		Show everything about a test run: its status and exit code, its Job and pod, each container's state,
-		exit code, reason, start, finish and duration, the report files present in the pod (while the pod
-		still runs), and — for a run that failed — the same diagnostics run prints: describe of the Job and
-		the pod, with their events.
+		exit code, reason, start, finish and duration, the report files present in the pod and the summary of
+		its JUnit files (while the pod still runs: up to 16 MiB are read through the holder), and — for a run
+		that failed — the same diagnostics run prints: describe of the Job and the pod, with their events.
 
 		With -o json or -o yaml it prints the result document that run -o json prints.`)
 
@@ -138,6 +138,16 @@ func (o *Options) write(ctx context.Context, w io.Writer, r testrun.Run) {
 		_ = cw.Flush()
 	}
 	fmt.Fprintf(w, "Reports:%s\n", o.reports(ctx, r.Pod))
+	if r.Pod != nil && r.Pod.Status.Phase == corev1.PodRunning {
+		exec := &podexec.Remote{Config: o.clients.Config, Client: o.clients.Client}
+		summary, err := testrun.JUnitInPod(ctx, o.clients.Client, exec, r.Pod)
+		switch {
+		case err != nil:
+			fmt.Fprintf(w, "JUnit:   <not summarised: %v>\n", err)
+		case summary != nil:
+			fmt.Fprintf(w, "JUnit:\n  %s\n", strings.ReplaceAll(summary.Line(), "\n", "\n  "))
+		}
+	}
 	if r.Status() == testrun.PhaseFailed || r.Status() == testrun.PhaseError || r.Status() == testrun.PhaseTimedOut {
 		testrun.Diagnosis{Client: o.clients.Client}.Write(ctx, w, r.Job.Namespace, r.Job.Name, r.Pod)
 	}
