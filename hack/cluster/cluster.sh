@@ -51,7 +51,8 @@ require_root() {
 
 check_port_free() {
   local port=$1 who=$2
-  if ss -Hltn "sport = :$port" | grep -q .; then
+  # No "| grep -q" under pipefail: grep exiting at the first match can kill ss with SIGPIPE.
+  if [ -n "$(ss -Hltn "sport = :$port")" ]; then
     die "port $port (for $who) is already in use: stop what listens there (ss -ltnp 'sport = :$port') or set the port variable in hack/cluster/lib.sh"
   fi
 }
