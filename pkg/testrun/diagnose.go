@@ -2,12 +2,17 @@ package testrun
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/kubectl/pkg/describe"
 	"k8s.io/utils/ptr"
@@ -73,4 +78,67 @@ func section(w io.Writer, title string, body func() (string, error)) {
 	if !strings.HasSuffix(text, "\n") {
 		fmt.Fprintln(w)
 	}
+}
+
+// diagnosticsFile is where, in the local reports directory, a failed run's diagnostics are saved.
+const diagnosticsFile = "testrun-diagnostics.txt"
+
+// savedDiagnostics is the diagnostics file being written. Pod text in it is escaped as on a terminal: CI logs
+// show such files with cat as often as editors open them.
+type savedDiagnostics struct {
+	path string
+	f    *os.File
+	err  error
+}
+
+// createDiagnostics creates the diagnostics file next to reports (nil, nil without reports). It never replaces
+// a file of the test's own.
+func createDiagnostics(reports *Reports) (*savedDiagnostics, error) {
+	if reports == nil {
+		return nil, nil
+	}
+	if err := os.MkdirAll(reports.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("saving the diagnostics: %w", err)
+	}
+	path := filepath.Join(reports.Dir, diagnosticsFile)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("diagnostics not saved: the test wrote %s itself, and it is kept as it is", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("saving the diagnostics: %w", err)
+	}
+	return &savedDiagnostics{path: path, f: f}, nil
+}
+
+// header says which run failed and how, before the describe output.
+func (s *savedDiagnostics) header(spec Spec, o Outcome) {
+	fmt.Fprintf(s, "run %s in namespace %s: %s (exit code %d)\n", spec.Name, spec.Namespace, o.Reason, o.ExitCode)
+	if o.Message != "" {
+		fmt.Fprintf(s, "%s\n", o.Message)
+	}
+}
+
+// Write never fails, so that a full disk does not cut the copy on the terminal short; close reports it.
+func (s *savedDiagnostics) Write(b []byte) (int, error) {
+	if s.err == nil {
+		_, s.err = io.WriteString(s.f, printers.EscapeTerminal(string(b)))
+	}
+	return len(b), nil
+}
+
+// close ends the file with the tail of the test's output; a file that could not be written whole is removed.
+func (s *savedDiagnostics) close(tail *tailBuffer) error {
+	if text := tail.String(); text != "" {
+		section(s, fmt.Sprintf("the test's last lines of output (at most %d)", tailLines), func() (string, error) { return text, nil })
+	}
+	err := s.err
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(s.path)
+		return fmt.Errorf("saving the diagnostics in %s: %w", s.path, err)
+	}
+	return nil
 }

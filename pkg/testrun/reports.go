@@ -39,6 +39,8 @@ type Reports struct {
 	JUnit *junit.Summary `json:"junit,omitempty"`
 	// Synthesized names the JUnit file the plugin wrote because the test left none.
 	Synthesized string `json:"synthesized,omitempty"`
+	// Diagnostics names the file the plugin saved the diagnostics of a failed run in.
+	Diagnostics string `json:"diagnostics,omitempty"`
 	// Error says why the reports are missing or incomplete.
 	Error string `json:"error,omitempty"`
 }

@@ -87,13 +87,36 @@ func (r *Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 		if outcome.Message != "" {
 			r.Progress.Warnf("%s", outcome.Message)
 		}
-		// Diagnostics read the cluster after the end: give them a context that outlives an interrupt.
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
-		Diagnosis{Client: r.Client, DumpSelector: r.DumpSelector}.Write(dctx, r.Progress.BlockWriter(), spec.Namespace, spec.Name, pod)
-		cancel()
+		r.diagnose(ctx, spec, outcome, pod, result.Reports, tail)
 	}
 	r.cleanup(ctx, spec, result.interrupted)
 	return result, nil
+}
+
+// diagnose prints the diagnostics of a failed run and, with reports, saves them next to the reports (with the
+// tail of the test's output, which stderr does not repeat) so a CI system can keep them as an artifact.
+func (r *Runner) diagnose(ctx context.Context, spec Spec, o Outcome, pod *corev1.Pod, reports *Reports, tail *tailBuffer) {
+	w := r.Progress.BlockWriter()
+	saved, err := createDiagnostics(reports)
+	if err != nil {
+		r.Progress.Warnf("%v", err)
+	}
+	if saved != nil {
+		defer func() {
+			if err := saved.close(tail); err != nil {
+				r.Progress.Warnf("%v", err)
+				return
+			}
+			reports.Diagnostics = diagnosticsFile
+			r.Progress.Printf("diagnostics saved in %s", saved.path)
+		}()
+		saved.header(spec, o)
+		w = io.MultiWriter(w, saved)
+	}
+	// Diagnostics read the cluster after the end: give them a context that outlives an interrupt.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel()
+	Diagnosis{Client: r.Client, DumpSelector: r.DumpSelector}.Write(dctx, w, spec.Namespace, spec.Name, pod)
 }
 
 // CreateJob creates the Job of spec; an error carries exit code 125.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -207,5 +209,61 @@ func TestRunnerTimeoutIs124(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "--timeout 300ms") {
 		t.Errorf("stderr does not name the timeout:\n%s", stderr.String())
+	}
+}
+
+func TestRunnerSavesDiagnosticsNextToTheReports(t *testing.T) {
+	client := fake.NewClientset()
+	r, stderr := newRunner(client, &fakeExec{})
+	r.Reports = filepath.Join(t.TempDir(), "out")
+	kubelet(t, client, pullFailing("ErrImagePull", "failed to pull \x1b[31mexample/missing:1\x1b[0m: not found"))
+
+	res, err := r.Run(t.Context(), Spec{Name: "smoke-x1x2x", Namespace: "ci", Image: "example/missing:1", Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.Reports == nil || res.Reports.Diagnostics != diagnosticsFile {
+		t.Fatalf("result reports = %+v, want diagnostics %q", res.Reports, diagnosticsFile)
+	}
+	b, err := os.ReadFile(filepath.Join(r.Reports, diagnosticsFile))
+	if err != nil {
+		t.Fatalf("reading the saved diagnostics: %v\nstderr:\n%s", err, stderr)
+	}
+	got := string(b)
+	for _, want := range []string{"run smoke-x1x2x in namespace ci: ErrImagePull (exit code 125)", "--- describe job smoke-x1x2x", "--- describe pod smoke-x1x2x-abcde", "^[[31mexample/missing:1"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("saved diagnostics lack %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "\x1b") {
+		t.Errorf("saved diagnostics hold a raw escape character from the pod's status:\n%q", got)
+	}
+	if !strings.Contains(stderr.String(), "diagnostics saved in "+filepath.Join(r.Reports, diagnosticsFile)) {
+		t.Errorf("stderr does not say where the diagnostics are:\n%s", stderr)
+	}
+}
+
+func TestRunnerKeepsATestsOwnDiagnosticsFile(t *testing.T) {
+	client := fake.NewClientset()
+	r, stderr := newRunner(client, &fakeExec{})
+	r.Reports = t.TempDir()
+	own := filepath.Join(r.Reports, diagnosticsFile)
+	if err := os.WriteFile(own, []byte("the test's own\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kubelet(t, client, pullFailing("ErrImagePull", "not found"))
+
+	res, err := r.Run(t.Context(), Spec{Name: "smoke-x1x2x", Namespace: "ci", Image: "example/missing:1", Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if b, _ := os.ReadFile(own); string(b) != "the test's own\n" {
+		t.Errorf("the test's %s was replaced with:\n%s", diagnosticsFile, b)
+	}
+	if res.Reports.Diagnostics != "" {
+		t.Errorf("result names diagnostics %q, want none saved", res.Reports.Diagnostics)
+	}
+	if !strings.Contains(stderr.String(), "diagnostics not saved") || !strings.Contains(stderr.String(), "--- describe job smoke-x1x2x") {
+		t.Errorf("stderr lacks the warning or the diagnostics themselves:\n%s", stderr)
 	}
 }

@@ -81,27 +81,35 @@ func TestReportsComeHomeByteForByte(t *testing.T) {
 	r := testrun(t, "run", "reports", "-n", ns, "--image", testee, "--reports", out, "-o", "json",
 		"--env", "TESTEE_FILES="+reportFiles, "--env", "TESTEE_EXIT=1")
 	wantCode(t, r, 1)
-	if diff := cmp.Diff(digests(t, expectedReports(t, reportFiles)), digests(t, out)); diff != "" {
+	got := digests(t, out)
+	// The run failed, so its diagnostics were saved beside the reports: they are the plugin's, not the test's.
+	if _, ok := got[diagnosticsFile]; !ok {
+		t.Errorf("%s missing from %s after a failed run; files: %v", diagnosticsFile, out, got)
+	}
+	delete(got, diagnosticsFile)
+	if diff := cmp.Diff(digests(t, expectedReports(t, reportFiles)), got); diff != "" {
 		t.Errorf("fetched reports differ from what the test wrote (-want +got):\n%s", diff)
 	}
 	wantStderr(t, r, "junit: 8 tests, 1 failed, 2 skipped", "FAIL", "test_failed_1", "sha256 verified")
 	var doc struct {
 		Reports struct {
-			Files []struct{ Path, SHA256 string }
-			JUnit struct{ Tests, Failures, Skipped int }
+			Files       []struct{ Path, SHA256 string }
+			JUnit       struct{ Tests, Failures, Skipped int }
+			Diagnostics string
 		}
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
 		t.Fatalf("result document: %v\n%s", err, r.stdout)
 	}
-	if len(doc.Reports.Files) != 4 || doc.Reports.JUnit.Tests != 8 || doc.Reports.JUnit.Failures != 1 {
-		t.Errorf("result reports = %+v, want 4 files and the JUnit totals", doc.Reports)
+	if len(doc.Reports.Files) != 4 || doc.Reports.JUnit.Tests != 8 || doc.Reports.JUnit.Failures != 1 || doc.Reports.Diagnostics != diagnosticsFile {
+		t.Errorf("result reports = %+v, want 4 files, the JUnit totals and the diagnostics file", doc.Reports)
 	}
 	assertNothingLeft(t, ns)
 }
 
-// 7. A test that crashes before writing JUnit leaves a synthesized failing junit.xml with the reason.
-func TestReportsSynthesizedJUnitWhenTheTestLeftNone(t *testing.T) {
+// 7. A test that crashes before writing JUnit leaves a synthesized failing junit.xml with the reason, and
+// the diagnostics printed on stderr are saved beside it (DESIGN §4), also when the test could not start.
+func TestReportsSynthesizedJUnitAndDiagnosticsOfAFailedRun(t *testing.T) {
 	ns := namespace(t)
 	out := filepath.Join(t.TempDir(), "out")
 	r := testrun(t, "run", "crash", "-n", ns, "--image", testee, "--reports", out,
@@ -116,13 +124,35 @@ func TestReportsSynthesizedJUnitWhenTheTestLeftNone(t *testing.T) {
 			t.Errorf("synthesized junit.xml lacks %q:\n%s", want, b)
 		}
 	}
-	// A test that could not even start gets one too.
+	wantDiagnostics(t, out, r, "run crash-", "(exit code 2)", "--- describe job crash-", "--- describe pod crash-", "Exit Code:    2", "Events:", "panic: something broke")
+	// A test that could not even start gets both too.
 	out2 := filepath.Join(t.TempDir(), "out")
 	r = testrun(t, "run", "noimage", "-n", ns, "--image", "testrun.local/missing:v1", "--reports", out2)
 	wantCode(t, r, 125)
 	if b, err := os.ReadFile(filepath.Join(out2, "junit.xml")); err != nil || !bytes.Contains(b, []byte("ErrImagePull")) {
 		t.Errorf("synthesized junit.xml for a pull error: %v\n%s", err, b)
 	}
+	wantDiagnostics(t, out2, r, "ErrImagePull (exit code 125)", "testrun.local/missing:v1", "--- describe pod noimage-", "Events:")
+}
+
+// diagnosticsFile is where a failed run's diagnostics are saved in its --reports directory.
+const diagnosticsFile = "testrun-diagnostics.txt"
+
+// wantDiagnostics checks the diagnostics saved in dir hold every string of want, and that stderr says where.
+func wantDiagnostics(t *testing.T, dir string, r result, want ...string) {
+	t.Helper()
+	path := filepath.Join(dir, diagnosticsFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Errorf("no saved diagnostics: %v\nstderr:\n%s", err, r.stderr)
+		return
+	}
+	for _, w := range want {
+		if !bytes.Contains(b, []byte(w)) {
+			t.Errorf("%s lacks %q:\n%s", path, w, b)
+		}
+	}
+	wantStderr(t, r, "diagnostics saved in "+path)
 }
 
 // 4. In a namespace that enforces PodSecurity "restricted", run + fetch works.
