@@ -40,6 +40,7 @@ func TestRunCommandsRejectBadInput(t *testing.T) {
 		{[]string{"logs", "-l", "a in ("}, "-l"},
 		{[]string{"wait", "x", "--timeout", "-1s"}, "--timeout"},
 		{[]string{"wait", "x", "--color", "pink"}, "--color"},
+		{[]string{"wait", "x", "--schedule-timeout", "-1m"}, "--schedule-timeout -1m0s is negative"},
 		{[]string{"wait"}, "accepts 1 arg"},
 		{[]string{"delete"}, "use --all, -l or --older-than"},
 		{[]string{"delete", "x", "--all"}, "only one of them"},

@@ -47,6 +47,9 @@ type Runner struct {
 	Progress *Progress
 	// Keep leaves the Job in the cluster after the run, for inspection.
 	Keep bool
+	// ScheduleTimeout is how long the pod may stay unschedulable (e.g. while an autoscaler adds a node); 0
+	// fails the run as soon as the scheduler finds no node.
+	ScheduleTimeout time.Duration
 	// DumpSelector adds the system under test to the diagnostics (see Diagnosis).
 	DumpSelector string
 	// Reports, when set, is the local directory the test's report directory is copied into when it ended.
@@ -157,8 +160,8 @@ func (r *Runner) follow(ctx context.Context, spec Spec, tail *tailBuffer) (Outco
 
 	timeout := time.NewTimer(spec.timeout())
 	defer timeout.Stop()
-	mounts := newMountWatch(r.Client)
-	defer mounts.stop()
+	events := newEventWatch(r.Client, r.ScheduleTimeout)
+	defer events.stop()
 	var (
 		logs      *logStream
 		ended     *Outcome // the outcome at the moment the test container terminated
@@ -182,7 +185,7 @@ func (r *Runner) follow(ctx context.Context, spec Spec, tail *tailBuffer) (Outco
 		case <-settleBy:
 			// The holder was released but the pod did not finish in time: the test's own code is known anyway.
 			return *ended, pod, reports, nil
-		case <-mounts.C():
+		case <-events.C():
 		case <-w.Changed():
 		}
 		job := w.Job()
@@ -195,12 +198,7 @@ func (r *Runner) follow(ctx context.Context, spec Spec, tail *tailBuffer) (Outco
 		if p := w.Pod(); p != nil {
 			pod = p
 		}
-		o := Classify(job, pod)
-		if mo, failed := mounts.check(ctx, pod); failed && !o.Done {
-			o = mo
-		} else if st := mounts.Status(); st != "" && !o.Done {
-			o.Status = st
-		}
+		o := events.refine(ctx, pod, Classify(job, pod))
 		if o.Status != lastState.Status {
 			r.Progress.Status(o.Status)
 		}

@@ -167,8 +167,9 @@ func DeleteRuns(ctx context.Context, client kubernetes.Interface, runs []Run) ([
 
 // Wait follows run until its test has ended, or it failed to run, and returns how it ended. It does not
 // release the holder: the reports can still be fetched afterwards.
-// A timeout of 0 waits as long as ctx lasts; when it passes, the outcome has exit code 124.
-func Wait(ctx context.Context, client kubernetes.Interface, namespace, run string, timeout time.Duration, progress *Progress) (Outcome, *corev1.Pod, error) {
+// A timeout of 0 waits as long as ctx lasts; when it passes, the outcome has exit code 124. scheduleTimeout
+// is how long the pod may stay unschedulable (see Runner.ScheduleTimeout).
+func Wait(ctx context.Context, client kubernetes.Interface, namespace, run string, timeout, scheduleTimeout time.Duration, progress *Progress) (Outcome, *corev1.Pod, error) {
 	if _, err := GetRun(ctx, client, namespace, run); err != nil {
 		return Outcome{}, nil, exitcode.New(exitcode.CannotRun, err)
 	}
@@ -182,8 +183,8 @@ func Wait(ctx context.Context, client kubernetes.Interface, namespace, run strin
 		defer t.Stop()
 		expired = t.C
 	}
-	mounts := newMountWatch(client)
-	defer mounts.stop()
+	events := newEventWatch(client, scheduleTimeout)
+	defer events.stop()
 	var pod *corev1.Pod
 	for {
 		job := w.Job()
@@ -194,10 +195,7 @@ func Wait(ctx context.Context, client kubernetes.Interface, namespace, run strin
 		if p := w.Pod(); p != nil {
 			pod = p
 		}
-		o := Classify(job, pod)
-		if mo, failed := mounts.check(ctx, pod); failed && !o.Done {
-			o = mo
-		}
+		o := events.refine(ctx, pod, Classify(job, pod))
 		progress.Status(o.Status)
 		if o.Done || o.TestEnded {
 			return o, pod, nil
@@ -208,7 +206,7 @@ func Wait(ctx context.Context, client kubernetes.Interface, namespace, run strin
 		case <-expired:
 			return Outcome{Done: true, ExitCode: exitcode.Timeout, Reason: reasonDeadline,
 				Message: fmt.Sprintf("run %q did not end within --timeout %s: the run goes on; wait again, or see kubectl testrun describe %s", run, timeout, run)}, pod, nil
-		case <-mounts.C():
+		case <-events.C():
 		case <-w.Changed():
 		}
 	}

@@ -20,6 +20,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -236,4 +237,17 @@ func bindRole(t *testing.T, ns, role string) string {
 	kubectl(t, "-n", ns, "create", "serviceaccount", "ci")
 	kubectl(t, "-n", ns, "create", "rolebinding", "ci-testrun", "--role", "kubectl-testrun", "--serviceaccount", ns+":ci")
 	return "--as=system:serviceaccount:" + ns + ":ci"
+}
+
+// labelNode gives the node the label KEY=yes, so pods selecting it can be scheduled, until the test ends.
+func labelNode(t *testing.T, key string) {
+	t.Helper()
+	node := strings.TrimSpace(kubectl(t, "get", "nodes", "-o", "jsonpath={.items[0].metadata.name}"))
+	kubectl(t, "label", "node", node, key+"=yes")
+	t.Cleanup(func() {
+		patch := []byte(`{"metadata":{"labels":{"` + key + `":null}}}`)
+		if _, err := client.CoreV1().Nodes().Patch(context.Background(), node, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			t.Errorf("removing the node label %s: %v", key, err)
+		}
+	})
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 )
 
 // lastLine is the last non-empty line of s.
@@ -155,14 +154,7 @@ func TestLogsFollowWaitsAndReplays(t *testing.T) {
 	if stdout.Len() != 0 {
 		t.Fatalf("logs -f printed before the pod ran: %q", stdout.String())
 	}
-	node := strings.TrimSpace(kubectl(t, "get", "nodes", "-o", "jsonpath={.items[0].metadata.name}"))
-	kubectl(t, "label", "node", node, "e2e-"+ns+"=yes")
-	t.Cleanup(func() {
-		patch := []byte(`{"metadata":{"labels":{"e2e-` + ns + `":null}}}`)
-		if _, err := client.CoreV1().Nodes().Patch(context.Background(), node, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
-			t.Errorf("removing the node label: %v", err)
-		}
-	})
+	labelNode(t, "e2e-"+ns)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {

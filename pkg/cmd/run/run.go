@@ -35,6 +35,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/shared"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/definition"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/extract"
@@ -93,6 +94,9 @@ var (
 		# Run every definition labelled suite=smoke in parallel
 		kubectl testrun run --selector suite=smoke
 
+		# On a cluster that adds nodes on demand, let the autoscaler make room for up to 10 minutes
+		kubectl testrun run smoke --image app-tests:1.2 --schedule-timeout 10m
+
 		# Print the Job without creating it
 		kubectl testrun run smoke --image app-tests:1.2 --dry-run=client -o yaml
 
@@ -117,6 +121,7 @@ type Options struct {
 	Env             []string
 	EnvFrom         []string
 	Timeout         time.Duration
+	ScheduleTimeout time.Duration
 	Hold            time.Duration
 	ImagePullPolicy string
 	ServiceAccount  string
@@ -230,6 +235,7 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.StringArrayVarP(&o.Env, "env", "e", o.Env, "An environment variable NAME=VALUE for the test; repeatable.")
 	f.StringArrayVar(&o.EnvFrom, "env-from", o.EnvFrom, "Take every key of secret/NAME or configmap/NAME as environment variables; repeatable.")
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long the test may run before it is stopped and the command exits 124.")
+	shared.AddScheduleTimeoutFlag(f, &o.ScheduleTimeout)
 	f.DurationVar(&o.Hold, "hold", o.Hold, "How long the pod waits, after --timeout, for its reports to be fetched when nobody releases it (a detached or abandoned run).")
 	f.StringVar(&o.ImagePullPolicy, "image-pull-policy", o.ImagePullPolicy, "The test image's pull policy: Always, IfNotPresent or Never; empty for the cluster's default.")
 	f.StringVar(&o.ServiceAccount, "service-account", o.ServiceAccount, "The service account the test runs as.")
@@ -645,6 +651,9 @@ func (o *Options) Validate() error {
 	if err := CheckEmptyDir("--reports", o.Reports); err != nil {
 		return err
 	}
+	if err := shared.ValidateScheduleTimeout(o.ScheduleTimeout); err != nil {
+		return err
+	}
 	var errs []error
 	for _, r := range o.runs {
 		err := r.spec.Validate()
@@ -783,14 +792,15 @@ func (o *Options) checkConfigSources(ctx context.Context) error {
 func (o *Options) runner(r plannedRun, logs io.Writer, progress *testrun.Progress) *testrun.Runner {
 	exec := &podexec.Remote{Config: o.config, Client: o.client}
 	return &testrun.Runner{
-		Client:       o.client,
-		Exec:         exec,
-		Reports:      r.reports,
-		Fetcher:      &fetch.Fetcher{Client: o.client, Exec: exec, HelperImage: r.spec.HelperImage, Limits: o.CopyLimits},
-		Logs:         logs,
-		Progress:     progress,
-		Keep:         o.Keep,
-		DumpSelector: o.DumpSelector,
+		Client:          o.client,
+		Exec:            exec,
+		Reports:         r.reports,
+		Fetcher:         &fetch.Fetcher{Client: o.client, Exec: exec, HelperImage: r.spec.HelperImage, Limits: o.CopyLimits},
+		Logs:            logs,
+		Progress:        progress,
+		Keep:            o.Keep,
+		ScheduleTimeout: o.ScheduleTimeout,
+		DumpSelector:    o.DumpSelector,
 	}
 }
 

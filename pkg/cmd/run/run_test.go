@@ -59,6 +59,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"pull policy", []string{"run", "smoke", "--image", "x:1", "--image-pull-policy", "Sometimes"}, "--image-pull-policy"},
 		{"report dir", []string{"run", "smoke", "--image", "x:1", "--report-dir", "reports"}, "--report-dir"},
 		{"timeout", []string{"run", "smoke", "--image", "x:1", "--timeout", "-1s"}, "--timeout"},
+		{"schedule timeout", []string{"run", "smoke", "--image", "x:1", "--schedule-timeout", "-5s"}, "--schedule-timeout -5s is negative: pass a duration such as 10m"},
 		{"unknown flag", []string{"run", "smoke", "--image", "x:1", "--imag", "y"}, "unknown flag: --imag"},
 		{"bad duration", []string{"run", "smoke", "--image", "x:1", "--timeout", "soon"}, "--timeout"},
 		{"dry run value", []string{"run", "smoke", "--image", "x:1", "--dry-run=maybe"}, "dry-run"},

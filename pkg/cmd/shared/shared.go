@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -74,6 +75,19 @@ func (o *Output) Validate() error {
 func (o *Output) Progress(errOut io.Writer) *testrun.Progress {
 	useColor := o.Color == "always" || (o.Color == "auto" && printers.AllowsColorOutput(errOut))
 	return testrun.NewProgress(errOut, printers.IsTerminal(errOut), useColor, o.Quiet)
+}
+
+// AddScheduleTimeoutFlag binds --schedule-timeout, which run and wait share.
+func AddScheduleTimeoutFlag(f *pflag.FlagSet, d *time.Duration) {
+	f.DurationVar(d, "schedule-timeout", *d, "How long the test's pod may stay unschedulable, e.g. while a cluster autoscaler adds a node (its events show in the status). 0 fails at once with the scheduler's reason (exit 125); so does an autoscaler's NotTriggerScaleUp event.")
+}
+
+// ValidateScheduleTimeout checks --schedule-timeout.
+func ValidateScheduleTimeout(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("--schedule-timeout %s is negative: pass a duration such as 10m, or 0 to fail as soon as the pod cannot be scheduled", d)
+	}
+	return nil
 }
 
 // CompleteRuns completes run names in the namespace of the kubeconfig flags.

@@ -26,14 +26,19 @@ var (
 
 	example = templates.Examples(`
 		# Wait up to an hour for a detached run
-		kubectl testrun wait nightly-x7k2p --timeout 1h`)
+		kubectl testrun wait nightly-x7k2p --timeout 1h
+
+		# On a cluster that adds nodes on demand, give the autoscaler 10 minutes to make room
+		kubectl testrun wait nightly-x7k2p --schedule-timeout 10m`)
 )
 
 // Options holds the flags of the wait command.
 type Options struct {
 	ConfigFlags *genericclioptions.ConfigFlags
 	Timeout     time.Duration
-	Output      shared.Output
+	// ScheduleTimeout is how long the pod may stay unschedulable.
+	ScheduleTimeout time.Duration
+	Output          shared.Output
 
 	run     string
 	clients shared.Clients
@@ -64,6 +69,7 @@ func NewCmdWait(configFlags *genericclioptions.ConfigFlags, streams genericioopt
 		},
 	}
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to wait; 0 waits as long as it takes. When it passes the command exits 124 and the run goes on.")
+	shared.AddScheduleTimeoutFlag(cmd.Flags(), &o.ScheduleTimeout)
 	o.Output.AddFlags(cmd.Flags())
 	return cmd
 }
@@ -73,6 +79,9 @@ func (o *Options) Validate() error {
 	if o.Timeout < 0 {
 		return fmt.Errorf("--timeout %s is negative", o.Timeout)
 	}
+	if err := shared.ValidateScheduleTimeout(o.ScheduleTimeout); err != nil {
+		return err
+	}
 	return o.Output.Validate()
 }
 
@@ -80,7 +89,7 @@ func (o *Options) Validate() error {
 func (o *Options) Run(ctx context.Context) error {
 	progress := o.Output.Progress(o.ErrOut)
 	progress.Start()
-	outcome, pod, err := testrun.Wait(ctx, o.clients.Client, o.clients.Namespace, o.run, o.Timeout, progress)
+	outcome, pod, err := testrun.Wait(ctx, o.clients.Client, o.clients.Namespace, o.run, o.Timeout, o.ScheduleTimeout, progress)
 	progress.Stop()
 	if err != nil {
 		return err

@@ -1,0 +1,133 @@
+package testrun
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+// podEvent is an event about the pod run-x in namespace ci, or about an earlier pod of that name (another uid).
+func podEvent(name, reason, message string, at time.Time, uid types.UID) runtime.Object {
+	return &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{Name: name, Namespace: "ci"},
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "run-x", Namespace: "ci", UID: uid},
+		Reason:         reason, Message: message, LastTimestamp: metav1.NewTime(at),
+	}
+}
+
+func TestEventWatchReadsTheKubeletsEvents(t *testing.T) {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "run-x", Namespace: "ci", UID: types.UID("u1")},
+		Spec:       corev1.PodSpec{NodeName: "node-1"},
+		Status: corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{
+			Name: TestContainer, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}},
+		}}},
+	}
+	t0 := time.Now()
+	tests := []struct {
+		name       string
+		events     []runtime.Object
+		wantFailed bool
+		wantStatus string
+	}{
+		{"nothing yet", nil, false, "creating"},
+		{"pulling", []runtime.Object{podEvent("a", "Scheduled", "ok", t0, "u1"), podEvent("b", "Pulling", `Pulling image "app:1"`, t0.Add(time.Second), "u1")},
+			false, `pulling: Pulling image "app:1"`},
+		{"missing secret", []runtime.Object{podEvent("c", "FailedMount", `MountVolume.SetUp failed for volume "token" : secret "absent" not found`, t0, "u1")},
+			true, "volume cannot be mounted"},
+		{"another pod of the same name", []runtime.Object{podEvent("d", "FailedMount", `secret "absent" not found`, t0, "old")}, false, "creating"},
+		{"a mount still in progress", []runtime.Object{podEvent("e", "FailedMount", "timed out waiting for the condition", t0, "u1")}, false, "creating"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEventWatch(fake.NewClientset(tc.events...), 0)
+			defer e.stop()
+			o := e.refine(t.Context(), pod, Outcome{Status: "creating"})
+			if o.Done != tc.wantFailed || o.Status != tc.wantStatus {
+				t.Fatalf("refine = done %v status %q, want %v %q", o.Done, o.Status, tc.wantFailed, tc.wantStatus)
+			}
+			if o.Done && (o.ExitCode != 125 || o.Reason != "FailedMount" || !strings.Contains(o.Message, `secret "absent" not found`)) {
+				t.Errorf("outcome = %+v, want 125 FailedMount naming the Secret", o)
+			}
+		})
+	}
+}
+
+func TestEventWatchWaitsForANodeWithinTheScheduleTimeout(t *testing.T) {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "run-x", Namespace: "ci", UID: types.UID("u1")},
+		Status: corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{
+			Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable,
+			Message: "0/3 nodes are available: 3 Insufficient cpu.",
+		}}},
+	}
+	failing, ok := unschedulable(pod)
+	if !ok {
+		t.Fatal("Classify no longer reads the pod as Unschedulable: fix the test's pod")
+	}
+	t0 := time.Now()
+	scaleUp := podEvent("a", reasonScaleUp, "pod triggered scale-up: [{pool-1 1->2 (max: 5)}]", t0, "u1")
+	noScaleUp := podEvent("b", reasonNoScaleUp, "pod didn't trigger scale-up: 1 max node group size reached", t0.Add(time.Second), "u1")
+	tests := []struct {
+		name            string
+		scheduleTimeout time.Duration
+		events          []runtime.Object
+		wantDone        bool
+		want            string // in the message when done, in the status otherwise
+	}{
+		{"no schedule timeout fails at once", 0, []runtime.Object{scaleUp}, true, "3 Insufficient cpu"},
+		{"within the schedule timeout", time.Hour, nil, false, "unschedulable, waiting up to --schedule-timeout 1h0m0s for a node"},
+		{"the schedule timeout passed", time.Nanosecond, []runtime.Object{scaleUp}, true, "still so after --schedule-timeout 1ns"},
+		{"an autoscaler adds a node", time.Hour, []runtime.Object{scaleUp}, false, "waiting for the node an autoscaler adds (TriggeredScaleUp: pod triggered scale-up: [{pool-1 1->2 (max: 5)}])"},
+		{"Karpenter launches a node", time.Hour, []runtime.Object{podEvent("k", reasonNominated, "Pod should schedule on: nodeclaim/default-abc", t0, "u1")}, false, "(Nominated: Pod should schedule on: nodeclaim/default-abc)"},
+		{"the autoscaler will not add a node", time.Hour, []runtime.Object{scaleUp, noScaleUp}, true, "will not add a node for it (NotTriggerScaleUp: pod didn't trigger scale-up: 1 max node group size reached)"},
+		{"a scale-up after an earlier refusal", time.Hour, []runtime.Object{noScaleUp, podEvent("c", reasonScaleUp, "pod triggered scale-up: [{pool-2 0->1}]", t0.Add(2*time.Second), "u1")}, false, "pool-2 0->1"},
+		{"a refusal for an earlier pod of the same name", time.Hour, []runtime.Object{podEvent("d", reasonNoScaleUp, "no", t0, "old")}, false, "waiting up to --schedule-timeout"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			client := fake.NewClientset(tc.events...)
+			e := newEventWatch(client, tc.scheduleTimeout)
+			defer e.stop()
+			o := e.refine(t.Context(), pod, failing)
+			got := o.Status
+			if o.Done {
+				got = o.Message
+				if o.ExitCode != 125 || o.Reason != corev1.PodReasonUnschedulable || !strings.HasPrefix(o.Message, failing.Message) {
+					t.Errorf("outcome = %+v, want Classify's 125 Unschedulable with its message first", o)
+				}
+			}
+			if o.Done != tc.wantDone || !strings.Contains(got, tc.want) {
+				t.Errorf("refine = done %v, %q; want done %v with %q", o.Done, got, tc.wantDone, tc.want)
+			}
+			if tc.scheduleTimeout == 0 && len(client.Actions()) != 0 {
+				t.Errorf("without --schedule-timeout the events were read (%d calls): failing fast needs no request", len(client.Actions()))
+			}
+		})
+	}
+}
+
+func TestEventWatchReadsEventsAtMostEveryInterval(t *testing.T) {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "run-x", Namespace: "ci", UID: types.UID("u1")},
+		Spec:       corev1.PodSpec{NodeName: "node-1"},
+		Status:     corev1.PodStatus{Phase: corev1.PodPending},
+	}
+	client := fake.NewClientset(podEvent("a", "Pulling", `Pulling image "app:1"`, time.Now(), "u1"))
+	e := newEventWatch(client, 0)
+	defer e.stop()
+	for range 5 {
+		if o := e.refine(t.Context(), pod, Outcome{}); o.Status != `pulling: Pulling image "app:1"` {
+			t.Fatalf("status = %q, want the pull from the events read before", o.Status)
+		}
+	}
+	if n := len(client.Actions()); n != 1 {
+		t.Errorf("events listed %d times for 5 looks within %s, want once", n, eventCheckEvery)
+	}
+}
