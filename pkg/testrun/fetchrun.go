@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -52,7 +52,7 @@ func (f *Fetch) Run(ctx context.Context, namespace, run, to string, release bool
 	term := terminated(containerStatus(pod, TestContainer))
 	summarize(f.Progress, reports, run, Outcome{}, term == nil || term.ExitCode == 0, newTailBuffer(0))
 	if release && term != nil {
-		if err := f.Exec.Exec(ctx, namespace, pod.Name, HolderContainer, []string{"touch", ReleaseFile}, nil, io.Discard, io.Discard); err != nil {
+		if err := releaseHolder(ctx, f.Exec, namespace, pod.Name, newFetchRecord(reports, time.Now())); err != nil {
 			return reports, fmt.Errorf("reports copied, but releasing run %q failed (its pod ends by itself after --hold): %w", run, err)
 		}
 		f.Progress.Printf("released run %s", run)

@@ -64,6 +64,9 @@ const (
 // the plugin never does (it died, or nobody is watching), the holder gives up after TESTRUN_HOLD_SECONDS, so
 // an unattended run still finishes and is garbage-collected.
 //
+// When the plugin fetched the reports first, it left a FetchRecord in FetchedFile: the holder makes it its
+// termination message (the kubelet makes that file writable for any user), so the pod's status keeps it.
+//
 // It always exits 0, also on SIGTERM (it is PID 1, so only a trapped signal ends it), so that the pod's
 // phase, and so the Job's, follows the test container's exit code alone. It sleeps in the background and
 // waits, because sh runs a trap only between commands: a foreground sleep would delay the exit on TERM.
@@ -72,6 +75,9 @@ end=$(( $(date +%s) + ` + EnvHoldSeconds + ` ))
 until [ -e ` + ReleaseFile + ` ] || [ "$(date +%s)" -gt "$end" ]; do
   sleep 0.2 & wait $!
 done
+if [ -s ` + FetchedFile + ` ] && IFS= read -r record < ` + FetchedFile + `; then
+  printf '%s' "$record" > /dev/termination-log
+fi
 exit 0
 `
 

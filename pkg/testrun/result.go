@@ -42,6 +42,8 @@ type Result struct {
 	Pods            []PodResult `json:"pods"`
 	// Reports are the files brought home with --reports, and their JUnit summary.
 	Reports *Reports `json:"reports,omitempty"`
+	// Fetched is what the run's pod recorded about the reports fetched from it (describe of a released run).
+	Fetched *FetchRecord `json:"fetched,omitempty"`
 
 	interrupted bool
 }
@@ -111,6 +113,9 @@ func podResult(pod *corev1.Pod) PodResult {
 		case s.State.Terminated != nil:
 			t := s.State.Terminated
 			cr.State, cr.ExitCode, cr.Reason, cr.Message = "terminated", &t.ExitCode, t.Reason, t.Message
+			if c.Name == HolderContainer && FetchRecordOf(pod) != nil {
+				cr.Message = "" // the fetch record: the result document has it as Fetched
+			}
 			if !t.StartedAt.IsZero() {
 				cr.StartedAt, cr.FinishedAt = &t.StartedAt, &t.FinishedAt
 				d := t.FinishedAt.Sub(t.StartedAt.Time).Seconds()

@@ -82,8 +82,8 @@ func (r *Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 	if r.Reports != "" {
 		if reports == nil {
 			reports = &Reports{Dir: r.Reports, Files: []ReportFile{}, Error: "the test did not run to its end, so it left no reports"}
+			summarize(r.Progress, reports, spec.Name, outcome, false, tail)
 		}
-		summarize(r.Progress, reports, spec.Name, outcome, result.Phase == PhasePassed, tail)
 		result.Reports = reports
 	}
 	if result.ExitCode != exitcode.OK && !result.interrupted {
@@ -220,8 +220,14 @@ func (r *Runner) follow(ctx context.Context, spec Spec, tail *tailBuffer) (Outco
 				if reports.Error != "" {
 					r.Progress.Warnf("reports: %s", reports.Error)
 				}
+				// Summarised before the release, which leaves the summary in the pod (see FetchRecord).
+				summarize(r.Progress, reports, spec.Name, o, o.ExitCode == exitcode.OK, tail)
 			}
-			if err := r.release(ctx, spec.Namespace, pod.Name); err != nil {
+			var rec *FetchRecord
+			if reports != nil && reports.Error == "" {
+				rec = newFetchRecord(reports, time.Now())
+			}
+			if err := releaseHolder(ctx, r.Exec, spec.Namespace, pod.Name, rec); err != nil {
 				r.Progress.Warnf("could not release the holder container (the test's exit code is known, the job is deleted anyway): %v", err)
 				return o, pod, reports, nil
 			}
@@ -240,11 +246,6 @@ func (r *Runner) follow(ctx context.Context, spec Spec, tail *tailBuffer) (Outco
 // interrupted is the outcome of a run stopped by a signal (or any cancellation of ctx).
 func interrupted(ctx context.Context) Outcome {
 	return Outcome{Done: true, ExitCode: exitcode.Code(ctx, nil), Reason: reasonInterrupted, Message: context.Cause(ctx).Error()}
-}
-
-// release tells the holder container to exit, so the pod, and the Job, finish with the test's status.
-func (r *Runner) release(ctx context.Context, namespace, pod string) error {
-	return r.Exec.Exec(ctx, namespace, pod, HolderContainer, []string{"touch", ReleaseFile}, nil, io.Discard, io.Discard)
 }
 
 // cleanup deletes the Job; its pods go with it (background propagation: the garbage collector removes them).

@@ -43,6 +43,9 @@ func (r Run) Summary() *Result {
 	if !res.interrupted && !r.Outcome().Done && !r.Outcome().TestEnded {
 		res.Phase = PhaseRunning
 	}
+	if r.Pod != nil {
+		res.Fetched = FetchRecordOf(r.Pod)
+	}
 	return res
 }
 

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -60,6 +62,30 @@ func TestDetachedRunLifecycle(t *testing.T) {
 		t.Errorf("fetched logs/detail.txt = %q, %v", b, err)
 	}
 	wantStderr(t, r, "junit: 5 tests, 1 failed", "released run "+run)
+
+	// Released, the pod has finished and nothing can be read from it, but describe still tells what was
+	// fetched: the holder carried the record out in its termination message.
+	waitFor(t, time.Minute, "the released pod to finish", func(ctx context.Context) (bool, error) {
+		pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: managedBy})
+		return err == nil && len(pods.Items) == 1 && pods.Items[0].Status.Phase == corev1.PodFailed, err
+	})
+	r = testrun(t, "describe", run, "-n", ns)
+	wantCode(t, r, 0)
+	for _, want := range []string{"Status:     Failed", "Reports:\n  2 file(s), ", "fetched at ", "junit: 5 tests, 1 failed", "FAIL testee/test_failed_1"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("describe of the released run lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = testrun(t, "describe", run, "-n", ns, "-o", "json")
+	var doc struct {
+		Fetched struct {
+			Files int
+			JUnit struct{ Tests, Failures int }
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || doc.Fetched.Files != 2 || doc.Fetched.JUnit.Tests != 5 || doc.Fetched.JUnit.Failures != 1 {
+		t.Errorf("describe -o json fetched = %+v (%v), want 2 files, 5 tests, 1 failed:\n%s", doc.Fetched, err, r.stdout)
+	}
 
 	r = testrun(t, "delete", run, "-n", ns)
 	wantCode(t, r, 0)

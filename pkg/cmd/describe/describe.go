@@ -28,11 +28,16 @@ import (
 var (
 	long = templates.LongDesc(`
 		Show everything about a test run: its status and exit code, its Job and pod, each container's state,
-		exit code, reason, start, finish and duration, the report files present in the pod and the summary of
-		its JUnit files (while the pod still runs: up to 16 MiB are read through the holder), and — for a run
-		that failed — the same diagnostics run prints: describe of the Job and the pod, with their events.
+		exit code, reason, start, finish and duration, its reports, and — for a run that failed — the same
+		diagnostics run prints: describe of the Job and the pod, with their events.
 
-		With -o json or -o yaml it prints the result document that run -o json prints.`)
+		While the pod still runs, the report files present in it are listed and their JUnit files summarised
+		(up to 16 MiB are read through the holder). Once the reports were fetched (run --reports, or fetch)
+		and the run released, nothing can be read from the pod any more; describe then shows what the pod
+		recorded of that fetch: how many files, their size, when, and the JUnit summary.
+
+		With -o json or -o yaml it prints the result document that run -o json prints, with the fetch record
+		as "fetched".`)
 
 	example = templates.Examples(`
 		# Everything about a run
@@ -137,8 +142,19 @@ func (o *Options) write(ctx context.Context, w io.Writer, r testrun.Run) {
 		}
 		_ = cw.Flush()
 	}
-	fmt.Fprintf(w, "Reports:%s\n", o.reports(ctx, r.Pod))
-	if r.Pod != nil && r.Pod.Status.Phase == corev1.PodRunning {
+	if rec := res.Fetched; rec != nil {
+		// The run was released after its reports were fetched: its holder carried the record out.
+		fmt.Fprintf(w, "Reports:\n  %s\n", rec.Line())
+		if rec.JUnit != nil {
+			fmt.Fprintf(w, "JUnit:\n  %s\n", strings.ReplaceAll(rec.JUnit.Line(), "\n", "\n  "))
+		}
+		if rec.Truncated {
+			fmt.Fprintln(w, "  (more failed cases than the pod's status can hold: see the fetched reports)")
+		}
+	} else {
+		fmt.Fprintf(w, "Reports:%s\n", o.reports(ctx, r.Pod))
+	}
+	if res.Fetched == nil && r.Pod != nil && r.Pod.Status.Phase == corev1.PodRunning {
 		exec := &podexec.Remote{Config: o.clients.Config, Client: o.clients.Client}
 		summary, err := testrun.JUnitInPod(ctx, o.clients.Client, exec, r.Pod)
 		switch {
@@ -155,8 +171,11 @@ func (o *Options) write(ctx context.Context, w io.Writer, r testrun.Run) {
 
 // reports lists the files in the pod's report volume, read through the holder while the pod still runs.
 func (o *Options) reports(ctx context.Context, pod *corev1.Pod) string {
-	if pod == nil || pod.Status.Phase != corev1.PodRunning {
-		return " <not readable: the pod is not running>"
+	switch {
+	case pod != nil && (pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed):
+		return " <not readable: the pod has finished, and no fetch was recorded before it was released>"
+	case pod == nil || pod.Status.Phase != corev1.PodRunning:
+		return " <not readable yet: the pod is not running>"
 	}
 	var out, errOut bytes.Buffer
 	exec := &podexec.Remote{Config: o.clients.Config, Client: o.clients.Client}
