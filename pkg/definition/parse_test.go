@@ -117,7 +117,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name:    "unknown field with no near name lists the fields",
 			doc:     strings.Replace(valid, "  timeout: 20m", "  parallelism: 3", 1),
-			wantErr: `line 36: unknown field "parallelism" in spec: the fields there are image, command, args, env, config, reports, resources, timeout, labels, requires`,
+			wantErr: `line 36: unknown field "parallelism" in spec: the fields there are image, command, args, workingDir, env, config, reports, resources, timeout, labels, requires`,
 		},
 		{
 			name:    "a string where a list belongs",
@@ -161,6 +161,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "unknown report format", doc: strings.Replace(valid, "format: junit", "format: tap", 1), wantErr: `line 32: spec.reports.format: format "tap" is not supported: use junit`},
 		{name: "bad quantity", doc: strings.Replace(valid, "cpu: 500m", "cpu: lots", 1), wantErr: `line 34: spec.resources.requests.cpu: "lots" is not a quantity`},
 		{name: "timeout in words", doc: strings.Replace(valid, "timeout: 20m", "timeout: 20 minutes", 1), wantErr: `line 36: spec.timeout: "20 minutes" is not a duration: use Go syntax such as 30m or 1h30m`},
+		{name: "relative workingDir", doc: strings.Replace(valid, "  timeout: 20m", "  workingDir: src\n  timeout: 20m", 1), wantErr: `line 36: spec.workingDir: "src" is not an absolute path: use one such as /src`},
 		{name: "negative timeout", doc: strings.Replace(valid, "timeout: 20m", "timeout: -1m", 1), wantErr: `line 36: spec.timeout: "-1m" is not positive`},
 		{name: "reserved label", doc: strings.Replace(valid, "team: api", "testrun.dev/name: x", 1), wantErr: `line 38: spec.labels.testrun.dev/name: label "testrun.dev/name" is set by kubectl-testrun itself`},
 		{name: "env set twice", doc: strings.Replace(valid, "    value: http://api\n", "    value: http://api\n  - name: API_URL\n    value: x\n", 1), wantErr: `line 16: spec.env[1].name: variable "API_URL" is set twice`},

@@ -65,6 +65,9 @@ type Spec struct {
 	Command []string `yaml:"command,omitempty" json:"command,omitempty"`
 	// Args follow Command; the words after -- on the command line replace them.
 	Args []string `yaml:"args,omitempty" json:"args,omitempty"`
+	// WorkingDir is the absolute directory the test starts in, instead of the image's WORKDIR; --workdir
+	// overrides it.
+	WorkingDir string `yaml:"workingDir,omitempty" json:"workingDir,omitempty"`
 	// Env are literal environment variables; $(NAME) refers to a variable defined before, such as
 	// TESTRUN_REPORT_DIR. --env overrides a variable of the same name.
 	Env []EnvVar `yaml:"env,omitempty" json:"env,omitempty"`

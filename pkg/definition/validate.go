@@ -62,6 +62,9 @@ func (d *Definition) validate() problems {
 			ps.add([]any{"spec", "reports", "dir"}, "%q is the root of the container: use a directory of its own such as %q", s.Reports.Dir, testrun.DefaultReportDir)
 		}
 	}
+	if s.WorkingDir != "" && !path.IsAbs(s.WorkingDir) {
+		ps.add([]any{"spec", "workingDir"}, "%q is not an absolute path: use one such as /src, or leave workingDir out for the image's WORKDIR", s.WorkingDir)
+	}
 	switch s.Reports.Format {
 	case "", DefaultReportFormat:
 	default:

@@ -163,6 +163,7 @@ func testContainer(s Spec) corev1.Container {
 		Image:           s.Image,
 		Command:         s.Command,
 		Args:            s.Args,
+		WorkingDir:      s.WorkingDir,
 		Env:             append(env, s.Env...),
 		EnvFrom:         s.EnvFrom,
 		ImagePullPolicy: s.ImagePullPolicy,

@@ -28,11 +28,12 @@ func minimalSpec() Spec {
 // fullSpec sets every field, so the golden file shows where each one lands.
 func fullSpec() Spec {
 	return Spec{
-		Name:      "integration-4fz9q",
-		Namespace: "team-a",
-		Image:     "registry.example/app-tests@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-		Command:   []string{"go", "test"},
-		Args:      []string{"./...", "-json"},
+		Name:       "integration-4fz9q",
+		Namespace:  "team-a",
+		Image:      "registry.example/app-tests@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		Command:    []string{"go", "test"},
+		Args:       []string{"./...", "-json"},
+		WorkingDir: "/src/app",
 		Env: []corev1.EnvVar{
 			{Name: "DB_HOST", Value: "db.team-a.svc"},
 			{Name: EnvReportDir, Value: "/override"},

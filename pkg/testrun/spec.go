@@ -75,6 +75,8 @@ type Spec struct {
 	Command []string
 	// Args are the arguments to the command (or to the image entrypoint when Command is empty).
 	Args []string
+	// WorkingDir is where the test container starts; "" leaves the image's WORKDIR.
+	WorkingDir string
 	// Env is added to the test container after the TESTRUN_* variables, so a user value wins.
 	Env []corev1.EnvVar
 	// EnvFrom is passed to the test container as is.
@@ -192,6 +194,9 @@ func (s Spec) Validate() error {
 	}
 	if s.Hold < 0 {
 		add("hold %s is negative: pass a positive duration with --hold, or 0 for the default of %s", s.Hold, DefaultHold)
+	}
+	if s.WorkingDir != "" && !path.IsAbs(s.WorkingDir) {
+		add("working directory %q is not an absolute path: pass one such as /src with --workdir", s.WorkingDir)
 	}
 	if s.ReportDir != "" {
 		switch dir := path.Clean(s.ReportDir); {

@@ -465,3 +465,32 @@ spec:
 	}
 	assertNothingLeft(t, ns)
 }
+
+// A definition's workingDir is where the test starts, and --workdir overrides it.
+func TestDefinitionWorkingDirAndTheWorkdirFlag(t *testing.T) {
+	ns := namespace(t)
+	file := filepath.Join(t.TempDir(), "where.yaml")
+	def := `apiVersion: testrun.dev/v1alpha1
+kind: TestDefinition
+metadata:
+  name: where
+spec:
+  image: docker.io/library/busybox:1.37
+  command: [pwd]
+  workingDir: /etc
+`
+	if err := os.WriteFile(file, []byte(def), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := testrun(t, "run", "-f", file, "-n", ns)
+	wantCode(t, r, 0)
+	if r.stdout != "/etc\n" {
+		t.Errorf("the test started in %q, want the definition's /etc", r.stdout)
+	}
+	r = testrun(t, "run", "-f", file, "-n", ns, "--workdir", "/usr")
+	wantCode(t, r, 0)
+	if r.stdout != "/usr\n" {
+		t.Errorf("the test started in %q, want --workdir's /usr", r.stdout)
+	}
+	assertNothingLeft(t, ns)
+}

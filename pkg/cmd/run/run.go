@@ -118,6 +118,7 @@ type Options struct {
 	ConfigFlags *genericclioptions.ConfigFlags
 
 	Image           string
+	WorkingDir      string
 	Env             []string
 	EnvFrom         []string
 	Timeout         time.Duration
@@ -232,6 +233,7 @@ func NewCmdRun(configFlags *genericclioptions.ConfigFlags, streams genericioopti
 func (o *Options) AddFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.Image, "image", o.Image, "The test image (required unless a definition names one). Give an explicit tag or digest.")
+	f.StringVar(&o.WorkingDir, "workdir", o.WorkingDir, "The absolute directory the test starts in, instead of the image's WORKDIR.")
 	f.StringArrayVarP(&o.Env, "env", "e", o.Env, "An environment variable NAME=VALUE for the test; repeatable.")
 	f.StringArrayVar(&o.EnvFrom, "env-from", o.EnvFrom, "Take every key of secret/NAME or configmap/NAME as environment variables; repeatable.")
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long the test may run before it is stopped and the command exits 124.")
@@ -499,6 +501,7 @@ func (o *Options) plan(cmd *cobra.Command, def *definition.Definition, base, nam
 		Namespace:       namespace,
 		Image:           o.Image,
 		Command:         command,
+		WorkingDir:      o.WorkingDir,
 		EnvFrom:         o.flags.envFrom,
 		ImagePullPolicy: corev1.PullPolicy(o.ImagePullPolicy),
 		ServiceAccount:  o.ServiceAccount,
@@ -520,6 +523,9 @@ func (o *Options) plan(cmd *cobra.Command, def *definition.Definition, base, nam
 		run.definition, run.requires = def.Metadata.Name, def.Spec.Requires
 		if !changed("image") {
 			spec.Image = def.Spec.Image
+		}
+		if def.Spec.WorkingDir != "" && !changed("workdir") {
+			spec.WorkingDir = def.Spec.WorkingDir
 		}
 		// The words after -- replace the definition's args: its command is the framework's launcher.
 		spec.Command, spec.Args = def.Spec.Command, def.Spec.Args

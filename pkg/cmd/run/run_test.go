@@ -59,6 +59,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"pull policy", []string{"run", "smoke", "--image", "x:1", "--image-pull-policy", "Sometimes"}, "--image-pull-policy"},
 		{"report dir", []string{"run", "smoke", "--image", "x:1", "--report-dir", "reports"}, "--report-dir"},
 		{"timeout", []string{"run", "smoke", "--image", "x:1", "--timeout", "-1s"}, "--timeout"},
+		{"workdir", []string{"run", "smoke", "--image", "x:1", "--workdir", "src"}, `working directory "src" is not an absolute path: pass one such as /src with --workdir`},
 		{"schedule timeout", []string{"run", "smoke", "--image", "x:1", "--schedule-timeout", "-5s"}, "--schedule-timeout -5s is negative: pass a duration such as 10m"},
 		{"unknown flag", []string{"run", "smoke", "--image", "x:1", "--imag", "y"}, "unknown flag: --imag"},
 		{"bad duration", []string{"run", "smoke", "--image", "x:1", "--timeout", "soon"}, "--timeout"},
@@ -202,6 +203,7 @@ spec:
   image: api-tests:1
   command: [python3, -m, pytest]
   args: [tests]
+  workingDir: /src
   env:
   - {name: API_URL, value: http://api}
   - {name: LEVEL, value: debug}
@@ -248,6 +250,7 @@ func TestRunDefinitionDryRun(t *testing.T) {
 					{"image", test.Image, "api-tests:1"},
 					{"command", test.Command, []string{"python3", "-m", "pytest"}},
 					{"args", test.Args, []string{"tests"}},
+					{"working dir", test.WorkingDir, "/src"},
 					{"deadline", *job.Spec.ActiveDeadlineSeconds, int64(20*60 + 10*60 + 60)},
 					{"report mount", test.VolumeMounts[0].MountPath, "/out"},
 					{"cpu request", test.Resources.Requests.Cpu().String(), "500m"},
@@ -272,7 +275,7 @@ func TestRunDefinitionDryRun(t *testing.T) {
 		},
 		{
 			name: "flags override the definition",
-			args: []string{"run", "smoke", "-f", "api.yaml", "--image", "api-tests:2", "--timeout", "5m", "--report-dir", "/reports",
+			args: []string{"run", "smoke", "-f", "api.yaml", "--image", "api-tests:2", "--timeout", "5m", "--report-dir", "/reports", "--workdir", "/src/api",
 				"--env", "LEVEL=info", "--label", "team=qa", "--requests", "memory=1Gi", "--config", "RUN=run", "--config", "WINS=run",
 				"--", "tests/api", "-k", "login"},
 			check: func(t *testing.T, job *batchv1.Job) {
@@ -285,6 +288,7 @@ func TestRunDefinitionDryRun(t *testing.T) {
 					{"image", test.Image, "api-tests:2"},
 					{"the command stays", test.Command, []string{"python3", "-m", "pytest"}},
 					{"the words after -- replace the args", test.Args, []string{"tests/api", "-k", "login"}},
+					{"working dir", test.WorkingDir, "/src/api"},
 					{"deadline", *job.Spec.ActiveDeadlineSeconds, int64(5*60 + 10*60 + 60)},
 					{"report mount", test.VolumeMounts[0].MountPath, "/reports"},
 					{"requests merge", test.Resources.Requests, corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("1Gi")}},
@@ -427,7 +431,7 @@ func TestRunRejectsABrokenDefinition(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"run", "-f", "typo.yaml"}, `definition file "typo.yaml": line 21: unknown field "timout" in spec: did you mean "timeout"?`},
+		{[]string{"run", "-f", "typo.yaml"}, `definition file "typo.yaml": line 22: unknown field "timout" in spec: did you mean "timeout"?`},
 		{[]string{"run", "--selector", "suite=smoke"}, `definition file ".testrun/api.yaml": line 7: unknown field "imagee" in spec: did you mean "image"?`},
 		{[]string{"run", "--definition", "api"}, `definition file ".testrun/api.yaml": line 7: unknown field "imagee"`},
 	}
