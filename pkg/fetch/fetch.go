@@ -87,21 +87,28 @@ type Mount struct {
 	SecurityContext *corev1.SecurityContext
 }
 
+// NonRootSecurity is the security context of a fetch container running as uid and gid (not 0): every
+// capability dropped, no privilege escalation, a read-only root filesystem and the RuntimeDefault seccomp
+// profile, which PodSecurity restricted admits.
+func NonRootSecurity(uid, gid int64) *corev1.SecurityContext {
+	return &corev1.SecurityContext{
+		RunAsUser:                ptr.To(uid),
+		RunAsGroup:               ptr.To(gid),
+		RunAsNonRoot:             ptr.To(true),
+		AllowPrivilegeEscalation: ptr.To(false),
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		ReadOnlyRootFilesystem:   ptr.To(true),
+		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+}
+
 // Prepare adds a fetch container to pod and returns its name. Ephemeral containers take about a second to
 // start, so callers add it while the test still runs. A refusal by the API server wraps ErrEphemeralForbidden.
 func (f *Fetcher) Prepare(ctx context.Context, pod *corev1.Pod, m Mount) (string, error) {
 	name := ContainerPrefix + rand.String(5)
 	security := m.SecurityContext
 	if security == nil {
-		security = &corev1.SecurityContext{
-			RunAsUser:                ptr.To[int64](nobody),
-			RunAsGroup:               ptr.To[int64](nobody),
-			RunAsNonRoot:             ptr.To(true),
-			AllowPrivilegeEscalation: ptr.To(false),
-			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-			ReadOnlyRootFilesystem:   ptr.To(true),
-			SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-		}
+		security = NonRootSecurity(nobody, nobody)
 	}
 	ec := corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
 		Name:                     name,
@@ -214,7 +221,11 @@ func (f *Fetcher) Fetch(ctx context.Context, namespace, pod, container, dir, to 
 	}
 	manifest := <-manifestDone
 	if err != nil {
-		return files, fmt.Errorf("copying %q from pod %q: %w%s", dir, pod, err, stderrDetail(&tarErr))
+		err = fmt.Errorf("copying %q from pod %q: %w%s", dir, pod, err, stderrDetail(&tarErr))
+		if strings.Contains(tarErr.String(), "Permission denied") {
+			err = fmt.Errorf("%w: the fetch container's user may not read the files named above: have the test write its reports readable by all (umask 022, or chmod -R a+rX on the directory), or give the test container a numeric non-root runAsUser, which the fetch container then shares", err)
+		}
+		return files, err
 	}
 	if manifest.err != nil {
 		return files, manifest.err

@@ -71,7 +71,7 @@ func (c *reportCopier) prepare(ctx context.Context, pod *corev1.Pod) {
 		return
 	}
 	c.prepared = true
-	name, err := c.fetcher.Prepare(ctx, pod, fetch.Mount{Volume: ReportsVolume, Control: ControlVolume})
+	name, err := c.fetcher.Prepare(ctx, pod, fetch.Mount{Volume: ReportsVolume, Control: ControlVolume, SecurityContext: readerSecurity(pod)})
 	if err != nil {
 		// Refused (fetch.ErrEphemeralForbidden: RBAC, policy) or failed: the holder mounts the volume too.
 		c.progress.Warnf("%v: fetching the reports through the holder container instead", err)
@@ -79,6 +79,34 @@ func (c *reportCopier) prepare(ctx context.Context, pod *corev1.Pod) {
 		return
 	}
 	c.container, c.dir = name, fetch.SourceDir
+}
+
+// readerSecurity is the security context of the fetch container that reads a run's reports: nil (the default,
+// uid 65534) unless the pod gives the test container a non-root user, which the fetch container then shares,
+// so that files only that user may read come home too. It stays non-root without any capability (DESIGN §2):
+// files a root test made readable to root alone cannot be read, and the fetch says so.
+func readerSecurity(pod *corev1.Pod) *corev1.SecurityContext {
+	var user, group *int64
+	for _, c := range pod.Spec.Containers {
+		if c.Name == TestContainer && c.SecurityContext != nil {
+			user, group = c.SecurityContext.RunAsUser, c.SecurityContext.RunAsGroup
+		}
+	}
+	if ps := pod.Spec.SecurityContext; ps != nil {
+		if user == nil {
+			user = ps.RunAsUser
+		}
+		if group == nil {
+			group = ps.RunAsGroup
+		}
+	}
+	if user == nil || *user == 0 {
+		return nil
+	}
+	if group == nil {
+		group = user
+	}
+	return fetch.NonRootSecurity(*user, *group)
 }
 
 // copy waits for the fetch container to run, then copies the reports into the Runner's Reports directory.

@@ -7,6 +7,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/fetch"
 )
 
 func TestSeveralReportDirsGetSubPathsAndAnAnnotation(t *testing.T) {
@@ -73,5 +76,40 @@ func TestArrangeLaysEachReportDirOutUnderItsPath(t *testing.T) {
 	// The annotation comes from the pod: it may not lead outside the destination.
 	if err := arrange(t.TempDir(), "/reports,/..", nil); err == nil {
 		t.Error("a report dir of /.. was laid out")
+	}
+}
+
+func TestReaderSecurityFollowsANonRootTestUser(t *testing.T) {
+	pod := func(container, podLevel *corev1.SecurityContext) *corev1.Pod {
+		var ps *corev1.PodSecurityContext
+		if podLevel != nil {
+			ps = &corev1.PodSecurityContext{RunAsUser: podLevel.RunAsUser, RunAsGroup: podLevel.RunAsGroup}
+		}
+		return &corev1.Pod{Spec: corev1.PodSpec{SecurityContext: ps, Containers: []corev1.Container{
+			{Name: TestContainer, SecurityContext: container},
+			{Name: HolderContainer, SecurityContext: &corev1.SecurityContext{RunAsUser: ptr.To[int64](65534)}},
+		}}}
+	}
+	user := func(uid int64, gid *int64) *corev1.SecurityContext {
+		return &corev1.SecurityContext{RunAsUser: ptr.To(uid), RunAsGroup: gid}
+	}
+	tests := []struct {
+		name string
+		pod  *corev1.Pod
+		want *corev1.SecurityContext
+	}{
+		{"no user named: the default", pod(nil, nil), nil},
+		{"root stays the default: never root", pod(user(0, nil), nil), nil},
+		{"the test container's user and group", pod(user(1000, ptr.To[int64](3000)), nil), fetch.NonRootSecurity(1000, 3000)},
+		{"the user's own group when none is named", pod(user(1000, nil), nil), fetch.NonRootSecurity(1000, 1000)},
+		{"the pod's user", pod(nil, user(2000, ptr.To[int64](2001))), fetch.NonRootSecurity(2000, 2001)},
+		{"the container's user over the pod's", pod(user(1000, nil), user(2000, ptr.To[int64](2001))), fetch.NonRootSecurity(1000, 2001)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, readerSecurity(tc.pod)); diff != "" {
+				t.Errorf("readerSecurity (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

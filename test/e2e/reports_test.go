@@ -357,3 +357,44 @@ func TestReportsFromSeveralDirectories(t *testing.T) {
 		}
 	}
 }
+
+// Reports readable only by the user who wrote them: a test running as root cannot hand them to the non-root
+// fetch container, and the plugin names the file and the fix; a test given a non-root user (here in an applied
+// manifest) shares that user with the fetch container, so such files come home.
+func TestReportsReadableOnlyByTheTestsUser(t *testing.T) {
+	ns := namespace(t)
+	script := `echo open > /reports/open.txt; echo private > /reports/private.txt; chmod 600 /reports/private.txt`
+	out := filepath.Join(t.TempDir(), "out")
+	r := testrun(t, "run", "root", "-n", ns, "--image", busybox, "--reports", out, "--", "sh", "-c", script)
+	wantCode(t, r, 0)
+	wantStderr(t, r, "can't open './private.txt': Permission denied", "have the test write its reports readable by all", "runAsUser")
+	assertNothingLeft(t, ns)
+
+	r = testrun(t, "run", "user", "-n", ns, "--image", busybox, "--dry-run=client", "-o", "json", "--", "sh", "-c", script)
+	wantCode(t, r, 0)
+	var job map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &job); err != nil {
+		t.Fatalf("rendered Job: %v\n%s", err, r.stdout)
+	}
+	podSpec := job["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
+	test := podSpec["containers"].([]any)[0].(map[string]any)
+	if test["name"] != "test" {
+		t.Fatalf("first container is %v, want the test container", test["name"])
+	}
+	test["securityContext"] = map[string]any{"runAsUser": 1000, "runAsGroup": 1000}
+	rendered, err := json.Marshal(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubectl(t, "apply", "-f", writeTemp(t, string(rendered)))
+	run := lastLine(testrun(t, "list", "-n", ns, "-o", "name").stdout)
+	wantCode(t, testrun(t, "wait", run, "-n", ns, "--timeout", "1m"), 0)
+	out = filepath.Join(t.TempDir(), "out")
+	r = testrun(t, "fetch", run, "-n", ns, "--to", out)
+	wantCode(t, r, 0)
+	for name, want := range map[string]string{"open.txt": "open\n", "private.txt": "private\n"} {
+		if b, err := os.ReadFile(filepath.Join(out, name)); err != nil || string(b) != want {
+			t.Errorf("%s = %q (%v), want %q\nstderr:\n%s", name, b, err, want, r.stderr)
+		}
+	}
+}

@@ -1,0 +1,139 @@
+package fetch
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/extract"
+)
+
+// podFiles plays a fetch container holding files: it answers the manifest and the tar execs, or fails the
+// tar the way busybox tar fails on a file it may not read.
+type podFiles struct {
+	files      map[string]string
+	unreadable string
+}
+
+func (p podFiles) Exec(_ context.Context, _, _, _ string, command []string, _ io.Reader, stdout, stderr io.Writer) error {
+	switch {
+	case len(command) > 2 && command[2] == manifestScript:
+		for name, content := range p.files {
+			fmt.Fprintf(stdout, "%x  ./%s\n", sha256.Sum256([]byte(content)), name)
+		}
+		return nil
+	case command[0] == "tar":
+		tw := tar.NewWriter(stdout)
+		for name, content := range p.files {
+			if name == p.unreadable {
+				continue
+			}
+			if err := tw.WriteHeader(&tar.Header{Name: "./" + name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+				return err
+			}
+			if _, err := io.WriteString(tw, content); err != nil {
+				return err
+			}
+		}
+		if err := tw.Close(); err != nil {
+			return err
+		}
+		if p.unreadable != "" {
+			fmt.Fprintf(stderr, "tar: can't open './%s': Permission denied\ntar: error exit delayed from previous errors\n", p.unreadable)
+			return errors.New("command terminated with exit code 1")
+		}
+		return nil
+	}
+	return fmt.Errorf("unexpected command %q", command)
+}
+
+func TestFetchVerifiesEveryFileAgainstTheManifest(t *testing.T) {
+	files := map[string]string{"junit.xml": "<testsuites/>", "logs/a.txt": "line\r\n"}
+	f := &Fetcher{Exec: podFiles{files: files}, Limits: extract.DefaultLimits()}
+	to := filepath.Join(t.TempDir(), "out")
+	got, err := f.Fetch(t.Context(), "ci", "p", "c", SourceDir, to)
+	if err != nil {
+		t.Fatalf("Fetch: %v", err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("Fetch returned %d files, want 2: %+v", len(got), got)
+	}
+	for name, content := range files {
+		if b, err := os.ReadFile(filepath.Join(to, name)); err != nil || string(b) != content {
+			t.Errorf("%s = %q (%v), want %q", name, b, err, content)
+		}
+	}
+}
+
+func TestFetchExplainsAFileItMayNotRead(t *testing.T) {
+	f := &Fetcher{Exec: podFiles{files: map[string]string{"ok.txt": "ok", "secret.txt": "s"}, unreadable: "secret.txt"}, Limits: extract.DefaultLimits()}
+	_, err := f.Fetch(t.Context(), "ci", "p", "c", SourceDir, filepath.Join(t.TempDir(), "out"))
+	if err == nil {
+		t.Fatal("Fetch succeeded although a file could not be read")
+	}
+	for _, want := range []string{"can't open './secret.txt': Permission denied", "readable by all (umask 022, or chmod -R a+rX", "runAsUser"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestPrepareAddsARestrictedFetchContainer(t *testing.T) {
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ci"}}
+	tests := []struct {
+		name string
+		m    Mount
+		want *corev1.SecurityContext
+	}{
+		{"the default user", Mount{Volume: "reports"}, NonRootSecurity(65534, 65534)},
+		{"a given user", Mount{Volume: "reports", SecurityContext: NonRootSecurity(1000, 3000)}, NonRootSecurity(1000, 3000)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			client := fake.NewClientset(pod.DeepCopy())
+			var patched []byte
+			client.PrependReactor("patch", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+				patched = a.(k8stesting.PatchAction).GetPatch()
+				return true, pod, nil
+			})
+			name, err := (&Fetcher{Client: client, HelperImage: "busybox:1"}).Prepare(t.Context(), pod, tc.m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc struct {
+				Spec struct{ EphemeralContainers []corev1.EphemeralContainer }
+			}
+			if err := json.Unmarshal(patched, &doc); err != nil || len(doc.Spec.EphemeralContainers) != 1 {
+				t.Fatalf("patch %s: %v", patched, err)
+			}
+			ec := doc.Spec.EphemeralContainers[0]
+			if ec.Name != name || !strings.HasPrefix(name, ContainerPrefix) {
+				t.Errorf("container name %q, Prepare returned %q", ec.Name, name)
+			}
+			if diff := cmp.Diff(tc.want, ec.SecurityContext); diff != "" {
+				t.Errorf("security context (-want +got):\n%s", diff)
+			}
+			if want := []corev1.VolumeMount{{Name: "reports", MountPath: SourceDir, ReadOnly: true}}; !cmp.Equal(want, ec.VolumeMounts) {
+				t.Errorf("mounts = %+v, want the volume read-only at %s", ec.VolumeMounts, SourceDir)
+			}
+			if !*ec.SecurityContext.RunAsNonRoot || *ec.SecurityContext.AllowPrivilegeEscalation || !cmp.Equal(ec.SecurityContext.Capabilities.Drop, []corev1.Capability{"ALL"}) {
+				t.Errorf("the fetch container is not non-root without capabilities: %+v", ec.SecurityContext)
+			}
+		})
+	}
+}
