@@ -328,7 +328,7 @@ func unschedulable(pod *corev1.Pod) (Outcome, bool) {
 	}
 	return Outcome{
 		Done: true, ExitCode: exitcode.CannotRun, Reason: corev1.PodReasonUnschedulable, Status: "cannot be scheduled",
-		Message: fmt.Sprintf("pod %q cannot be scheduled (Unschedulable)%s: check --node-selector, the tolerations and the resources the test requests, or make room in the cluster",
+		Message: fmt.Sprintf("pod %q cannot be scheduled (Unschedulable)%s: check --node-selector, --toleration and the resources the test requests (--requests), or make room in the cluster",
 			pod.Name, detail(c.Message)),
 	}, true
 }

@@ -245,7 +245,7 @@ func TestClassify(t *testing.T) {
 			name: "unschedulable", job: newJob(),
 			pod:         newPod(corev1.PodPending, unscheduled(corev1.PodReasonUnschedulable, unschedMsg)),
 			want:        Outcome{Done: true, ExitCode: 125, Reason: "Unschedulable", Status: "cannot be scheduled"},
-			wantMessage: []string{podName, "didn't match Pod's node affinity/selector", "--node-selector", "tolerations"},
+			wantMessage: []string{podName, "didn't match Pod's node affinity/selector", "--node-selector", "--toleration"},
 		},
 		{
 			name: "image not found", job: newJob(),

@@ -230,6 +230,19 @@ func (s Spec) Validate() error {
 		}
 	}
 	errs = append(errs, s.validateFiles()...)
+	for _, t := range s.Tolerations {
+		switch {
+		case len(content.IsLabelKey(t.Key)) != 0:
+			add("toleration key %q is not a valid taint key: %s: fix --toleration", t.Key, strings.Join(content.IsLabelKey(t.Key), "; "))
+		case t.Operator == corev1.TolerationOpEqual && len(content.IsLabelValue(t.Value)) != 0:
+			add("toleration %q has an invalid value %q: %s: fix --toleration", t.Key, t.Value, strings.Join(content.IsLabelValue(t.Value), "; "))
+		}
+		switch t.Effect {
+		case "", corev1.TaintEffectNoSchedule, corev1.TaintEffectPreferNoSchedule, corev1.TaintEffectNoExecute:
+		default:
+			add("toleration %q has the effect %q: use NoSchedule, PreferNoSchedule or NoExecute, or none for every effect, in --toleration", t.Key, t.Effect)
+		}
+	}
 	for _, k := range sortedKeys(s.NodeSelector) {
 		switch {
 		case len(content.IsLabelKey(k)) != 0:

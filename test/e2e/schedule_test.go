@@ -200,3 +200,26 @@ func (bg *backgroundRun) waitStderr(t *testing.T, want string) {
 		return strings.Contains(bg.stderr.String(), want), nil
 	})
 }
+
+// A tainted node takes the test pod only with --toleration; without it the run fails fast with the taint.
+func TestTolerationLetsTheTestRunOnATaintedNode(t *testing.T) {
+	ns := namespace(t)
+	key := "e2e-" + ns
+	node := strings.TrimSpace(kubectl(t, "get", "nodes", "-o", "jsonpath={.items[0].metadata.name}"))
+	kubectl(t, "taint", "node", node, key+"=yes:NoSchedule")
+	t.Cleanup(func() {
+		r := run(t, command(context.WithoutCancel(t.Context()), kubectlBin, "taint", "node", node, key+"-"))
+		if r.code != 0 {
+			t.Errorf("removing the taint %s from node %s: %s", key, node, r)
+		}
+	})
+	r := testrun(t, "run", "tainted", "-n", ns, "--image", testee)
+	wantCode(t, r, 125)
+	wantStderr(t, r, "cannot be scheduled (Unschedulable)", "untolerated taint", "check --node-selector, --toleration")
+	r = testrun(t, "run", "tolerant", "-n", ns, "--image", testee, "--toleration", key+"=yes:NoSchedule", "--env", "TESTEE_PRINT=tolerated")
+	wantCode(t, r, 0)
+	if r.stdout != "tolerated\n" {
+		t.Errorf("stdout = %q, want the test's line", r.stdout)
+	}
+	assertNothingLeft(t, ns)
+}

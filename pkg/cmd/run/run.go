@@ -129,6 +129,7 @@ type Options struct {
 	Requests        string
 	Limits          string
 	NodeSelector    []string
+	Tolerations     []string
 	Labels          []string
 	Keep            bool
 	Output          string
@@ -185,6 +186,7 @@ type parsedFlags struct {
 	requests     corev1.ResourceList
 	limits       corev1.ResourceList
 	nodeSelector map[string]string
+	tolerations  []corev1.Toleration
 	labels       map[string]string
 	config       []definition.Config
 }
@@ -244,6 +246,7 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Requests, "requests", o.Requests, "Resource requests of the test container, e.g. cpu=500m,memory=256Mi.")
 	f.StringVar(&o.Limits, "limits", o.Limits, "Resource limits of the test container, e.g. cpu=1,memory=1Gi.")
 	f.StringArrayVar(&o.NodeSelector, "node-selector", o.NodeSelector, "A node label KEY=VALUE the test pod must run on; repeatable.")
+	f.StringArrayVar(&o.Tolerations, "toleration", o.Tolerations, "Let the test pod run on nodes with this taint, written as kubectl taint writes it: KEY=VALUE:EFFECT, KEY:EFFECT (any value) or KEY (every effect); repeatable.")
 	f.StringArrayVarP(&o.Labels, "label", "l", o.Labels, "A label KEY=VALUE for the Job and its pod; repeatable.")
 	f.BoolVar(&o.Keep, "keep", o.Keep, "Keep the Job and its pod after the run, for inspection.")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Print a result document: json or yaml (with --dry-run, the Job).")
@@ -488,6 +491,9 @@ func (o *Options) parseFlags() error {
 	if p.labels, err = keyValues("--label", o.Labels); err != nil {
 		return err
 	}
+	if p.tolerations, err = tolerations(o.Tolerations); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -507,6 +513,7 @@ func (o *Options) plan(cmd *cobra.Command, def *definition.Definition, base, nam
 		ServiceAccount:  o.ServiceAccount,
 		Resources:       corev1.ResourceRequirements{Requests: o.flags.requests, Limits: o.flags.limits},
 		NodeSelector:    o.flags.nodeSelector,
+		Tolerations:     o.flags.tolerations,
 		Labels:          o.flags.labels,
 		Timeout:         o.Timeout,
 		Hold:            o.Hold,

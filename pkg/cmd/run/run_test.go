@@ -60,6 +60,9 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"report dir", []string{"run", "smoke", "--image", "x:1", "--report-dir", "reports"}, "--report-dir"},
 		{"timeout", []string{"run", "smoke", "--image", "x:1", "--timeout", "-1s"}, "--timeout"},
 		{"workdir", []string{"run", "smoke", "--image", "x:1", "--workdir", "src"}, `working directory "src" is not an absolute path: pass one such as /src with --workdir`},
+		{"toleration shape", []string{"run", "smoke", "--image", "x:1", "--toleration", "=ci:NoSchedule"}, `--toleration "=ci:NoSchedule" is not KEY[=VALUE][:EFFECT]`},
+		{"toleration effect", []string{"run", "smoke", "--image", "x:1", "--toleration", "dedicated=ci:NoRun"}, `toleration "dedicated" has the effect "NoRun": use NoSchedule, PreferNoSchedule or NoExecute`},
+		{"toleration value", []string{"run", "smoke", "--image", "x:1", "--toleration", "dedicated=a b:NoSchedule"}, `toleration "dedicated" has an invalid value "a b"`},
 		{"schedule timeout", []string{"run", "smoke", "--image", "x:1", "--schedule-timeout", "-5s"}, "--schedule-timeout -5s is negative: pass a duration such as 10m"},
 		{"unknown flag", []string{"run", "smoke", "--image", "x:1", "--imag", "y"}, "unknown flag: --imag"},
 		{"bad duration", []string{"run", "smoke", "--image", "x:1", "--timeout", "soon"}, "--timeout"},
@@ -446,5 +449,20 @@ func TestRunRejectsABrokenDefinition(t *testing.T) {
 	// A run that does not need the definitions of .testrun/ is not stopped by a broken one.
 	if _, err := execute(t, "run", "--plugin", "shell", "--image", "x:1", "--dry-run=client"); err != nil {
 		t.Errorf("--plugin with a broken, unrelated .testrun/api.yaml: %v", err)
+	}
+}
+
+// --toleration takes taints as kubectl taint writes them.
+func TestRunTolerations(t *testing.T) {
+	job := dryRunJob(t, "", "run", "smoke", "--image", "x:1", "--toleration", "dedicated=ci:NoSchedule",
+		"--toleration", "gpu:NoExecute", "--toleration", "spot=true", "--toleration", "example.com/maintenance")
+	want := []corev1.Toleration{
+		{Key: "dedicated", Operator: corev1.TolerationOpEqual, Value: "ci", Effect: corev1.TaintEffectNoSchedule},
+		{Key: "gpu", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute},
+		{Key: "spot", Operator: corev1.TolerationOpEqual, Value: "true"},
+		{Key: "example.com/maintenance", Operator: corev1.TolerationOpExists},
+	}
+	if diff := cmp.Diff(want, job.Spec.Template.Spec.Tolerations); diff != "" {
+		t.Errorf("tolerations (-want +got):\n%s", diff)
 	}
 }
