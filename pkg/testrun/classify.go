@@ -35,6 +35,9 @@ type Outcome struct {
 	Status string
 }
 
+// Interrupted tells the outcome of a run stopped by a signal (or any cancellation of the context).
+func (o Outcome) Interrupted() bool { return o.Reason == reasonInterrupted }
+
 // Reasons of the kubelet and the plugin that Classify looks for or gives.
 const (
 	reasonCompleted    = "Completed"

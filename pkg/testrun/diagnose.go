@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -65,6 +67,44 @@ func (d Diagnosis) Write(ctx context.Context, w io.Writer, namespace, job string
 			})
 		}
 	}
+}
+
+// WriteWithin is Write bounded by budget: kubectl's describers take no context, so a slow API server could
+// hold them past it. What was gathered by then is written, with a note that the rest is missing.
+func (d Diagnosis) WriteWithin(ctx context.Context, w io.Writer, budget time.Duration, namespace, job string, pod *corev1.Pod) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
+	defer cancel()
+	var buf lockedBuffer
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.Write(ctx, &buf, namespace, job, pod)
+	}()
+	select {
+	case <-done:
+		_, _ = io.WriteString(w, buf.String())
+	case <-ctx.Done():
+		_, _ = io.WriteString(w, buf.String())
+		fmt.Fprintf(w, "--- diagnostics cut short: the API server did not answer within %s\n", budget)
+	}
+}
+
+// lockedBuffer is written by the diagnosis and read by the caller that stops waiting for it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func section(w io.Writer, title string, body func() (string, error)) {

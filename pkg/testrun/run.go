@@ -31,6 +31,10 @@ const (
 	cleanupBudget = 30 * time.Second
 	// interruptedCleanupBudget is the same after SIGINT/SIGTERM.
 	interruptedCleanupBudget = 5 * time.Second
+	// DiagnoseBudget bounds gathering the diagnostics of a failed run.
+	DiagnoseBudget = 20 * time.Second
+	// InterruptedDiagnoseBudget is the same after SIGINT/SIGTERM: with the cleanup, it fits the ~10 s.
+	InterruptedDiagnoseBudget = 2 * time.Second
 )
 
 // reasonInterrupted is the Outcome reason of a run stopped by a signal.
@@ -86,8 +90,8 @@ func (r *Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 		}
 		result.Reports = reports
 	}
-	if result.ExitCode != exitcode.OK && !result.interrupted {
-		if outcome.Message != "" {
+	if result.ExitCode != exitcode.OK {
+		if outcome.Message != "" && !result.interrupted {
 			r.Progress.Warnf("%s", outcome.Message)
 		}
 		r.diagnose(ctx, spec, outcome, pod, result.Reports, tail)
@@ -116,10 +120,12 @@ func (r *Runner) diagnose(ctx context.Context, spec Spec, o Outcome, pod *corev1
 		saved.header(spec, o)
 		w = io.MultiWriter(w, saved)
 	}
-	// Diagnostics read the cluster after the end: give them a context that outlives an interrupt.
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
-	defer cancel()
-	Diagnosis{Client: r.Client, DumpSelector: r.DumpSelector}.Write(dctx, w, spec.Namespace, spec.Name, pod)
+	// Diagnostics read the cluster after the end, also after an interrupt, within a budget.
+	budget := DiagnoseBudget
+	if o.Interrupted() {
+		budget = InterruptedDiagnoseBudget
+	}
+	Diagnosis{Client: r.Client, DumpSelector: r.DumpSelector}.WriteWithin(ctx, w, budget, spec.Namespace, spec.Name, pod)
 }
 
 // CreateJob creates the Job of spec; an error carries exit code 125.

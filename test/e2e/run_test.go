@@ -190,6 +190,10 @@ func TestRunInterruptCleansUp(t *testing.T) {
 	if took > 10*time.Second {
 		t.Errorf("took %s to exit after SIGINT, want under 10s", took)
 	}
+	// What it could grab in the time: the state of the run when it was stopped.
+	if !strings.Contains(stderr.String(), "--- describe pod cancelled-") || !strings.Contains(stderr.String(), "State:          Running") {
+		t.Errorf("stderr after SIGINT lacks the describe of the running pod:\n%s", stderr.String())
+	}
 	assertNothingLeft(t, ns)
 }
 

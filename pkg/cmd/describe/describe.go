@@ -165,7 +165,7 @@ func (o *Options) write(ctx context.Context, w io.Writer, r testrun.Run) {
 		}
 	}
 	if r.Status() == testrun.PhaseFailed || r.Status() == testrun.PhaseError || r.Status() == testrun.PhaseTimedOut {
-		testrun.Diagnosis{Client: o.clients.Client}.Write(ctx, w, r.Job.Namespace, r.Job.Name, r.Pod)
+		testrun.Diagnosis{Client: o.clients.Client}.WriteWithin(ctx, w, testrun.DiagnoseBudget, r.Job.Namespace, r.Job.Name, r.Pod)
 	}
 }
 

@@ -101,9 +101,11 @@ func (o *Options) Run(ctx context.Context) error {
 		progress.Warnf("%s", outcome.Message)
 	}
 	if outcome.ExitCode != exitcode.Timeout {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
-		defer cancel()
-		testrun.Diagnosis{Client: o.clients.Client}.Write(dctx, progress.BlockWriter(), o.clients.Namespace, o.run, pod)
+		budget := testrun.DiagnoseBudget
+		if outcome.Interrupted() {
+			budget = testrun.InterruptedDiagnoseBudget
+		}
+		testrun.Diagnosis{Client: o.clients.Client}.WriteWithin(ctx, progress.BlockWriter(), budget, o.clients.Namespace, o.run, pod)
 	}
 	return exitcode.New(outcome.ExitCode, nil)
 }
