@@ -23,7 +23,8 @@ type LogSource struct {
 // LogFollower streams one container's log to Out from its first line to its last. A stream that ends early
 // (API server restart, dropped connection, kubelet hiccup) is reopened from the last timestamp seen; lines
 // already written are skipped, so no line is lost or written twice. Whether the log is complete is decided
-// from the container's status (Terminated), never from a stream ending.
+// from the container's status (Terminated), never from a stream ending. A stream that ends in the middle of a
+// line leaves that line to the next one, which brings it whole.
 type LogFollower struct {
 	Client kubernetes.Interface
 	Source LogSource
@@ -43,6 +44,10 @@ type LogFollower struct {
 	// last is the timestamp of the last line written, and atLast how many lines carried exactly it.
 	last   time.Time
 	atLast int
+	// partial is a line a stream ended in the middle of, held back until a later stream brings it whole.
+	partial []byte
+	// open opens one stream; nil means the API server (tests replace it).
+	open func(ctx context.Context, opts *corev1.PodLogOptions) (io.ReadCloser, error)
 }
 
 // Follow streams until the terminated container's whole log has been written, the pod is gone, or ctx ends.
@@ -54,12 +59,13 @@ func (f *LogFollower) Follow(ctx context.Context) error {
 	for {
 		// Read before opening: a stream opened after the container terminated holds its whole remaining log.
 		final := f.Once || f.Terminated()
-		err := f.stream(ctx)
+		err := f.stream(ctx, !f.Once)
 		switch {
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case err == nil && final:
-			return nil
+			// The runtime finished the log file before it reported the end: a line still cut is how it ends.
+			return f.flushPartial()
 		case apierrors.IsNotFound(err):
 			return fmt.Errorf("pod %q is gone, its log may be incomplete: %w", f.Source.Pod, err)
 		case err == nil:
@@ -74,8 +80,21 @@ func (f *LogFollower) Follow(ctx context.Context) error {
 	}
 }
 
-func (f *LogFollower) stream(ctx context.Context) error {
-	opts := &corev1.PodLogOptions{Container: f.Source.Container, Follow: !f.Once, Timestamps: true}
+// flushPartial writes the cut last line held back, as it is.
+func (f *LogFollower) flushPartial() error {
+	if f.partial == nil {
+		return nil
+	}
+	_, text := f.split(f.partial)
+	f.partial = nil
+	_, err := f.Out.Write(text)
+	return err
+}
+
+// stream reads one stream of the log, from the last line written on; follow keeps it open while the
+// container runs.
+func (f *LogFollower) stream(ctx context.Context, follow bool) error {
+	opts := &corev1.PodLogOptions{Container: f.Source.Container, Follow: follow, Timestamps: true}
 	if f.last.IsZero() {
 		opts.SinceSeconds = f.SinceSeconds
 	} else {
@@ -83,7 +102,13 @@ func (f *LogFollower) stream(ctx context.Context) error {
 		since := metav1.NewTime(f.last)
 		opts.SinceTime = &since
 	}
-	rc, err := f.Client.CoreV1().Pods(f.Source.Namespace).GetLogs(f.Source.Pod, opts).Stream(ctx)
+	open := f.open
+	if open == nil {
+		open = func(ctx context.Context, opts *corev1.PodLogOptions) (io.ReadCloser, error) {
+			return f.Client.CoreV1().Pods(f.Source.Namespace).GetLogs(f.Source.Pod, opts).Stream(ctx)
+		}
+	}
+	rc, err := open(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -93,19 +118,20 @@ func (f *LogFollower) stream(ctx context.Context) error {
 
 // copy writes the lines of one stream that come after the last line written. Only the start of a reopened
 // stream is compared with what was written; after that every line is new, even one whose timestamp runs
-// behind its predecessor (stdout and stderr are stamped separately).
+// behind its predecessor (stdout and stderr are stamped separately). A last line without its newline is held
+// back (partial): the next stream, which resumes from the last whole line, brings it again.
 func (f *LogFollower) copy(r io.Reader) error {
 	br := bufio.NewReaderSize(r, 64*1024)
 	catchingUp, resumeAt, skipEqual := !f.last.IsZero(), f.last, f.atLast
+	f.partial = nil
 	for {
 		line, err := br.ReadBytes('\n')
+		if errors.Is(err, io.EOF) && len(line) > 0 {
+			f.partial = line
+			return nil
+		}
 		if len(line) > 0 {
-			stamp, text, ok := bytes.Cut(line, []byte{' '})
-			ts, perr := time.Parse(time.RFC3339Nano, string(stamp))
-			if !ok || perr != nil {
-				// Not a timestamped line (the kubelet always stamps them): pass it through untouched.
-				text, ts = line, time.Time{}
-			}
+			ts, text := f.split(line)
 			write := true
 			if catchingUp && !ts.IsZero() {
 				switch {
@@ -119,9 +145,6 @@ func (f *LogFollower) copy(r io.Reader) error {
 				}
 			}
 			if write {
-				if f.Timestamps {
-					text = line
-				}
 				if _, werr := f.Out.Write(text); werr != nil {
 					return werr
 				}
@@ -145,4 +168,19 @@ func (f *LogFollower) seen(ts time.Time) {
 	case ts.After(f.last):
 		f.last, f.atLast = ts, 1
 	}
+}
+
+// split returns the kubelet's timestamp of a raw log line and what is written of it: the line without the
+// timestamp, or whole with Timestamps. A line without a timestamp (the kubelet always stamps them) is passed
+// through untouched, with a zero time.
+func (f *LogFollower) split(line []byte) (time.Time, []byte) {
+	stamp, text, ok := bytes.Cut(line, []byte{' '})
+	ts, err := time.Parse(time.RFC3339Nano, string(stamp))
+	if !ok || err != nil {
+		return time.Time{}, line
+	}
+	if f.Timestamps {
+		return ts, line
+	}
+	return ts, text
 }

@@ -1,10 +1,14 @@
 package testrun
 
 import (
+	"context"
+	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // Each case feeds the follower several streams, as the API server would send them after reconnects with
@@ -55,6 +59,20 @@ func TestLogFollowerResumesWithoutLossOrDuplicates(t *testing.T) {
 		streams: []string{t0 + " a\n" + t1 + " no newline"},
 		want:    "a\nno newline",
 	}, {
+		name: "a line cut by the end of a stream comes whole from the next",
+		streams: []string{
+			t0 + " a\n" + t1 + " li",
+			t0 + " a\n" + t1 + " line\n" + t2 + " next\n",
+		},
+		want: "a\nline\nnext\n",
+	}, {
+		name: "a cut line sharing the timestamp of the last whole one",
+		streams: []string{
+			t1 + " b1\n" + t1 + " b",
+			t1 + " b1\n" + t1 + " b2\n",
+		},
+		want: "b1\nb2\n",
+	}, {
 		name:    "text with spaces, tabs and carriage returns is kept as it was",
 		streams: []string{t0 + " a b\tc\r\n"},
 		want:    "a b\tc\r\n",
@@ -68,9 +86,59 @@ func TestLogFollowerResumesWithoutLossOrDuplicates(t *testing.T) {
 					t.Fatalf("stream %d: %v", i, err)
 				}
 			}
+			if err := f.flushPartial(); err != nil {
+				t.Fatal(err)
+			}
 			if diff := cmp.Diff(tc.want, out.String()); diff != "" {
 				t.Errorf("output mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}
+}
+
+// A stream that drops in the middle of a line while the container runs (an API server restart) leaves the
+// line to the next stream, which brings it whole; a log that ends without a newline is written as it is.
+func TestLogFollowerResumesALineCutByADroppedStream(t *testing.T) {
+	const (
+		t0 = "2026-11-22T10:00:00.100000000Z"
+		t1 = "2026-11-22T10:00:00.200000000Z"
+		t2 = "2026-11-22T10:00:00.300000000Z"
+	)
+	streams := []string{
+		t0 + " a\n" + t1 + " li",                                   // dropped mid-line while running
+		t0 + " a\n" + t1 + " line\n" + t2 + " the end, no newline", // after the container terminated
+	}
+	var out strings.Builder
+	opens := 0
+	f := &LogFollower{
+		Out:        &out,
+		Retry:      time.Millisecond,
+		Terminated: func() bool { return opens > 0 },
+		open: func(_ context.Context, opts *corev1.PodLogOptions) (io.ReadCloser, error) {
+			if opens > 0 && (opts.SinceTime == nil || !opts.SinceTime.Time.Equal(mustTime(t, t0))) {
+				t.Errorf("stream %d resumes at %v, want the time of the last whole line", opens, opts.SinceTime)
+			}
+			s := streams[opens]
+			opens++
+			return io.NopCloser(strings.NewReader(s)), nil
+		},
+	}
+	if err := f.Follow(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff("a\nline\nthe end, no newline", out.String()); diff != "" {
+		t.Errorf("output mismatch (-want +got):\n%s", diff)
+	}
+	if opens != 2 {
+		t.Errorf("the log was opened %d times, want 2", opens)
+	}
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	ts, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
 }

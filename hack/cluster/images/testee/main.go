@@ -24,6 +24,13 @@
 //
 // Run with arguments, "testee print WORD..." prints the words joined by spaces and exits 0 (so a command
 // such as `/testee print hello` works); any other arguments print the usage to stderr and exit 2.
+//
+// Before it exits it pauses for exitPause, so that everything it printed is in the container's log. The
+// containerd 1.6 of this harness closes a container's output pipe as soon as it handles the exit and drops
+// what it had not read yet (its log says "Failed to pipe stdout of container … file already closed"; seen
+// once in a few dozen runs of 10,000 lines, cut at a 32 KiB read boundary). That loss happens before any
+// log reader, kubectl logs included, so the end-to-end tests of the plugin's streaming would otherwise
+// fail now and then for a reason that is not the plugin's.
 package main
 
 import (
@@ -61,10 +68,15 @@ environment, applied in this order:
 // defaultReportDir is where relative TESTEE_FILES paths go when TESTRUN_REPORT_DIR is unset.
 const defaultReportDir = "/reports"
 
+// exitPause is the pause before exiting (see the package comment).
+const exitPause = 300 * time.Millisecond
+
 func main() {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	os.Exit(run(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr, sigs))
+	code := run(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr, sigs)
+	time.Sleep(exitPause)
+	os.Exit(code)
 }
 
 // config is what the TESTEE_* variables ask for.
