@@ -126,9 +126,13 @@ func (f *LogFollower) copy(r io.Reader) error {
 	f.partial = nil
 	for {
 		line, err := br.ReadBytes('\n')
-		if errors.Is(err, io.EOF) && len(line) > 0 {
+		if err != nil && len(line) > 0 {
+			// Cut by the end of the stream, or by a dropped connection.
 			f.partial = line
-			return nil
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
 		}
 		if len(line) > 0 {
 			ts, text := f.split(line)

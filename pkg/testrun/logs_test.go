@@ -2,9 +2,11 @@ package testrun
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -96,41 +98,49 @@ func TestLogFollowerResumesWithoutLossOrDuplicates(t *testing.T) {
 	}
 }
 
-// A stream that drops in the middle of a line while the container runs (an API server restart) leaves the
-// line to the next stream, which brings it whole; a log that ends without a newline is written as it is.
+// A stream that ends in the middle of a line while the container runs (an API server restart: a clean end,
+// or a connection error) leaves the line to the next stream, which brings it whole; a log that ends without a
+// newline is written as it is.
 func TestLogFollowerResumesALineCutByADroppedStream(t *testing.T) {
 	const (
 		t0 = "2026-11-22T10:00:00.100000000Z"
 		t1 = "2026-11-22T10:00:00.200000000Z"
 		t2 = "2026-11-22T10:00:00.300000000Z"
 	)
-	streams := []string{
-		t0 + " a\n" + t1 + " li",                                   // dropped mid-line while running
-		t0 + " a\n" + t1 + " line\n" + t2 + " the end, no newline", // after the container terminated
-	}
-	var out strings.Builder
-	opens := 0
-	f := &LogFollower{
-		Out:        &out,
-		Retry:      time.Millisecond,
-		Terminated: func() bool { return opens > 0 },
-		open: func(_ context.Context, opts *corev1.PodLogOptions) (io.ReadCloser, error) {
-			if opens > 0 && (opts.SinceTime == nil || !opts.SinceTime.Time.Equal(mustTime(t, t0))) {
-				t.Errorf("stream %d resumes at %v, want the time of the last whole line", opens, opts.SinceTime)
+	for _, drop := range []error{nil, io.ErrUnexpectedEOF} {
+		t.Run(fmt.Sprintf("ended by %v", drop), func(t *testing.T) {
+			streams := []string{
+				t0 + " a\n" + t1 + " li",                                   // cut mid-line while running
+				t0 + " a\n" + t1 + " line\n" + t2 + " the end, no newline", // after the container terminated
 			}
-			s := streams[opens]
-			opens++
-			return io.NopCloser(strings.NewReader(s)), nil
-		},
-	}
-	if err := f.Follow(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff("a\nline\nthe end, no newline", out.String()); diff != "" {
-		t.Errorf("output mismatch (-want +got):\n%s", diff)
-	}
-	if opens != 2 {
-		t.Errorf("the log was opened %d times, want 2", opens)
+			var out strings.Builder
+			opens := 0
+			f := &LogFollower{
+				Out:        &out,
+				Retry:      time.Millisecond,
+				Terminated: func() bool { return opens > 0 },
+				open: func(_ context.Context, opts *corev1.PodLogOptions) (io.ReadCloser, error) {
+					if opens > 0 && (opts.SinceTime == nil || !opts.SinceTime.Time.Equal(mustTime(t, t0))) {
+						t.Errorf("stream %d resumes at %v, want the time of the last whole line", opens, opts.SinceTime)
+					}
+					var r io.Reader = strings.NewReader(streams[opens])
+					if opens == 0 && drop != nil {
+						r = io.MultiReader(r, iotest.ErrReader(drop))
+					}
+					opens++
+					return io.NopCloser(r), nil
+				},
+			}
+			if err := f.Follow(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff("a\nline\nthe end, no newline", out.String()); diff != "" {
+				t.Errorf("output mismatch (-want +got):\n%s", diff)
+			}
+			if opens != 2 {
+				t.Errorf("the log was opened %d times, want 2", opens)
+			}
+		})
 	}
 }
 
