@@ -22,6 +22,7 @@ func main() {
 		cancel(exitcode.Interrupted((<-signals).(syscall.Signal)))
 		os.Exit(exitcode.ForSignal((<-signals).(syscall.Signal)))
 	}()
+	cmd.SilenceCancelledWatches()
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	err := cmd.NewCmdTestrun(streams).ExecuteContext(ctx)
 	os.Exit(exitcode.Report(ctx, err, streams.ErrOut))

@@ -145,10 +145,15 @@ func run(t *testing.T, cmd *exec.Cmd) result {
 	return r
 }
 
-// testrun runs the built plugin binary with args.
+// testrun runs the built plugin binary with args. Its stderr must never hold client-go's internal error
+// reports (klog's "UnhandledError"): they are noise to a user, and a sign of a watch not shut down cleanly.
 func testrun(t *testing.T, args ...string) result {
 	t.Helper()
-	return run(t, command(t.Context(), pluginBin, args...))
+	r := run(t, command(t.Context(), pluginBin, args...))
+	if strings.Contains(r.stderr, `logger="UnhandledError"`) {
+		t.Errorf("kubectl testrun %s printed client-go's internal errors:\n%s", strings.Join(args, " "), r.stderr)
+	}
+	return r
 }
 
 // kubectl runs the harness' kubectl with args and fails the test if it fails.
