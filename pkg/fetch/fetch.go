@@ -210,12 +210,10 @@ func (f *Fetcher) Fetch(ctx context.Context, namespace, pod, container, dir, to 
 		execDone <- err
 	}()
 	files, err := extract.Extract(pr, to, f.Limits)
-	if err == nil {
-		// Extract stops at the end-of-archive marker; tar pads its last record, which the exec still sends.
-		_, _ = io.Copy(io.Discard, pr)
-	} else {
-		pr.CloseWithError(err)
-	}
+	// Extract stops at the end-of-archive marker, or at the first entry it refuses; the exec still sends the
+	// rest (tar pads its last record). It is drained rather than refused: client-go's exec streaming would
+	// otherwise print "Copying stdout failed" on stderr, and then drain it anyway.
+	_, _ = io.Copy(io.Discard, pr)
 	if execErr := <-execDone; err == nil {
 		err = execErr
 	}
