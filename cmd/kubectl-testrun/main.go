@@ -4,26 +4,20 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/interrupt"
 )
 
 func main() {
-	// The first SIGINT/SIGTERM cancels the context so that commands clean up; a second one exits at once.
-	ctx, cancel := context.WithCancelCause(context.Background())
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		cancel(exitcode.Interrupted((<-signals).(syscall.Signal)))
-		os.Exit(exitcode.ForSignal((<-signals).(syscall.Signal)))
-	}()
+	// SIGINT, SIGTERM, SIGHUP or a closed stdout/stderr cancel the context so that commands clean up; a
+	// second signal exits at once.
+	ctx, cancel := interrupt.Context(context.Background(), os.Exit)
 	cmd.SilenceCancelledWatches()
-	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	streams := genericiooptions.IOStreams{In: os.Stdin, Out: interrupt.Output(os.Stdout, cancel), ErrOut: interrupt.Output(os.Stderr, cancel)}
 	err := cmd.NewCmdTestrun(streams).ExecuteContext(ctx)
 	os.Exit(exitcode.Report(ctx, err, streams.ErrOut))
 }

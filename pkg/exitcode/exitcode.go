@@ -57,12 +57,18 @@ type InterruptError struct {
 }
 
 // Error implements error.
-func (e *InterruptError) Error() string { return fmt.Sprintf("interrupted by %s", e.Signal) }
+func (e *InterruptError) Error() string {
+	if e.Signal == syscall.SIGPIPE {
+		return "interrupted: the output was closed (broken pipe)"
+	}
+	return fmt.Sprintf("interrupted by %s", e.Signal)
+}
 
 // Interrupted returns the cancellation cause for sig.
 func Interrupted(sig syscall.Signal) error { return &InterruptError{Signal: sig} }
 
-// ForSignal returns the conventional exit code for a process ended by sig: 130 for SIGINT, 143 for SIGTERM.
+// ForSignal returns the conventional exit code for a process ended by sig: 129 for SIGHUP, 130 for SIGINT,
+// 141 for SIGPIPE (a closed output), 143 for SIGTERM.
 func ForSignal(sig syscall.Signal) int { return signalPrefix + int(sig) }
 
 // Code returns the exit code for err, given the command's context: an interrupt wins over the error it caused.
