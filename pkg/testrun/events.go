@@ -3,9 +3,11 @@ package testrun
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -28,7 +30,10 @@ const (
 	reasonNominated = "Nominated"
 )
 
-// eventWatch adds to Classify what only a pod's events tell, for a pod that is not running yet:
+// eventWatch adds to Classify what only events tell, for a run whose pod is not running yet:
+//   - a pod the Job controller cannot create (a missing ServiceAccount, PodSecurity, a ResourceQuota, a
+//     LimitRange, an admission webhook): only the Job's FailedCreate events say so, and without this the
+//     run would wait for its timeout and then blame the test;
 //   - volumes that cannot be mounted because their Secret or ConfigMap does not exist (config files of a test
 //     definition): the kubelet reports them only as FailedMount events, never in the pod's status, so without
 //     this the run would wait for its timeout;
@@ -46,6 +51,8 @@ type eventWatch struct {
 
 	pod                types.UID
 	events             []corev1.Event
+	jobEvents          []corev1.Event
+	jobListed          time.Time
 	listed             time.Time
 	unschedulableSince time.Time
 }
@@ -59,10 +66,10 @@ func (e *eventWatch) C() <-chan time.Time { return e.ticker.C }
 
 func (e *eventWatch) stop() { e.ticker.Stop() }
 
-// refine returns o, Classify's outcome for pod, with what the pod's events add.
-func (e *eventWatch) refine(ctx context.Context, pod *corev1.Pod, o Outcome) Outcome {
+// refine returns o, Classify's outcome for job and pod, with what their events add.
+func (e *eventWatch) refine(ctx context.Context, job *batchv1.Job, pod *corev1.Pod, o Outcome) Outcome {
 	if pod == nil {
-		return o
+		return e.jobRefused(ctx, job, o)
 	}
 	if pod.UID != e.pod {
 		*e = eventWatch{client: e.client, scheduleTimeout: e.scheduleTimeout, ticker: e.ticker, pod: pod.UID}
@@ -75,6 +82,56 @@ func (e *eventWatch) refine(ctx context.Context, pod *corev1.Pod, o Outcome) Out
 	}
 	e.unschedulableSince = time.Time{}
 	return o
+}
+
+// jobRefused fails a run whose Job exists but has no pod, when the Job controller reported that the API
+// server refused to create it. The controller retries, but what refuses a pod (admission) does not change
+// by itself within a run: failing at the first refusal names the fix minutes before a timeout would.
+func (e *eventWatch) jobRefused(ctx context.Context, job *batchv1.Job, o Outcome) Outcome {
+	if job == nil || o.Done {
+		return o
+	}
+	if time.Since(e.jobListed) >= eventCheckEvery {
+		list, err := e.client.CoreV1().Events(job.Namespace).List(ctx, metav1.ListOptions{FieldSelector: fields.Set{
+			"involvedObject.kind": "Job", "involvedObject.name": job.Name,
+		}.String()})
+		e.jobListed = time.Now()
+		if err == nil {
+			e.jobEvents = list.Items
+		}
+	}
+	for i := range e.jobEvents {
+		ev := &e.jobEvents[i]
+		if ev.InvolvedObject.UID != job.UID || ev.Reason != reasonFailedCreate {
+			continue
+		}
+		return Outcome{
+			Done: true, ExitCode: exitcode.CannotRun, Reason: reasonFailedCreate, Status: "pod refused",
+			Message: fmt.Sprintf("the pod of run %q cannot be created (FailedCreate): %s: %s",
+				job.Name, strings.TrimPrefix(ev.Message, "Error creating: "), refusalHint(ev.Message, job.Namespace)),
+		}
+	}
+	return o
+}
+
+// reasonFailedCreate is the Job controller's event reason when the API server refused the pod.
+const reasonFailedCreate = "FailedCreate"
+
+// refusalHint says what to do about the refusal msg of a pod in namespace.
+func refusalHint(msg, namespace string) string {
+	switch {
+	case strings.Contains(msg, "serviceaccount") && strings.Contains(msg, "not found"):
+		return fmt.Sprintf("create the service account in namespace %q, or fix --service-account", namespace)
+	case strings.Contains(msg, "PodSecurity"):
+		return fmt.Sprintf("namespace %q enforces a PodSecurity level the pod does not meet: run with --restricted and an image with a numeric non-root user, or use a namespace whose level admits the test", namespace)
+	case strings.Contains(msg, "exceeded quota"), strings.Contains(msg, "must specify"):
+		return fmt.Sprintf("a ResourceQuota of namespace %q refuses the pod: lower --requests/--limits, wait for other pods to finish, or raise the quota (kubectl describe quota -n %s)", namespace, namespace)
+	case strings.Contains(msg, "LimitRange"), strings.Contains(msg, "per Container is"), strings.Contains(msg, "per Pod is"):
+		return fmt.Sprintf("a LimitRange of namespace %q refuses the pod: fit --requests/--limits into it (kubectl describe limitrange -n %s)", namespace, namespace)
+	case strings.Contains(msg, "admission webhook"):
+		return "an admission webhook refused the pod: change the run so that the webhook named above admits it, or ask who runs the webhook"
+	}
+	return fmt.Sprintf("see kubectl describe job -n %s", namespace)
 }
 
 // creating fails a pod whose volumes cannot be mounted, and says when its image is being pulled.
@@ -99,8 +156,15 @@ func (e *eventWatch) creating(ctx context.Context, pod *corev1.Pod, o Outcome) O
 }
 
 // unschedulable keeps waiting for a node within scheduleTimeout, unless an autoscaler said it will not add one.
+// A pod kept off its nodes only by what passes by itself (a node not ready or unreachable for a moment,
+// under memory, disk or PID pressure) waits at least TransientWait, with the reason in the status line.
 func (e *eventWatch) unschedulable(ctx context.Context, pod *corev1.Pod, o Outcome) Outcome {
-	if e.scheduleTimeout <= 0 {
+	wait, waitName := e.scheduleTimeout, "--schedule-timeout "+e.scheduleTimeout.String()
+	transient := transientTaints(podCondition(pod, corev1.PodScheduled).Message)
+	if transient != "" && wait < TransientWait {
+		wait, waitName = TransientWait, TransientWait.String()
+	}
+	if wait <= 0 {
 		return o
 	}
 	if e.unschedulableSince.IsZero() {
@@ -115,19 +179,57 @@ func (e *eventWatch) unschedulable(ctx context.Context, pod *corev1.Pod, o Outco
 			}
 		}
 	}
-	if autoscaler != nil && autoscaler.Reason == reasonNoScaleUp {
+	if autoscaler != nil && autoscaler.Reason == reasonNoScaleUp && transient == "" {
 		o.Message += fmt.Sprintf("; the cluster autoscaler will not add a node for it (%s: %s)", reasonNoScaleUp, autoscaler.Message)
 		return o
 	}
-	if time.Since(e.unschedulableSince) >= e.scheduleTimeout {
-		o.Message += fmt.Sprintf("; still so after --schedule-timeout %s", e.scheduleTimeout)
+	if time.Since(e.unschedulableSince) >= wait {
+		o.Message += fmt.Sprintf("; still so after %s", waitName)
 		return o
 	}
-	status := fmt.Sprintf("unschedulable, waiting up to --schedule-timeout %s for a node", e.scheduleTimeout)
-	if autoscaler != nil {
+	status := fmt.Sprintf("unschedulable, waiting up to %s for a node", waitName)
+	switch {
+	case transient != "":
+		status = fmt.Sprintf("waiting up to %s for the node to recover (%s)", waitName, transient)
+	case autoscaler != nil:
 		status = fmt.Sprintf("waiting for the node an autoscaler adds (%s: %s)", autoscaler.Reason, autoscaler.Message)
 	}
 	return Outcome{Status: status}
+}
+
+// TransientWait is how long a pod kept off its nodes by a passing condition (see transientTaints) waits for
+// them to recover before the run fails as unschedulable.
+const TransientWait = time.Minute
+
+// passingTaints are the taints the node lifecycle controller puts on a node for a condition that usually
+// passes: a node that is starting or briefly lost, or under resource pressure.
+var passingTaints = []string{
+	"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable", "node.kubernetes.io/memory-pressure",
+	"node.kubernetes.io/disk-pressure", "node.kubernetes.io/pid-pressure", "node.kubernetes.io/network-unavailable",
+}
+
+// transientTaints reads the scheduler's message of an unschedulable pod ("0/3 nodes are available: 2 node(s)
+// had untolerated taint {node.kubernetes.io/not-ready: }, 1 Insufficient cpu. preemption: …") and returns the
+// passing taints it names, when nothing else keeps the pod off every node; "" otherwise: a permanent
+// mismatch (a selector, a taint of the user's, too few resources) fails at once.
+func transientTaints(msg string) string {
+	_, reasons, ok := strings.Cut(msg, "are available: ")
+	if !ok {
+		return ""
+	}
+	reasons, _, _ = strings.Cut(reasons, ". preemption:")
+	reasons = strings.TrimSuffix(reasons, ".")
+	var found []string
+	for item := range strings.SplitSeq(reasons, ", ") {
+		i := slices.IndexFunc(passingTaints, func(t string) bool { return strings.Contains(item, "{"+t+":") })
+		if i < 0 {
+			return ""
+		}
+		if !slices.Contains(found, passingTaints[i]) {
+			found = append(found, passingTaints[i])
+		}
+	}
+	return strings.Join(found, ", ")
 }
 
 // read returns the events of pod, listed again when the last list is older than eventCheckEvery. A failed

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -48,7 +49,7 @@ func TestEventWatchReadsTheKubeletsEvents(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEventWatch(fake.NewClientset(tc.events...), 0)
 			defer e.stop()
-			o := e.refine(t.Context(), pod, Outcome{Status: "creating"})
+			o := e.refine(t.Context(), nil, pod, Outcome{Status: "creating"})
 			if o.Done != tc.wantFailed || o.Status != tc.wantStatus {
 				t.Fatalf("refine = done %v status %q, want %v %q", o.Done, o.Status, tc.wantFailed, tc.wantStatus)
 			}
@@ -95,7 +96,7 @@ func TestEventWatchWaitsForANodeWithinTheScheduleTimeout(t *testing.T) {
 			client := fake.NewClientset(tc.events...)
 			e := newEventWatch(client, tc.scheduleTimeout)
 			defer e.stop()
-			o := e.refine(t.Context(), pod, failing)
+			o := e.refine(t.Context(), nil, pod, failing)
 			got := o.Status
 			if o.Done {
 				got = o.Message
@@ -123,11 +124,70 @@ func TestEventWatchReadsEventsAtMostEveryInterval(t *testing.T) {
 	e := newEventWatch(client, 0)
 	defer e.stop()
 	for range 5 {
-		if o := e.refine(t.Context(), pod, Outcome{}); o.Status != `pulling: Pulling image "app:1"` {
+		if o := e.refine(t.Context(), nil, pod, Outcome{}); o.Status != `pulling: Pulling image "app:1"` {
 			t.Fatalf("status = %q, want the pull from the events read before", o.Status)
 		}
 	}
 	if n := len(client.Actions()); n != 1 {
 		t.Errorf("events listed %d times for 5 looks within %s, want once", n, eventCheckEvery)
+	}
+}
+
+// A Job whose pod the API server refuses fails at once with 125, naming the refusal and its fix; a refusal
+// of another Job of the same name, or a Job that has its pod, changes nothing.
+func TestEventWatchFailsARunWhosePodIsRefused(t *testing.T) {
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "run-x", Namespace: "ci", UID: types.UID("j1")}}
+	refused := func(uid types.UID, message string) runtime.Object {
+		return &corev1.Event{
+			ObjectMeta:     metav1.ObjectMeta{Name: "ev-" + string(uid), Namespace: "ci"},
+			InvolvedObject: corev1.ObjectReference{Kind: "Job", Name: "run-x", Namespace: "ci", UID: uid},
+			Reason:         "FailedCreate", Message: message,
+		}
+	}
+	tests := []struct {
+		name     string
+		event    runtime.Object
+		wantDone bool
+		wantHint string
+	}{
+		{"missing service account", refused("j1", `Error creating: pods "run-x-abcde" is forbidden: error looking up service account ci/ghost: serviceaccount "ghost" not found`), true, "fix --service-account"},
+		{"PodSecurity", refused("j1", `Error creating: pods "run-x-abcde" is forbidden: violates PodSecurity "restricted:latest": runAsNonRoot != true`), true, "--restricted"},
+		{"quota", refused("j1", `Error creating: pods "run-x-abcde" is forbidden: exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1`), true, "ResourceQuota"},
+		{"limit range", refused("j1", `Error creating: pods "run-x-abcde" is forbidden: maximum memory usage per Container is 64Mi, but limit is 1Gi`), true, "LimitRange"},
+		{"webhook", refused("j1", `Error creating: admission webhook "deny.example.com" denied the request: no`), true, "admission webhook"},
+		{"an earlier job of the same name", refused("old", `Error creating: pods "run-x" is forbidden: x`), false, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEventWatch(fake.NewClientset(tc.event), 0)
+			defer e.stop()
+			o := e.refine(t.Context(), job, nil, Outcome{Status: "waiting for the pod"})
+			if o.Done != tc.wantDone {
+				t.Fatalf("refine = %+v, want done %v", o, tc.wantDone)
+			}
+			if !o.Done {
+				return
+			}
+			if o.ExitCode != 125 || o.Reason != "FailedCreate" || !strings.Contains(o.Message, tc.wantHint) || strings.Contains(o.Message, "Error creating") {
+				t.Errorf("outcome = %+v, want 125 FailedCreate with the refusal and the hint %q", o, tc.wantHint)
+			}
+		})
+	}
+}
+
+func TestTransientTaintsTellAPassingConditionFromAMismatch(t *testing.T) {
+	tests := []struct{ msg, want string }{
+		{"0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.", "node.kubernetes.io/not-ready"},
+		{"0/3 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }, 2 node(s) had untolerated taint {node.kubernetes.io/memory-pressure: }. preemption: x", "node.kubernetes.io/unreachable, node.kubernetes.io/memory-pressure"},
+		{"0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }. preemption: x", ""},
+		{"0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: x", ""},
+		{"0/1 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}. preemption: x", ""},
+		{"no nodes available to schedule pods", ""},
+		{"", ""},
+	}
+	for _, tc := range tests {
+		if got := transientTaints(tc.msg); got != tc.want {
+			t.Errorf("transientTaints(%q) = %q, want %q", tc.msg, got, tc.want)
+		}
 	}
 }

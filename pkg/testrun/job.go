@@ -25,7 +25,7 @@ const (
 	EnvNamespace = "TESTRUN_NAMESPACE"
 	// EnvReportDir holds the directory the test should write its reports into.
 	EnvReportDir = "TESTRUN_REPORT_DIR"
-	// EnvHoldSeconds tells the holder how long it may keep the pod at most.
+	// EnvHoldSeconds tells the holder how long it may keep the pod after the test ended.
 	EnvHoldSeconds = "TESTRUN_HOLD_SECONDS"
 	// EnvGitSHA holds the commit the client's CI builds (Spec.GitSHA), when known.
 	EnvGitSHA = "TESTRUN_GIT_SHA"
@@ -51,28 +51,46 @@ const (
 	// deadlineMargin is added to the timeout and the hold for the Job's activeDeadlineSeconds, so that the
 	// holder, which started after the Job did, normally ends before the Job is killed.
 	deadlineMargin = time.Minute
-	// terminationGrace is short: tests are killed only on timeout or cleanup, and the holder exits at once.
-	terminationGrace = 10
 	// nobody is the uid and gid the holder runs as.
 	nobody = 65534
 )
 
 // holderScript is what the holder container runs. The holder exists because nothing can be read from a pod
 // once all its containers have exited: ephemeral containers are accepted but never started, exec is refused
-// (DESIGN §2). The holder keeps the pod running after the test container exits, so the plugin can add an
-// ephemeral container that reads the reports volume, then release the holder by creating ReleaseFile. If
-// the plugin never does (it died, or nobody is watching), the holder gives up after TESTRUN_HOLD_SECONDS, so
-// an unattended run still finishes and is garbage-collected.
+// (docs/design.md, "Getting reports out"). The holder keeps the pod running after the test container exits,
+// so the plugin can add an ephemeral container that reads the reports volume, then release the holder by
+// creating ReleaseFile.
+//
+// If the plugin never does (it was killed, or nobody is watching), the holder gives up TESTRUN_HOLD_SECONDS
+// after the test ended, so an abandoned pod stops holding the node's resources soon after its test, not
+// after the whole timeout. The pod shares one process namespace: the test container starts before the
+// holder, so the processes the holder sees when it starts, other than itself and the pod's pause process
+// (PID 1), are the test's; the test has ended when none of them exists any more.
 //
 // When the plugin fetched the reports first, it left a FetchRecord in FetchedFile: the holder makes it its
 // termination message (the kubelet makes that file writable for any user), so the pod's status keeps it.
 //
-// It always exits 0, also on SIGTERM (it is PID 1, so only a trapped signal ends it), so that the pod's
-// phase, and so the Job's, follows the test container's exit code alone. It sleeps in the background and
-// waits, because sh runs a trap only between commands: a foreground sleep would delay the exit on TERM.
+// It always exits 0, also on SIGTERM, so that the pod's phase, and so the Job's, follows the test container's
+// exit code alone. It sleeps in the background and waits, because sh runs a trap only between commands: a
+// foreground sleep would delay the exit on TERM. It has no "$$": Kubernetes turns "$$" in a command into "$";
+// the shell reads its own PID from /proc/self, which a builtin's redirection opens in the shell itself.
 const holderScript = `trap 'exit 0' TERM INT
-end=$(( $(date +%s) + ` + EnvHoldSeconds + ` ))
-until [ -e ` + ReleaseFile + ` ] || [ "$(date +%s)" -gt "$end" ]; do
+proc=${` + envProcDir + `:-/proc}
+self=
+[ -r "$proc/self/stat" ] && read -r self _ < "$proc/self/stat"
+test=
+for p in "$proc"/[0-9]*; do
+  p=${p##*/}
+  [ "$p" = 1 ] || [ "$p" = "$self" ] || test="$test $p"
+done
+ended=
+until [ -e ` + ReleaseFile + ` ]; do
+  if [ -z "$ended" ]; then
+    ended=$(date +%s)
+    for p in $test; do [ -d "$proc/$p" ] && ended= && break; done
+  elif [ $(( $(date +%s) - ended )) -ge ` + "$" + EnvHoldSeconds + ` ]; then
+    break
+  fi
   sleep 0.2 & wait $!
 done
 if [ -s ` + FetchedFile + ` ] && IFS= read -r record < ` + FetchedFile + `; then
@@ -80,6 +98,9 @@ if [ -s ` + FetchedFile + ` ] && IFS= read -r record < ` + FetchedFile + `; then
 fi
 exit 0
 `
+
+// envProcDir lets the unit tests of holderScript give it a fake /proc; the Job never sets it.
+const envProcDir = "TESTRUN_PROC_DIR"
 
 // BuildJob returns the Job of a run, ready to create or to print: it has its apiVersion and kind, and the
 // defaults of s applied. It does not validate s; call Spec.Validate first.
@@ -89,7 +110,6 @@ func BuildJob(s Spec) *batchv1.Job {
 	labels[LabelManagedBy] = ManagedByValue
 	labels[LabelRun] = s.Name
 
-	hold := s.timeout() + s.hold()
 	meta := metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace, Labels: labels}
 	annotations, volumes, _ := configFiles(s.Files)
 	if dirs := s.ReportDirs(); len(dirs) > 1 {
@@ -103,21 +123,23 @@ func BuildJob(s Spec) *batchv1.Job {
 		ObjectMeta: meta,
 		Spec: batchv1.JobSpec{
 			BackoffLimit:            ptr.To[int32](0),
-			ActiveDeadlineSeconds:   ptr.To(seconds(hold + deadlineMargin)),
+			ActiveDeadlineSeconds:   ptr.To(seconds(s.timeout() + s.hold() + deadlineMargin)),
 			TTLSecondsAfterFinished: ptr.To[int32](ttlAfterFinished),
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: maps.Clone(labels), Annotations: annotations},
 				Spec: corev1.PodSpec{
 					RestartPolicy:                 corev1.RestartPolicyNever,
 					EnableServiceLinks:            ptr.To(false),
-					TerminationGracePeriodSeconds: ptr.To[int64](terminationGrace),
-					ServiceAccountName:            s.ServiceAccount,
-					NodeSelector:                  s.NodeSelector,
-					Tolerations:                   s.Tolerations,
+					TerminationGracePeriodSeconds: ptr.To(seconds(s.grace())),
+					// The holder tells the test's end by its processes (see holderScript).
+					ShareProcessNamespace: ptr.To(true),
+					ServiceAccountName:    s.ServiceAccount,
+					NodeSelector:          s.NodeSelector,
+					Tolerations:           s.Tolerations,
 					SecurityContext: &corev1.PodSecurityContext{
 						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 					},
-					Containers: []corev1.Container{testContainer(s), holderContainer(s, hold)},
+					Containers: []corev1.Container{testContainer(s), holderContainer(s)},
 					Volumes: append([]corev1.Volume{
 						{Name: ReportsVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 						{Name: ControlVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
@@ -195,12 +217,12 @@ func reportMounts(s Spec) []corev1.VolumeMount {
 
 // holderContainer keeps the pod running after the test ended (see holderScript). It is locked down so that
 // PodSecurity "restricted" admits it, and it never sees the reports.
-func holderContainer(s Spec, hold time.Duration) corev1.Container {
+func holderContainer(s Spec) corev1.Container {
 	return corev1.Container{
 		Name:    HolderContainer,
 		Image:   s.helperImage(),
 		Command: []string{"sh", "-c", holderScript},
-		Env:     []corev1.EnvVar{{Name: EnvHoldSeconds, Value: strconv.FormatInt(seconds(hold), 10)}},
+		Env:     []corev1.EnvVar{{Name: EnvHoldSeconds, Value: strconv.FormatInt(seconds(s.hold()), 10)}},
 		Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{
 				corev1.ResourceCPU:    resource.MustParse("1m"),

@@ -108,12 +108,12 @@ func TestBuildJobInvariants(t *testing.T) {
 	}{
 		{
 			name: "defaults", spec: minimalSpec(),
-			wantDeadline: 3600 + 600 + 60, wantHoldSeconds: "4200", wantReportDir: DefaultReportDir,
+			wantDeadline: 3600 + 600 + 60, wantHoldSeconds: "600", wantReportDir: DefaultReportDir,
 			wantHelperImage: DefaultHelperImage, wantReportDirEnv: DefaultReportDir,
 		},
 		{
 			name: "everything set, fractions rounded up", spec: fullSpec(),
-			wantDeadline: 90 + 121 + 60, wantHoldSeconds: "211", wantReportDir: "/work/out",
+			wantDeadline: 90 + 121 + 60, wantHoldSeconds: "121", wantReportDir: "/work/out",
 			wantHelperImage: "registry.example/busybox:1.37", wantReportDirEnv: "/override",
 		},
 	}
@@ -134,6 +134,15 @@ func TestBuildJobInvariants(t *testing.T) {
 			wantHolderMounts := []corev1.VolumeMount{{Name: ControlVolume, MountPath: ControlDir}, {Name: ReportsVolume, MountPath: HolderReportsDir, ReadOnly: true}}
 			if diff := cmp.Diff(wantHolderMounts, holder.VolumeMounts); diff != "" {
 				t.Errorf("holder mounts (-want +got); the holder may only read the reports:\n%s", diff)
+			}
+			if script := strings.Join(holder.Command, " "); strings.Contains(script, "$$") {
+				t.Errorf("the holder's command has %q, which Kubernetes turns into %q: %s", "$$", "$", script)
+			}
+			if pod.ShareProcessNamespace == nil || !*pod.ShareProcessNamespace {
+				t.Errorf("shareProcessNamespace = %v, want true: the holder tells the test's end by its processes", pod.ShareProcessNamespace)
+			}
+			if got, want := *pod.TerminationGracePeriodSeconds, seconds(tt.spec.grace()); got != want || want < 1 {
+				t.Errorf("terminationGracePeriodSeconds = %d, want the run's grace period %d", got, want)
 			}
 			if diff := cmp.Diff([]corev1.EnvVar{{Name: EnvHoldSeconds, Value: tt.wantHoldSeconds}}, holder.Env); diff != "" {
 				t.Errorf("holder env (-want +got):\n%s", diff)
@@ -278,28 +287,30 @@ func checkErr(t *testing.T, err error, wantErr string) {
 	}
 }
 
-// TestHolderScript runs the holder's script with a local sh, so its three ways out (release, hold over,
-// SIGTERM) are checked without a cluster, in about two seconds. It prefers busybox, the shell of the default
-// helper image.
+// TestHolderScript runs the holder's script with a local sh and a fake /proc, so its ways out (release, hold
+// over after the test ended, SIGTERM) are checked without a cluster, in a few seconds. It prefers busybox,
+// the shell of the default helper image.
 func TestHolderScript(t *testing.T) {
 	sh, err := exec.LookPath("busybox")
 	args := []string{"sh", "-c"}
 	if err != nil {
 		if sh, err = exec.LookPath("sh"); err != nil {
-			t.Skip("no busybox or sh on PATH")
+			t.Fatal("no busybox or sh on PATH: the holder script cannot be tested")
 		}
 		args = []string{"-c"}
 	}
+	// testProcess is the test's process in the fake /proc; removing it ends the test.
+	const testProcess = "7"
 	tests := []struct {
 		name        string
 		holdSeconds string
-		act         func(t *testing.T, release string, cmd *exec.Cmd)
+		act         func(t *testing.T, release, test string, cmd *exec.Cmd)
 		atMost      time.Duration
 		atLeast     time.Duration
 	}{
 		{
 			name: "exits soon after the release file appears", holdSeconds: "60",
-			act: func(t *testing.T, release string, _ *exec.Cmd) {
+			act: func(t *testing.T, release, _ string, _ *exec.Cmd) {
 				time.Sleep(300 * time.Millisecond)
 				if err := os.WriteFile(release, nil, 0o644); err != nil {
 					t.Fatal(err)
@@ -308,13 +319,28 @@ func TestHolderScript(t *testing.T) {
 			atLeast: 300 * time.Millisecond, atMost: 3 * time.Second,
 		},
 		{
-			name: "exits when the hold is over", holdSeconds: "1",
-			act:     func(*testing.T, string, *exec.Cmd) {},
-			atLeast: time.Second, atMost: 4 * time.Second,
+			name: "exits when the hold is over after the test ended", holdSeconds: "1",
+			act: func(t *testing.T, _, test string, _ *exec.Cmd) {
+				time.Sleep(1500 * time.Millisecond)
+				if err := os.Remove(test); err != nil {
+					t.Fatal(err)
+				}
+			},
+			atLeast: 1500 * time.Millisecond, atMost: 5 * time.Second,
+		},
+		{
+			name: "keeps the pod while the test runs, longer than the hold", holdSeconds: "1",
+			act: func(t *testing.T, release, _ string, _ *exec.Cmd) {
+				time.Sleep(2500 * time.Millisecond)
+				if err := os.WriteFile(release, nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			},
+			atLeast: 2500 * time.Millisecond, atMost: 5 * time.Second,
 		},
 		{
 			name: "exits 0 at once on SIGTERM", holdSeconds: "60",
-			act: func(t *testing.T, _ string, cmd *exec.Cmd) {
+			act: func(t *testing.T, _, _ string, cmd *exec.Cmd) {
 				time.Sleep(300 * time.Millisecond)
 				if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 					t.Fatal(err)
@@ -326,15 +352,23 @@ func TestHolderScript(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			release := filepath.Join(t.TempDir(), "release")
+			dir := t.TempDir()
+			release := filepath.Join(dir, "release")
+			proc := filepath.Join(dir, "proc")
+			// PID 1 is the pod's pause process: never the test's.
+			for _, p := range []string{"1", testProcess} {
+				if err := os.MkdirAll(filepath.Join(proc, p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
 			script := strings.ReplaceAll(holderScript, ReleaseFile, release)
 			cmd := exec.CommandContext(t.Context(), sh, append(args, script)...)
-			cmd.Env = append(os.Environ(), EnvHoldSeconds+"="+tt.holdSeconds)
+			cmd.Env = append(os.Environ(), EnvHoldSeconds+"="+tt.holdSeconds, envProcDir+"="+proc)
 			start := time.Now()
 			if err := cmd.Start(); err != nil {
 				t.Fatalf("starting %s: %v", sh, err)
 			}
-			tt.act(t, release, cmd)
+			tt.act(t, release, filepath.Join(proc, testProcess), cmd)
 			err := cmd.Wait()
 			took := time.Since(start)
 			if err != nil {

@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/fetch"
@@ -29,8 +28,9 @@ const (
 	settle = 30 * time.Second
 	// cleanupBudget bounds deleting the Job and waiting for its pods to go.
 	cleanupBudget = 30 * time.Second
-	// interruptedCleanupBudget is the same after SIGINT/SIGTERM.
-	interruptedCleanupBudget = 5 * time.Second
+	// interruptedCleanupMargin is added to the test's grace period to bound deleting an interrupted run: the
+	// kubelet's kill after the grace and the API's removal of the pod and then the Job.
+	interruptedCleanupMargin = 4 * time.Second
 	// DiagnoseBudget bounds gathering the diagnostics of a failed run.
 	DiagnoseBudget = 20 * time.Second
 	// InterruptedDiagnoseBudget is the same after SIGINT/SIGTERM: with the cleanup, it fits the ~10 s.
@@ -82,6 +82,10 @@ func (r *Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 	if err != nil {
 		r.cleanup(ctx, spec, true)
 		return result, err
+	}
+	if result.interrupted {
+		// Delete at once, so the test's grace period runs while the diagnostics are read (see cleanup).
+		r.deleteJob(ctx, spec, true)
 	}
 	if r.Reports != "" {
 		if reports == nil {
@@ -204,7 +208,7 @@ func (r *Runner) follow(ctx context.Context, spec Spec, tail *tailBuffer) (Outco
 		if p := w.Pod(); p != nil {
 			pod = p
 		}
-		o := events.refine(ctx, pod, Classify(job, pod))
+		o := events.refine(ctx, job, pod, Classify(job, pod))
 		if o.Status != lastState.Status {
 			r.Progress.Status(o.Status)
 		}
@@ -254,8 +258,13 @@ func interrupted(ctx context.Context) Outcome {
 	return Outcome{Done: true, ExitCode: exitcode.Code(ctx, nil), Reason: reasonInterrupted, Message: context.Cause(ctx).Error()}
 }
 
-// cleanup deletes the Job; its pods go with it (background propagation: the garbage collector removes them).
-// It waits, within a budget, until no pod of the run is left, so that "nothing remains" holds when it returns.
+// cleanup deletes the Job; its pods go with it. It waits, within a budget, until no pod of the run is left,
+// so that "nothing remains" holds when it returns.
+//
+// An interrupted run was deleted already, in the foreground: the Job stays, terminating, until the garbage
+// collector deleted its pods, each with the test's grace period (Spec.Grace); the kubelet kills a test that
+// ignores SIGTERM when it ends. Its budget is that grace plus a margin from the interrupt, so that nothing
+// is left, and the plugin has exited, within the ~10 s a CI system leaves between SIGINT and SIGKILL.
 func (r *Runner) cleanup(ctx context.Context, spec Spec, interrupted bool) {
 	if r.Keep {
 		r.Progress.Printf("kept job %s in namespace %s (--keep): delete it with kubectl delete job %s -n %s", spec.Name, spec.Namespace, spec.Name, spec.Namespace)
@@ -263,23 +272,22 @@ func (r *Runner) cleanup(ctx context.Context, spec Spec, interrupted bool) {
 	}
 	budget := cleanupBudget
 	if interrupted {
-		budget = interruptedCleanupBudget
+		budget = spec.grace() + interruptedCleanupMargin
+	}
+	if !r.deleteJob(ctx, spec, interrupted) {
+		return
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
 	defer cancel()
-	err := r.Client.BatchV1().Jobs(spec.Namespace).Delete(cctx, spec.Name, metav1.DeleteOptions{
-		PropagationPolicy: ptr.To(metav1.DeletePropagationBackground),
-	})
-	if err != nil && !apierrors.IsNotFound(err) {
-		r.Progress.Warnf("could not delete job %q in namespace %q: %v: delete it with kubectl delete job %s -n %s", spec.Name, spec.Namespace, err, spec.Name, spec.Namespace)
-		return
-	}
 	selector := labels.SelectorFromSet(labels.Set{LabelRun: spec.Name}).String()
 	for {
 		pods, err := r.Client.CoreV1().Pods(spec.Namespace).List(cctx, metav1.ListOptions{LabelSelector: selector})
 		if err == nil && len(pods.Items) == 0 {
-			r.Progress.Printf("deleted job %s", spec.Name)
-			return
+			_, err = r.Client.BatchV1().Jobs(spec.Namespace).Get(cctx, spec.Name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				r.Progress.Printf("deleted job %s", spec.Name)
+				return
+			}
 		}
 		select {
 		case <-cctx.Done():
@@ -288,6 +296,26 @@ func (r *Runner) cleanup(ctx context.Context, spec Spec, interrupted bool) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// deleteJob deletes the run's Job, unless Keep, and says whether it did. In the foreground, the Job stays
+// until its pods are gone, so that the diagnostics of an interrupted run can still describe it.
+func (r *Runner) deleteJob(ctx context.Context, spec Spec, foreground bool) bool {
+	if r.Keep {
+		return false
+	}
+	propagation := metav1.DeletePropagationBackground
+	if foreground {
+		propagation = metav1.DeletePropagationForeground
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), interruptedCleanupMargin)
+	defer cancel()
+	err := r.Client.BatchV1().Jobs(spec.Namespace).Delete(cctx, spec.Name, metav1.DeleteOptions{PropagationPolicy: &propagation})
+	if err != nil && !apierrors.IsNotFound(err) {
+		r.Progress.Warnf("could not delete job %q in namespace %q: %v: delete it with kubectl delete job %s -n %s", spec.Name, spec.Namespace, err, spec.Name, spec.Namespace)
+		return false
+	}
+	return true
 }
 
 // logStream is the log follower of the test container running in the background.

@@ -198,7 +198,7 @@ func Wait(ctx context.Context, client kubernetes.Interface, namespace, run strin
 		if p := w.Pod(); p != nil {
 			pod = p
 		}
-		o := events.refine(ctx, pod, Classify(job, pod))
+		o := events.refine(ctx, job, pod, Classify(job, pod))
 		progress.Status(o.Status)
 		if o.Done || o.TestEnded {
 			return o, pod, nil

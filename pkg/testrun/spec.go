@@ -47,8 +47,12 @@ const (
 
 	// DefaultTimeout bounds a test when Spec.Timeout is zero.
 	DefaultTimeout = time.Hour
-	// DefaultHold is how long the holder outlives the test's timeout when Spec.Hold is zero.
+	// DefaultHold is how long the holder keeps the pod after the test ended when Spec.Hold is zero.
 	DefaultHold = 10 * time.Minute
+	// DefaultGrace is how long the test may take to stop, after SIGTERM, when the run is interrupted or
+	// deleted, when Spec.Grace is zero: short, so that an interrupted run is gone within the ~10 s a CI
+	// system leaves between SIGINT and SIGKILL (docs/reliability.md).
+	DefaultGrace = 3 * time.Second
 )
 
 // Limits on names, from the Kubernetes label value limit that the run name must fit.
@@ -95,8 +99,12 @@ type Spec struct {
 	Labels map[string]string
 	// Timeout bounds the test; 0 means DefaultTimeout.
 	Timeout time.Duration
-	// Hold is how long the holder keeps the pod after the test's own timeout; 0 means DefaultHold.
+	// Hold is how long the holder keeps the pod after the test ended, for its reports to be fetched, when
+	// nobody releases it; 0 means DefaultHold.
 	Hold time.Duration
+	// Grace is how long the test may take to stop after SIGTERM when its pod is deleted (an interrupted
+	// run, a timeout); 0 means DefaultGrace.
+	Grace time.Duration
 	// ReportDir is where the test writes its reports; "" means DefaultReportDir.
 	ReportDir string
 	// MoreReportDirs are further directories of the test container whose files are reports too (e.g. a
@@ -195,6 +203,9 @@ func (s Spec) Validate() error {
 	if s.Hold < 0 {
 		add("hold %s is negative: pass a positive duration with --hold, or 0 for the default of %s", s.Hold, DefaultHold)
 	}
+	if s.Grace < 0 {
+		add("grace period %s is negative: pass a positive duration with --grace-period (e.g. 3s), or 0 for the default of %s", s.Grace, DefaultGrace)
+	}
 	if s.WorkingDir != "" && !path.IsAbs(s.WorkingDir) {
 		add("working directory %q is not an absolute path: pass one such as /src with --workdir", s.WorkingDir)
 	}
@@ -268,6 +279,14 @@ func (s Spec) hold() time.Duration {
 		return DefaultHold
 	}
 	return s.Hold
+}
+
+// grace returns the test's termination grace period with the default applied.
+func (s Spec) grace() time.Duration {
+	if s.Grace == 0 {
+		return DefaultGrace
+	}
+	return s.Grace
 }
 
 // ReportDirs returns every report directory, the main one first, cleaned.

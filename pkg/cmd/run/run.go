@@ -124,6 +124,7 @@ type Options struct {
 	Timeout         time.Duration
 	ScheduleTimeout time.Duration
 	Hold            time.Duration
+	GracePeriod     time.Duration
 	ImagePullPolicy string
 	ServiceAccount  string
 	Requests        string
@@ -197,6 +198,7 @@ func NewOptions(configFlags *genericclioptions.ConfigFlags, streams genericioopt
 		ConfigFlags:    configFlags,
 		Timeout:        testrun.DefaultTimeout,
 		Hold:           testrun.DefaultHold,
+		GracePeriod:    testrun.DefaultGrace,
 		Color:          "auto",
 		HelperImage:    testrun.DefaultHelperImage,
 		ReportDirs:     []string{testrun.DefaultReportDir},
@@ -240,7 +242,8 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.StringArrayVar(&o.EnvFrom, "env-from", o.EnvFrom, "Take every key of secret/NAME or configmap/NAME as environment variables; repeatable.")
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long the test may run before it is stopped and the command exits 124.")
 	shared.AddScheduleTimeoutFlag(f, &o.ScheduleTimeout)
-	f.DurationVar(&o.Hold, "hold", o.Hold, "How long the pod waits, after --timeout, for its reports to be fetched when nobody releases it (a detached or abandoned run).")
+	f.DurationVar(&o.Hold, "hold", o.Hold, "How long the pod waits, after the test ended, for its reports to be fetched when nobody releases it (a detached or abandoned run).")
+	f.DurationVar(&o.GracePeriod, "grace-period", o.GracePeriod, "How long the test may run its own cleanup after SIGTERM when the run is interrupted (Ctrl-C, SIGTERM, SIGHUP, a closed output) or times out; then it is killed and the run deleted.")
 	f.StringVar(&o.ImagePullPolicy, "image-pull-policy", o.ImagePullPolicy, "The test image's pull policy: Always, IfNotPresent or Never; empty for the cluster's default.")
 	f.StringVar(&o.ServiceAccount, "service-account", o.ServiceAccount, "The service account the test runs as.")
 	f.StringVar(&o.Requests, "requests", o.Requests, "Resource requests of the test container, e.g. cpu=500m,memory=256Mi.")
@@ -517,6 +520,7 @@ func (o *Options) plan(cmd *cobra.Command, def *definition.Definition, base, nam
 		Labels:          o.flags.labels,
 		Timeout:         o.Timeout,
 		Hold:            o.Hold,
+		Grace:           o.GracePeriod,
 		ReportDir:       o.ReportDirs[0],
 		MoreReportDirs:  o.ReportDirs[1:],
 		HelperImage:     o.HelperImage,
