@@ -58,8 +58,15 @@ type InterruptError struct {
 
 // Error implements error.
 func (e *InterruptError) Error() string {
-	if e.Signal == syscall.SIGPIPE {
-		return "interrupted: the output was closed (broken pipe)"
+	switch e.Signal {
+	case syscall.SIGINT:
+		return "interrupted (SIGINT)"
+	case syscall.SIGTERM:
+		return "terminated (SIGTERM)"
+	case syscall.SIGHUP:
+		return "the terminal hung up (SIGHUP)"
+	case syscall.SIGPIPE:
+		return "the output was closed (EPIPE)"
 	}
 	return fmt.Sprintf("interrupted by %s", e.Signal)
 }

@@ -57,6 +57,10 @@ const (
 	reasonPodFailed    = "PodFailed"
 	reasonJobFailed    = "JobFailed"
 	reasonDisrupted    = "Disrupted"
+	// reasonEvictionAPI and reasonTaintManager are DisruptionTarget reasons: an eviction through the API (a
+	// drain), and a deletion by the taint manager, which evicts pods from an unreachable or not-ready node.
+	reasonEvictionAPI  = "EvictionByEvictionAPI"
+	reasonTaintManager = "DeletionByTaintManager"
 )
 
 // pullReasons are the waiting reasons of a container whose image the kubelet cannot get.
@@ -193,9 +197,14 @@ func disrupted(pod *corev1.Pod, c *corev1.PodCondition) Outcome {
 		o.Status = "evicted"
 		o.Message = fmt.Sprintf("pod %q was evicted from its node before the test ended%s: run the test again, requesting the memory and storage it uses (--requests) so it lands on a node with room",
 			pod.Name, detail(msg))
-	case reasonNodeLost:
+	case reasonEvictionAPI:
+		o.Status = "evicted"
+		o.Message = fmt.Sprintf("pod %q was evicted through the Eviction API before the test ended (a node drain, or a descheduler)%s: run the test again; keep nodes from being drained during test runs, or give the run a PodDisruptionBudget",
+			pod.Name, detail(msg))
+	case reasonNodeLost, reasonTaintManager:
 		o.Status = "node lost"
-		o.Message = fmt.Sprintf("the node of pod %q was lost before the test ended%s: run the test again", pod.Name, detail(msg))
+		o.Message = fmt.Sprintf("the node of pod %q was lost before the test ended (it stopped reporting to the cluster)%s: run the test again, and look at the node (kubectl describe node %s)",
+			pod.Name, detail(msg), pod.Spec.NodeName)
 	default:
 		o.Status = "stopped by the cluster"
 		o.Message = fmt.Sprintf("pod %q was stopped by the cluster before the test ended (%s)%s: run the test again", pod.Name, o.Reason, detail(msg))

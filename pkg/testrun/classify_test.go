@@ -420,8 +420,16 @@ func TestClassify(t *testing.T) {
 			pod: newPod(corev1.PodRunning, deleted(finished),
 				condition(corev1.DisruptionTarget, corev1.ConditionTrue, "EvictionByEvictionAPI", "Eviction API: evicting", finished),
 				containers(running(), running())),
-			want:        Outcome{Done: true, ExitCode: 125, Reason: "EvictionByEvictionAPI", Status: "stopped by the cluster"},
-			wantMessage: []string{podName, "Eviction API: evicting", "run the test again"},
+			want:        Outcome{Done: true, ExitCode: 125, Reason: "EvictionByEvictionAPI", Status: "evicted"},
+			wantMessage: []string{podName, "evicted through the Eviction API", "Eviction API: evicting", "run the test again"},
+		},
+		{
+			name: "lost with its node: deleted by the taint manager", job: newJob(),
+			pod: newPod(corev1.PodRunning, deleted(finished),
+				condition(corev1.DisruptionTarget, corev1.ConditionTrue, "DeletionByTaintManager", "Taint manager: deleting due to NoExecute taint", finished),
+				containers(running(), running())),
+			want:        Outcome{Done: true, ExitCode: 125, Reason: "DeletionByTaintManager", Status: "node lost"},
+			wantMessage: []string{podName, "stopped reporting", "NoExecute taint"},
 		},
 		{
 			name: "preempted by a pod of higher priority", job: newJob(),

@@ -84,6 +84,7 @@ func (r *Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 		return result, err
 	}
 	if result.interrupted {
+		r.Progress.Warnf("%s: deleting run %s, giving the test --grace-period %s to stop", outcome.Message, spec.Name, spec.grace())
 		// Delete at once, so the test's grace period runs while the diagnostics are read (see cleanup).
 		r.deleteJob(ctx, spec, true)
 	}
