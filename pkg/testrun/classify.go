@@ -57,6 +57,8 @@ const (
 	reasonPodFailed    = "PodFailed"
 	reasonJobFailed    = "JobFailed"
 	reasonDisrupted    = "Disrupted"
+	// reasonAPIUnreachable: the API server did not answer for APIUnreachableBudget.
+	reasonAPIUnreachable = "APIUnreachable"
 	// reasonEvictionAPI and reasonTaintManager are DisruptionTarget reasons: an eviction through the API (a
 	// drain), and a deletion by the taint manager, which evicts pods from an unreachable or not-ready node.
 	reasonEvictionAPI  = "EvictionByEvictionAPI"

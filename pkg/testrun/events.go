@@ -203,10 +203,16 @@ const TransientWait = time.Minute
 
 // passingTaints are the taints the node lifecycle controller puts on a node for a condition that usually
 // passes: a node that is starting or briefly lost, or under resource pressure.
+// A cordoned node (node.kubernetes.io/unschedulable, "node(s) were unschedulable") counts too: a cordon is
+// maintenance, an upgrade or a drain, which ends; the bound keeps a long one from holding the run.
 var passingTaints = []string{
 	"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable", "node.kubernetes.io/memory-pressure",
 	"node.kubernetes.io/disk-pressure", "node.kubernetes.io/pid-pressure", "node.kubernetes.io/network-unavailable",
+	"node.kubernetes.io/unschedulable",
 }
+
+// cordoned is how the scheduler names nodes whose spec says unschedulable.
+const cordoned = "node(s) were unschedulable"
 
 // transientTaints reads the scheduler's message of an unschedulable pod ("0/3 nodes are available: 2 node(s)
 // had untolerated taint {node.kubernetes.io/not-ready: }, 1 Insufficient cpu. preemption: …") and returns the
@@ -217,10 +223,15 @@ func transientTaints(msg string) string {
 	if !ok {
 		return ""
 	}
-	reasons, _, _ = strings.Cut(reasons, ". preemption:")
+	// The list of reasons is the first sentence; what follows (". no new claims to deallocate, preemption:
+	// …") is not about the nodes.
+	reasons, _, _ = strings.Cut(reasons, ". ")
 	reasons = strings.TrimSuffix(reasons, ".")
 	var found []string
 	for item := range strings.SplitSeq(reasons, ", ") {
+		if strings.HasSuffix(item, cordoned) {
+			item = "{node.kubernetes.io/unschedulable: }"
+		}
 		i := slices.IndexFunc(passingTaints, func(t string) bool { return strings.Contains(item, "{"+t+":") })
 		if i < 0 {
 			return ""

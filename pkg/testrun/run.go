@@ -60,6 +60,9 @@ type Runner struct {
 	Reports string
 	// Fetcher copies the reports (required with Reports).
 	Fetcher *fetch.Fetcher
+	// API, when set, wraps the transport of Client, so that an API server gone for APIUnreachableBudget
+	// ends the run instead of leaving it waiting for --timeout.
+	API *APIHealth
 }
 
 // tailLines is how many of the test's last lines a synthesized JUnit report carries.
@@ -161,6 +164,7 @@ func (r *Runner) follow(ctx context.Context, spec Spec, tail *tailBuffer) (Outco
 		}
 		return Outcome{}, nil, nil, err
 	}
+	w.health = r.API
 	var copier *reportCopier
 	var reports *Reports
 	if r.Reports != "" {
@@ -197,6 +201,9 @@ func (r *Runner) follow(ctx context.Context, spec Spec, tail *tailBuffer) (Outco
 			// The holder was released but the pod did not finish in time: the test's own code is known anyway.
 			return *ended, pod, reports, nil
 		case <-events.C():
+			if o, gone := apiGone(ctx, w, spec.Name, r.Progress); gone {
+				return o, pod, reports, nil
+			}
 		case <-w.Changed():
 		}
 		job := w.Job()
@@ -252,6 +259,26 @@ func (r *Runner) follow(ctx context.Context, spec Spec, tail *tailBuffer) (Outco
 			return o, pod, reports, nil
 		}
 	}
+}
+
+// APIUnreachableBudget is how long a run is followed while the API server does not answer (a restart, a
+// control-plane upgrade) before the plugin gives up on it.
+const APIUnreachableBudget = time.Minute
+
+// apiGone returns the outcome of a run whose API server has not answered for APIUnreachableBudget; before
+// that, while it does not answer, it says so on the status line.
+func apiGone(ctx context.Context, w *Watch, name string, progress *Progress) (Outcome, bool) {
+	down, err := w.Unreachable(ctx)
+	if down == 0 {
+		return Outcome{}, false
+	}
+	if down < APIUnreachableBudget {
+		progress.Status(fmt.Sprintf("the API server does not answer: waiting up to %s for it", APIUnreachableBudget))
+		return Outcome{}, false
+	}
+	return Outcome{Done: true, ExitCode: exitcode.CannotRun, Reason: reasonAPIUnreachable, Status: "API server unreachable",
+		Message: fmt.Sprintf("the API server has not answered for %s (%v), so run %q cannot be followed: check the cluster and your connection; the run ends by itself (the holder gives up --hold after the test, the Job's deadline), or delete it with kubectl testrun delete %s",
+			down.Round(time.Second), err, name, name)}, true
 }
 
 // interrupted is the outcome of a run stopped by a signal (or any cancellation of ctx).

@@ -172,7 +172,9 @@ func DeleteRuns(ctx context.Context, client kubernetes.Interface, runs []Run) ([
 // release the holder: the reports can still be fetched afterwards.
 // A timeout of 0 waits as long as ctx lasts; when it passes, the outcome has exit code 124. scheduleTimeout
 // is how long the pod may stay unschedulable (see Runner.ScheduleTimeout).
-func Wait(ctx context.Context, client kubernetes.Interface, namespace, run string, timeout, scheduleTimeout time.Duration, progress *Progress) (Outcome, *corev1.Pod, error) {
+//
+// health, when not nil, wraps the transport of client (see Runner.API).
+func Wait(ctx context.Context, client kubernetes.Interface, health *APIHealth, namespace, run string, timeout, scheduleTimeout time.Duration, progress *Progress) (Outcome, *corev1.Pod, error) {
 	if _, err := GetRun(ctx, client, namespace, run); err != nil {
 		return Outcome{}, nil, exitcode.New(exitcode.CannotRun, err)
 	}
@@ -180,6 +182,7 @@ func Wait(ctx context.Context, client kubernetes.Interface, namespace, run strin
 	if err != nil {
 		return Outcome{}, nil, err
 	}
+	w.health = health
 	var expired <-chan time.Time
 	if timeout > 0 {
 		t := time.NewTimer(timeout)
@@ -210,6 +213,9 @@ func Wait(ctx context.Context, client kubernetes.Interface, namespace, run strin
 			return Outcome{Done: true, ExitCode: exitcode.Timeout, Reason: reasonDeadline,
 				Message: fmt.Sprintf("run %q did not end within --timeout %s: the run goes on; wait again, or see kubectl testrun describe %s", run, timeout, run)}, pod, nil
 		case <-events.C():
+			if o, gone := apiGone(ctx, w, run, progress); gone {
+				return o, pod, nil
+			}
 		case <-w.Changed():
 		}
 	}

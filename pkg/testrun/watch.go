@@ -2,9 +2,12 @@ package testrun
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -22,11 +25,21 @@ import (
 // and list again after a watch expires or the API server restarts, so the state is always current and
 // decisions are made from it (level-driven), never from counting events.
 type Watch struct {
-	name     string
-	jobs     batchlisters.JobNamespaceLister
-	pods     corelisters.PodNamespaceLister
-	selector labels.Selector
-	changed  chan struct{}
+	name      string
+	namespace string
+	client    kubernetes.Interface
+	jobs      batchlisters.JobNamespaceLister
+	pods      corelisters.PodNamespaceLister
+	selector  labels.Selector
+	changed   chan struct{}
+
+	// health, when set, tells whether the client's requests reach the API server (see APIHealth).
+	health *APIHealth
+
+	mu sync.Mutex
+	// failingSince is when the informers reported a failed list or watch, zero while they succeed.
+	failingSince time.Time
+	lastErr      error
 }
 
 // WatchRun starts watching the run name in namespace and returns once the cache holds the current state.
@@ -50,11 +63,13 @@ func watchSelected(ctx context.Context, client kubernetes.Interface, namespace, 
 		informers.WithNamespace(namespace),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector.String() }))
 	w := &Watch{
-		name:     name,
-		jobs:     factory.Batch().V1().Jobs().Lister().Jobs(namespace),
-		pods:     factory.Core().V1().Pods().Lister().Pods(namespace),
-		selector: selector,
-		changed:  make(chan struct{}, 1),
+		name:      name,
+		namespace: namespace,
+		client:    client,
+		jobs:      factory.Batch().V1().Jobs().Lister().Jobs(namespace),
+		pods:      factory.Core().V1().Pods().Lister().Pods(namespace),
+		selector:  selector,
+		changed:   make(chan struct{}, 1),
 	}
 	notify := func(any) {
 		select {
@@ -71,6 +86,9 @@ func watchSelected(ctx context.Context, client kubernetes.Interface, namespace, 
 		if _, err := inf.AddEventHandler(handler); err != nil {
 			return nil, err
 		}
+		if err := inf.SetWatchErrorHandlerWithContext(w.watchFailed); err != nil {
+			return nil, err
+		}
 	}
 	factory.Start(ctx.Done())
 	for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
@@ -80,6 +98,46 @@ func watchSelected(ctx context.Context, client kubernetes.Interface, namespace, 
 	}
 	notify(nil)
 	return w, nil
+}
+
+// watchFailed records that an informer's list or watch failed; the informer retries by itself.
+func (w *Watch) watchFailed(ctx context.Context, _ *cache.Reflector, err error) {
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+		return // stopped on purpose
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.failingSince.IsZero() {
+		w.failingSince = time.Now()
+	}
+	w.lastErr = err
+}
+
+// Unreachable tells how long the API server has been failing the watches' requests, with the last error;
+// 0 when it answers. After a failure it asks the API server once, so that a watch that recovered without
+// news (nothing changed meanwhile) is not taken for an unreachable server. Informers retry forever: this is
+// what lets a follower give up on an API server that is gone for good.
+func (w *Watch) Unreachable(ctx context.Context) (time.Duration, error) {
+	w.mu.Lock()
+	since, lastErr := w.failingSince, w.lastErr
+	w.mu.Unlock()
+	if hs, herr := w.health.failing(); !hs.IsZero() && (since.IsZero() || hs.Before(since)) {
+		since, lastErr = hs, herr
+	}
+	if since.IsZero() {
+		return 0, nil
+	}
+	_, err := w.client.CoreV1().Pods(w.namespace).List(ctx, metav1.ListOptions{LabelSelector: w.selector.String(), Limit: 1})
+	if err == nil {
+		w.mu.Lock()
+		w.failingSince, w.lastErr = time.Time{}, nil
+		w.mu.Unlock()
+		return 0, nil
+	}
+	if ctx.Err() == nil {
+		lastErr = err
+	}
+	return time.Since(since), lastErr
 }
 
 // Changed receives a value whenever the Job or a pod of the run may have changed.

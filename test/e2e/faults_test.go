@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -41,7 +43,7 @@ func startRun(t *testing.T, args ...string) (*runningCmd, *syncBuffer) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	r := &runningCmd{cmd: cmd, done: make(chan struct{})}
+	r := &runningCmd{cmd: cmd, done: make(chan struct{}), stderr: stderr}
 	out := bufio.NewReader(stdout)
 	first, err := out.ReadString('\n')
 	if err != nil || first != "started\n" {
@@ -59,9 +61,10 @@ func startRun(t *testing.T, args ...string) (*runningCmd, *syncBuffer) {
 
 // runningCmd is a plugin process started by startRun.
 type runningCmd struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
+	cmd    *exec.Cmd
+	done   chan struct{}
+	err    error
+	stderr *syncBuffer
 }
 
 // waitExit waits up to within for the process to exit and returns its exit code and how long it took.
@@ -72,7 +75,7 @@ func (r *runningCmd) waitExit(t *testing.T, within time.Duration) (int, time.Dur
 	case <-r.done:
 	case <-time.After(within):
 		_ = r.cmd.Process.Kill()
-		t.Fatalf("the plugin did not exit within %s", within)
+		t.Fatalf("the plugin did not exit within %s; stderr:\n%s", within, r.stderr.String())
 	}
 	return r.cmd.ProcessState.ExitCode(), time.Since(start)
 }
@@ -326,31 +329,27 @@ func TestJobDeletedBySomeoneElseEndsTheRun(t *testing.T) {
 	assertNothingLeft(t, ns)
 }
 
-// A node under pressure for a few seconds keeps the pod off it for that long: the run waits (saying why in
-// its status) instead of failing at once as unschedulable, and the test then runs and passes.
-func TestPassingNodeTaintIsWaitedOut(t *testing.T) {
+// A node that is cordoned for a few seconds (maintenance; the same path as a node briefly not ready or under
+// pressure, whose taints the node lifecycle controller removes too quickly to test) keeps the pod off it
+// for that long: the run waits, saying why in its status, instead of failing at once as unschedulable, and
+// the test then runs and passes.
+func TestPassingNodeConditionIsWaitedOut(t *testing.T) {
 	ns := namespace(t)
 	node := strings.TrimSpace(kubectl(t, "get", "nodes", "-o", "jsonpath={.items[0].metadata.name}"))
-	const taint = "node.kubernetes.io/memory-pressure:NoSchedule"
-	kubectl(t, "taint", "node", node, taint)
-	removed := false
-	untaint := func() {
-		if removed {
-			return
-		}
-		removed = true
-		// The node lifecycle controller may have removed it already: that is fine.
-		_ = run(t, command(context.WithoutCancel(t.Context()), kubectlBin, "taint", "node", node, taint+"-"))
+	kubectl(t, "cordon", node)
+	var once sync.Once
+	uncordon := func() {
+		once.Do(func() { _ = run(t, command(context.WithoutCancel(t.Context()), kubectlBin, "uncordon", node)) })
 	}
-	t.Cleanup(untaint)
+	t.Cleanup(uncordon)
 	go func() {
 		time.Sleep(5 * time.Second)
-		untaint()
+		uncordon()
 	}()
-	res := testrun(t, "run", "pressured", "-n", ns, "--image", busybox, "--", "echo", "ran")
+	res := testrun(t, "run", "cordoned", "-n", ns, "--image", busybox, "--", "echo", "ran")
 	wantCode(t, res, 0)
 	wantText(t, res.stdout, "ran")
-	wantStderr(t, res, "for the node to recover (node.kubernetes.io/memory-pressure)")
+	wantStderr(t, res, "for the node to recover (node.kubernetes.io/unschedulable)")
 	assertNothingLeft(t, ns)
 }
 
@@ -378,4 +377,55 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// An API server gone for good (not a restart) ends a run after a minute with 125, saying so and how to
+// clean up later, instead of waiting out --timeout. When the API server is back, delete --all removes what
+// the plugin could not.
+func TestRunGivesUpOnAnAPIServerGoneForAMinute(t *testing.T) {
+	ns := namespace(t)
+	p, stderr := startRun(t, append([]string{"run", "orphan", "-n", ns, "--timeout", "30m"}, ticker...)...)
+	stopAPIServer(t)
+	code, took := p.waitExit(t, 3*time.Minute)
+	startAPIServer(t)
+	if code != 125 {
+		t.Fatalf("exit code with the API server gone = %d, want 125; stderr:\n%s", code, stderr.String())
+	}
+	if took > 2*time.Minute {
+		t.Errorf("took %s to give up on the API server, want about a minute", took)
+	}
+	wantText(t, stderr.String(), "the API server has not answered for")
+	wantText(t, stderr.String(), "kubectl testrun delete orphan-")
+	wantCode(t, testrun(t, "delete", "--all", "-n", ns), 0)
+}
+
+// stopAPIServer kills the local cluster's kube-apiserver; startAPIServer (also run when the test ends)
+// brings it back and waits until it is ready.
+func stopAPIServer(t *testing.T) {
+	t.Helper()
+	dir := os.Getenv("TESTRUN_CLUSTER_DIR")
+	if dir == "" {
+		dir = "/var/lib/kubectl-testrun-cluster"
+	}
+	pid, err := os.ReadFile(filepath.Join(dir, "pids", "apiserver.pid"))
+	if err != nil {
+		t.Fatalf("reading the API server's pid: %v", err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(pid)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { startAPIServer(t) })
+	if err := syscall.Kill(n, syscall.SIGKILL); err != nil {
+		t.Fatalf("killing the API server (pid %d): %v", n, err)
+	}
+}
+
+func startAPIServer(t *testing.T) {
+	t.Helper()
+	up := exec.Command(filepath.Join(repoRoot, "hack/cluster/cluster.sh"), "up")
+	up.Stdout, up.Stderr = io.Discard, os.Stderr
+	if err := up.Run(); err != nil {
+		t.Fatalf("bringing the API server back: %v", err)
+	}
 }

@@ -163,6 +163,7 @@ type Options struct {
 	runs    []plannedRun
 	client  kubernetes.Interface
 	config  *rest.Config
+	api     *testrun.APIHealth
 	noColor bool
 	flags   parsedFlags
 
@@ -365,6 +366,8 @@ func (o *Options) Complete(cmd *cobra.Command, args []string) error {
 	if o.config, err = o.ConfigFlags.ToRESTConfig(); err != nil {
 		return exitcode.New(exitcode.CannotRun, err)
 	}
+	o.api = &testrun.APIHealth{}
+	o.config.Wrap(o.api.Wrap)
 	if o.client, err = kubernetes.NewForConfig(o.config); err != nil {
 		return exitcode.New(exitcode.CannotRun, err)
 	}
@@ -818,6 +821,7 @@ func (o *Options) runner(r plannedRun, logs io.Writer, progress *testrun.Progres
 		Keep:            o.Keep,
 		ScheduleTimeout: o.ScheduleTimeout,
 		DumpSelector:    o.DumpSelector,
+		API:             o.api,
 	}
 }
 

@@ -24,6 +24,8 @@ type Clients struct {
 	Client    kubernetes.Interface
 	Config    *rest.Config
 	Namespace string
+	// API tells whether Client's requests reach the API server.
+	API *testrun.APIHealth
 }
 
 // NewClients builds the clients from the standard kubeconfig flags; a failure is bad input (125).
@@ -36,6 +38,8 @@ func NewClients(f *genericclioptions.ConfigFlags) (Clients, error) {
 	if c.Config, err = f.ToRESTConfig(); err != nil {
 		return c, exitcode.New(exitcode.CannotRun, err)
 	}
+	c.API = &testrun.APIHealth{}
+	c.Config.Wrap(c.API.Wrap)
 	if c.Client, err = kubernetes.NewForConfig(c.Config); err != nil {
 		return c, exitcode.New(exitcode.CannotRun, err)
 	}

@@ -89,7 +89,7 @@ func (o *Options) Validate() error {
 func (o *Options) Run(ctx context.Context) error {
 	progress := o.Output.Progress(o.ErrOut)
 	progress.Start()
-	outcome, pod, err := testrun.Wait(ctx, o.clients.Client, o.clients.Namespace, o.run, o.Timeout, o.ScheduleTimeout, progress)
+	outcome, pod, err := testrun.Wait(ctx, o.clients.Client, o.clients.API, o.clients.Namespace, o.run, o.Timeout, o.ScheduleTimeout, progress)
 	progress.Stop()
 	if err != nil {
 		return err
