@@ -55,6 +55,7 @@ type eventWatch struct {
 	jobListed          time.Time
 	listed             time.Time
 	unschedulableSince time.Time
+	silentSince        time.Time
 }
 
 func newEventWatch(client kubernetes.Interface, scheduleTimeout time.Duration) *eventWatch {
@@ -79,9 +80,40 @@ func (e *eventWatch) refine(ctx context.Context, job *batchv1.Job, pod *corev1.P
 		return e.unschedulable(ctx, pod, o)
 	case !o.Done && creatingContainers(pod):
 		return e.creating(ctx, pod, o)
+	case !o.Done && nodeSilent(pod):
+		return e.nodeSilent(pod, o)
 	}
-	e.unschedulableSince = time.Time{}
+	e.unschedulableSince, e.silentSince = time.Time{}, time.Time{}
 	return o
+}
+
+// nodeSilent is true for a pod whose node stopped reporting: the node lifecycle controller marked it not
+// Ready while its containers, as last reported by its kubelet, still run (a kubelet never reports that
+// itself for a pod without readiness probes, as the plugin's pods are).
+func nodeSilent(pod *corev1.Pod) bool {
+	c := podCondition(pod, corev1.PodReady)
+	if pod.Status.Phase != corev1.PodRunning || c == nil || c.Status != corev1.ConditionFalse {
+		return false
+	}
+	test, holder := containerStatus(pod, TestContainer), containerStatus(pod, HolderContainer)
+	return test != nil && test.State.Running != nil && holder != nil && holder.State.Running != nil
+}
+
+// nodeSilent waits TransientWait for the node of pod to report again, then fails the run: its node is lost.
+// The test may still run there, but nothing can follow it, and the cluster evicts it only minutes later.
+func (e *eventWatch) nodeSilent(pod *corev1.Pod, o Outcome) Outcome {
+	if e.silentSince.IsZero() {
+		e.silentSince = time.Now()
+	}
+	if time.Since(e.silentSince) < TransientWait {
+		o.Status = fmt.Sprintf("node %s does not respond: waiting up to %s for it", pod.Spec.NodeName, TransientWait)
+		return o
+	}
+	return Outcome{
+		Done: true, ExitCode: exitcode.CannotRun, Reason: reasonNodeLost, Status: "node lost",
+		Message: fmt.Sprintf("the node %s of pod %q stopped responding (its kubelet no longer reports to the cluster) and did not come back within %s: run the test again, and look at the node (kubectl describe node %s)",
+			pod.Spec.NodeName, pod.Name, TransientWait, pod.Spec.NodeName),
+	}
 }
 
 // jobRefused fails a run whose Job exists but has no pod, when the Job controller reported that the API

@@ -194,3 +194,41 @@ func TestTransientTaintsTellAPassingConditionFromAMismatch(t *testing.T) {
 		}
 	}
 }
+
+// A pod whose node stopped reporting (Ready false, its containers still running as last reported) is waited
+// for, then the run fails as NodeLost; a pod whose node reports again goes on.
+func TestEventWatchWaitsForASilentNodeThenCallsItLost(t *testing.T) {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "run-x", Namespace: "ci", UID: types.UID("u1")},
+		Spec:       corev1.PodSpec{NodeName: "node-1"},
+		Status: corev1.PodStatus{
+			Phase:      corev1.PodRunning,
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse}},
+			ContainerStatuses: []corev1.ContainerStatus{
+				{Name: TestContainer, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}},
+				{Name: HolderContainer, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}},
+			},
+		},
+	}
+	e := newEventWatch(fake.NewClientset(), 0)
+	defer e.stop()
+	o := e.refine(t.Context(), nil, pod, Outcome{Status: "running"})
+	if o.Done || !strings.Contains(o.Status, "node-1 does not respond") {
+		t.Fatalf("first sight of a silent node = %+v, want a wait saying so", o)
+	}
+	e.silentSince = time.Now().Add(-TransientWait)
+	o = e.refine(t.Context(), nil, pod, Outcome{Status: "running"})
+	if !o.Done || o.ExitCode != 125 || o.Reason != "NodeLost" || !strings.Contains(o.Message, "kubectl describe node node-1") {
+		t.Fatalf("a node silent for %s = %+v, want 125 NodeLost", TransientWait, o)
+	}
+	back := pod.DeepCopy()
+	back.Status.Conditions[0].Status = corev1.ConditionTrue
+	if o := e.refine(t.Context(), nil, back, Outcome{Status: "running"}); o.Done || !e.silentSince.IsZero() {
+		t.Errorf("a node that reports again = %+v (silent since %v), want the run to go on", o, e.silentSince)
+	}
+	starting := pod.DeepCopy()
+	starting.Status.ContainerStatuses[1].State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}
+	if nodeSilent(starting) {
+		t.Errorf("a pod whose holder is still starting (not Ready for that reason) was taken for a silent node")
+	}
+}

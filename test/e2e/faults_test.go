@@ -385,9 +385,9 @@ func (s *syncBuffer) String() string {
 func TestRunGivesUpOnAnAPIServerGoneForAMinute(t *testing.T) {
 	ns := namespace(t)
 	p, stderr := startRun(t, append([]string{"run", "orphan", "-n", ns, "--timeout", "30m"}, ticker...)...)
-	stopAPIServer(t)
+	stopComponent(t, "apiserver")
 	code, took := p.waitExit(t, 3*time.Minute)
-	startAPIServer(t)
+	startComponents(t)
 	if code != 125 {
 		t.Fatalf("exit code with the API server gone = %d, want 125; stderr:\n%s", code, stderr.String())
 	}
@@ -399,33 +399,55 @@ func TestRunGivesUpOnAnAPIServerGoneForAMinute(t *testing.T) {
 	wantCode(t, testrun(t, "delete", "--all", "-n", ns), 0)
 }
 
-// stopAPIServer kills the local cluster's kube-apiserver; startAPIServer (also run when the test ends)
-// brings it back and waits until it is ready.
-func stopAPIServer(t *testing.T) {
+// A node that stops reporting (its kubelet killed) is waited for a minute after the cluster noticed, then
+// the run ends with 125 as a lost node, not as a failed test and not at --timeout.
+func TestRunOnALostNodeIsReportedAsSuch(t *testing.T) {
+	ns := namespace(t)
+	p, stderr := startRun(t, append([]string{"run", "lost", "-n", ns, "--timeout", "30m"}, ticker...)...)
+	stopComponent(t, "kubelet")
+	// The node lifecycle controller notices after its grace period (50 s), then the plugin waits a minute.
+	code, _ := p.waitExit(t, 4*time.Minute)
+	startComponents(t)
+	if code != 125 {
+		t.Fatalf("exit code with the node lost = %d, want 125; stderr:\n%s", code, stderr.String())
+	}
+	wantText(t, stderr.String(), "does not respond: waiting up to 1m0s for it")
+	wantText(t, stderr.String(), "stopped responding (its kubelet no longer reports to the cluster)")
+	waitFor(t, 60*time.Second, "the lost run's pod to go once the node is back", func(ctx context.Context) (bool, error) {
+		pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: managedBy})
+		return err == nil && len(pods.Items) == 0, err
+	})
+}
+
+// stopComponent kills a component of the local cluster (hack/cluster/cluster.sh names them); it is brought
+// back when the test ends.
+func stopComponent(t *testing.T, name string) {
 	t.Helper()
 	dir := os.Getenv("TESTRUN_CLUSTER_DIR")
 	if dir == "" {
 		dir = "/var/lib/kubectl-testrun-cluster"
 	}
-	pid, err := os.ReadFile(filepath.Join(dir, "pids", "apiserver.pid"))
+	pid, err := os.ReadFile(filepath.Join(dir, "pids", name+".pid"))
 	if err != nil {
-		t.Fatalf("reading the API server's pid: %v", err)
+		t.Fatalf("reading the pid of %s: %v", name, err)
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(string(pid)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { startAPIServer(t) })
+	t.Cleanup(func() { startComponents(t) })
 	if err := syscall.Kill(n, syscall.SIGKILL); err != nil {
-		t.Fatalf("killing the API server (pid %d): %v", n, err)
+		t.Fatalf("killing %s (pid %d): %v", name, n, err)
 	}
 }
 
-func startAPIServer(t *testing.T) {
+// startComponents starts every component of the local cluster that is not running and waits until all are
+// ready (cluster.sh up is idempotent).
+func startComponents(t *testing.T) {
 	t.Helper()
 	up := exec.Command(filepath.Join(repoRoot, "hack/cluster/cluster.sh"), "up")
 	up.Stdout, up.Stderr = io.Discard, os.Stderr
 	if err := up.Run(); err != nil {
-		t.Fatalf("bringing the API server back: %v", err)
+		t.Fatalf("bringing the cluster's components back: %v", err)
 	}
 }
