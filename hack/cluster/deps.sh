@@ -11,6 +11,7 @@ declare -A need=(
   [runc]=runc
   [/usr/lib/cni/bridge]=containernetworking-plugins
   [iptables]=iptables
+  [nft]=nftables
   [conntrack]=conntrack
   [openssl]=openssl
   [/bin/busybox]=busybox-static

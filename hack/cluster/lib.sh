@@ -19,6 +19,14 @@ k8s_bin_dir() { echo "$TESTRUN_CACHE_DIR/kubernetes/$(k8s_version)/bin"; }
 : "${POD_CIDR:=10.202.0.0/24}"
 : "${SERVICE_CIDR:=10.203.0.0/24}"
 : "${SERVICE_IP:=10.203.0.1}"
+# Cluster DNS: the kube-dns Service's ClusterIP (the kubelet's clusterDNS); CoreDNS itself listens on NODE_IP.
+: "${CLUSTER_DNS_IP:=10.203.0.10}"
+: "${CLUSTER_DOMAIN:=cluster.local}"
+: "${COREDNS_READY_PORT:=18181}"
+: "${KUBE_PROXY_HEALTHZ_PORT:=10256}"
+: "${KUBE_PROXY_METRICS_PORT:=10249}"
+# The nftables table of the guard that keeps every packet of the cluster on this machine (cluster.sh).
+: "${GUARD_TABLE:=kubectl_testrun_guard}"
 : "${APISERVER_PORT:=6443}"
 : "${ETCD_PORT:=12379}"
 : "${ETCD_PEER_PORT:=12380}"
