@@ -11,6 +11,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
 
 version=$(k8s_version)
+[ -n "$version" ] || die "hack/cluster/k8s/go.mod requires no k8s.io/kubernetes version: restore its require line"
 bin=$(k8s_bin_dir)
 # binary name -> package (go build names each binary after the last element of its package path)
 declare -A packages=(

@@ -143,9 +143,17 @@ make_pki() {
 
 # --- configuration files ------------------------------------------------------------------------------
 
+# write_if_changed FILE: write stdin to FILE only when it differs, so that a component watching its file
+# (kube-proxy exits when its configuration file changes) is left alone by a repeated up.
+write_if_changed() {
+  local tmp=$1.tmp.$$
+  cat >"$tmp"
+  if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv "$tmp" "$1"; fi
+}
+
 write_configs() {
   mkdir -p "$STATE/containerd" "$STATE/cni/net.d" "$STATE/kubelet" "$STATE/pod-logs" "$STATE/kube-proxy" "$STATE/coredns"
-  cat >"$STATE/containerd/config.toml" <<EOF
+  write_if_changed "$STATE/containerd/config.toml" <<EOF
 version = 2
 root = "$STATE/containerd/root"
 state = "$STATE/containerd/state"
@@ -169,7 +177,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     bin_dir = "/usr/lib/cni"
     conf_dir = "$STATE/cni/net.d"
 EOF
-  cat >"$STATE/cni/net.d/10-testrun.conflist" <<EOF
+  write_if_changed "$STATE/cni/net.d/10-testrun.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
   "name": "testrun",
@@ -190,7 +198,7 @@ EOF
   ]
 }
 EOF
-  cat >"$STATE/kubelet/config.yaml" <<EOF
+  write_if_changed "$STATE/kubelet/config.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 address: $NODE_IP
@@ -219,10 +227,10 @@ imageGCLowThresholdPercent: 99
 evictionHard: {memory.available: 100Mi, nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
 makeIPTablesUtilChains: false
 EOF
-  echo "nameserver $NODE_IP" >"$STATE/kubelet/resolv.conf"
+  echo "nameserver $NODE_IP" | write_if_changed "$STATE/kubelet/resolv.conf"
   # The conntrack settings are 0: kube-proxy leaves the host's conntrack sysctls as they are. oomScoreAdj 0:
   # root here may not lower it. NodePorts answer on the node address only.
-  cat >"$STATE/kube-proxy/config.yaml" <<EOF
+  write_if_changed "$STATE/kube-proxy/config.yaml" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 mode: nftables
@@ -240,7 +248,7 @@ conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeou
 EOF
   # The cluster domain and the reverse zones come from the API; every other name is answered NXDOMAIN here,
   # never forwarded.
-  cat >"$STATE/coredns/Corefile" <<EOF
+  write_if_changed "$STATE/coredns/Corefile" <<EOF
 $CLUSTER_DOMAIN:53 in-addr.arpa:53 ip6.arpa:53 {
     bind $NODE_IP
     ready 127.0.0.1:$COREDNS_READY_PORT

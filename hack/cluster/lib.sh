@@ -4,7 +4,9 @@
 _lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # The Kubernetes release the local cluster runs: the version in hack/cluster/k8s/go.mod.
-k8s_version() { awk '/^require k8s.io\/kubernetes /{print $3}' "$_lib_dir/k8s/go.mod"; }
+k8s_version() {
+  awk '$1 == "require" && $2 == "k8s.io/kubernetes" {print $3; exit} $1 == "k8s.io/kubernetes" {print $2; exit}' "$_lib_dir/k8s/go.mod"
+}
 
 # Binaries are cached by version outside the repository; all cluster state lives in one directory.
 : "${TESTRUN_CACHE_DIR:=${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-testrun}"
