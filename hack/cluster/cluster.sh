@@ -495,8 +495,20 @@ save_host_state() {
 
 cmd_up() {
   require_root
-  "$here/deps.sh"
-  BIN=$("$here/build.sh" | tail -n 1)
+  # The build needs only Go and the module proxy: on a fresh machine it runs while apt installs the packages.
+  local built
+  built=$(mktemp "${TMPDIR:-/tmp}/cluster-build.XXXXXX")
+  "$here/build.sh" >"$built" &
+  local build_pid=$!
+  if ! "$here/deps.sh"; then
+    kill "$build_pid" 2>/dev/null || true
+    wait "$build_pid" 2>/dev/null || true
+    rm -f "$built"
+    die "installing the Debian packages failed: see the output above"
+  fi
+  wait "$build_pid" || { rm -f "$built"; die "building the components failed: see the output above"; }
+  BIN=$(tail -n 1 "$built")
+  rm -f "$built"
   mkdir -p "$STATE" "$LOGS" "$PIDS"
   local any_alive=
   for c in "${COMPONENTS[@]}"; do alive "$c" && any_alive=1; done
