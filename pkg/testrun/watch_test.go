@@ -97,12 +97,12 @@ func TestAPIHealthRecordsTheClientsRequests(t *testing.T) {
 		if fail {
 			return nil, refused
 		}
-		return &http.Response{StatusCode: http.StatusServiceUnavailable}, nil
+		return &http.Response{StatusCode: http.StatusServiceUnavailable, Body: http.NoBody}, nil
 	}))
 	send := func(ctx context.Context) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://127.0.0.1:6443/api", nil)
 		if resp, err := rt.RoundTrip(req); err == nil {
-			resp.Body = http.NoBody
+			_ = resp.Body.Close()
 		}
 	}
 	send(t.Context())

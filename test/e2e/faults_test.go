@@ -132,8 +132,11 @@ func TestClosedStdoutCleansUpAndExits141(t *testing.T) {
 	}
 	r.Close() // what `head -1` does after its line
 	closed := time.Now()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait() // the exit code is checked below
+		close(done)
+	}()
 	select {
 	case <-done:
 	case <-time.After(20 * time.Second):
@@ -163,8 +166,11 @@ func TestClosedStderrCleansUpAndExits141(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Close()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait() // the exit code is checked below
+		close(done)
+	}()
 	select {
 	case <-done:
 	case <-time.After(30 * time.Second):
