@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/input"
 )
 
 // LocalDir is the directory of a repository that holds its definitions and its global configuration,
@@ -55,7 +57,7 @@ func DiscoverShipped(local fs.FS, dir string, shipped fs.FS) (*Catalog, error) {
 	if c.Shipped, _, err = readDir(shipped, "plugins", OriginShipped, false); err != nil {
 		return nil, err
 	}
-	data, err := fs.ReadFile(local, ConfigFileName)
+	data, err := input.ReadFS(local, ConfigFileName, filepath.Join(dir, ConfigFileName), input.MaxFileBytes)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return c, nil
@@ -87,7 +89,7 @@ func readDir(fsys fs.FS, dir string, origin Origin, withConfig bool) ([]*Definit
 			continue
 		}
 		file := filepath.Join(dir, name)
-		data, err := fs.ReadFile(fsys, name)
+		data, err := input.ReadFS(fsys, name, file, input.MaxFileBytes)
 		if err != nil {
 			return nil, nil, fmt.Errorf("reading definition file %q: %w", file, err)
 		}

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/input"
 )
 
 // Parse reads one TestDefinition document from data, strictly: an unknown field, a value of the wrong type, a
@@ -91,6 +93,9 @@ func parseNode(file string, data []byte) (*yaml.Node, error) {
 			return nil, fmt.Errorf("definition file %q is empty: start it with apiVersion: %s (see docs/definitions.md)", file, APIVersion)
 		}
 		return nil, syntaxError(file, err)
+	}
+	if err := input.CheckAliases(&doc, input.MaxExpandedBytes); err != nil {
+		return nil, fmt.Errorf("definition file %q: %w", file, err)
 	}
 	var next yaml.Node
 	switch err := dec.Decode(&next); {

@@ -40,6 +40,7 @@ import (
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/extract"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/fetch"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/input"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/podexec"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/testrun"
 	"github.com/kubectl-testrun/kubectl-testrun/plugins"
@@ -432,17 +433,22 @@ func (o *Options) definitions(catalog *definition.Catalog) ([]*definition.Defini
 	return nil, nil
 }
 
-// readFile reads -f FILE; "-" is stdin.
+// readFile reads -f FILE; "-" is stdin. Either is read within input.MaxFileBytes, so that an endless source
+// (/dev/zero, a FIFO fed forever) ends in an error instead of exhausting memory.
 func (o *Options) readFile(name string) ([]byte, error) {
+	var tooLarge *input.TooLargeError
 	if name == "-" {
-		data, err := io.ReadAll(o.In)
+		data, err := input.Read(o.In, "-", input.MaxFileBytes)
 		if err != nil {
 			return nil, fmt.Errorf("-f -: reading the definition from stdin: %w", err)
 		}
 		return data, nil
 	}
-	data, err := os.ReadFile(name)
-	if err != nil {
+	data, err := input.ReadPath(name, input.MaxFileBytes)
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, fmt.Errorf("-f: %w", err)
+	case err != nil:
 		return nil, fmt.Errorf("-f %q: %w: give the path of a definition file", name, err)
 	}
 	return data, nil
