@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"syscall"
+
+	"k8s.io/cli-runtime/pkg/printers"
 )
 
 // The exit codes the plugin itself chooses; any other code is the test container's own.
@@ -95,12 +97,13 @@ func Code(ctx context.Context, err error) int {
 }
 
 // Report writes err to w the way kubectl does ("error: ..."), unless it carries no message, and returns the
-// exit code for it.
+// exit code for it. Errors echo what the user typed and what the cluster said, so they are escaped like pod
+// text: a raw terminal escape in an argument never reaches the terminal.
 func Report(ctx context.Context, err error, w io.Writer) int {
 	code := Code(ctx, err)
 	var e *Error
 	if err != nil && (!errors.As(err, &e) || e.Err != nil) {
-		fmt.Fprintf(w, "error: %v\n", err)
+		fmt.Fprintf(w, "error: %s\n", printers.EscapeTerminal(err.Error()))
 	}
 	return code
 }

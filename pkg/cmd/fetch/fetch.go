@@ -140,7 +140,10 @@ func (o *Options) Validate() error {
 	if err := o.Progress.Validate(); err != nil {
 		return err
 	}
-	return run.CheckEmptyDir("--to", o.To)
+	if err := run.ValidateLimits(o.Limits); err != nil {
+		return err
+	}
+	return run.CheckDestination("--to", o.To)
 }
 
 // Run copies the files.

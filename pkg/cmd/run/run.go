@@ -674,7 +674,12 @@ func (o *Options) Validate() error {
 	if o.Detach && (o.Reports != "" || o.Keep) {
 		return fmt.Errorf("--detach does not follow the run, so --reports and --keep do not apply: fetch the reports later with kubectl testrun fetch")
 	}
-	if err := CheckEmptyDir("--reports", o.Reports); err != nil {
+	if o.DumpSelector != "" {
+		if _, err := labels.Parse(o.DumpSelector); err != nil {
+			return fmt.Errorf("--dump-selector %q is not a label selector (e.g. app=api): %w", o.DumpSelector, err)
+		}
+	}
+	if err := ValidateLimits(o.CopyLimits); err != nil {
 		return err
 	}
 	if err := shared.ValidateScheduleTimeout(o.ScheduleTimeout); err != nil {
@@ -698,23 +703,70 @@ func (o *Options) Validate() error {
 		}
 		errs = append(errs, err)
 	}
-	return errors.Join(errs...)
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	return CheckDestination("--reports", o.Reports)
 }
 
-// CheckEmptyDir refuses a local destination that already holds files, before anything is created in the
-// cluster: what is in it afterwards must have come from this run.
-func CheckEmptyDir(flag, dir string) error {
+// CheckDestination makes sure, before anything is created in the cluster, that the local directory dir can
+// receive a copy: that it is empty or new (what it holds afterwards must have come from this run), and that it
+// can be created and written. The second is proven by doing it: the missing directories are created and a
+// file is written in dir, then everything the check created is removed again. So a destination that cannot
+// work (in /proc, behind a dangling symbolic link, with a file in the way, read-only) is refused up front,
+// instead of losing the reports after the test ran.
+func CheckDestination(flag, dir string) error {
 	if dir == "" {
 		return nil
 	}
 	entries, err := os.ReadDir(dir)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
-	case err != nil:
-		return fmt.Errorf("%s %q: %w", flag, dir, err)
-	case len(entries) > 0:
+	case err == nil && len(entries) > 0:
 		return fmt.Errorf("%s %q is not empty: choose an empty or new directory, so that what it holds afterwards came from this run", flag, dir)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s %q cannot be used: %w: choose a directory you can create and write", flag, dir, err)
+	}
+	if info, lerr := os.Lstat(dir); lerr == nil && info.Mode()&fs.ModeSymlink != 0 && err != nil {
+		target, _ := os.Readlink(dir)
+		return fmt.Errorf("%s %q is a symbolic link to %q, which does not exist: create the directory it points to, or choose another", flag, dir, target)
+	}
+	// The directories the check creates, deepest first, to remove them afterwards.
+	var created []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		created = append(created, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	defer func() {
+		for _, d := range created {
+			_ = os.Remove(d)
+		}
+	}()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("%s %q cannot be created: %w: choose a directory you can create and write", flag, dir, err)
+	}
+	probe, err := os.CreateTemp(dir, ".testrun-probe-*")
+	if err != nil {
+		return fmt.Errorf("%s %q cannot be written: %w: choose a directory you can write", flag, dir, err)
+	}
+	_ = probe.Close()
+	return os.Remove(probe.Name())
+}
+
+// ValidateLimits checks the caps on what a copy may write locally (AddLimitFlags): each must be positive.
+func ValidateLimits(l extract.Limits) error {
+	d := extract.DefaultLimits()
+	switch {
+	case l.MaxTotalBytes <= 0:
+		return fmt.Errorf("--max-bytes %d is not positive: give the most bytes of reports to copy (the default is %d)", l.MaxTotalBytes, d.MaxTotalBytes)
+	case l.MaxFileBytes <= 0:
+		return fmt.Errorf("--max-file-bytes %d is not positive: give the largest report file to copy, in bytes (the default is %d)", l.MaxFileBytes, d.MaxFileBytes)
+	case l.MaxEntries <= 0:
+		return fmt.Errorf("--max-files %d is not positive: give the most files and directories to copy (the default is %d)", l.MaxEntries, d.MaxEntries)
 	}
 	return nil
 }

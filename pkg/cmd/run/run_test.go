@@ -79,6 +79,17 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"bad value over a definition", []string{"run", "--plugin", "shell", "--image", "x:1", "--timeout", "-1s"}, `definition "shell": timeout -1s is negative`},
 		{"config shape", []string{"run", "smoke", "--image", "x:1", "--config", "TOKEN"}, `--config "TOKEN" is not NAME=VALUE`},
 		{"config name", []string{"run", "smoke", "--image", "x:1", "--config", "1TOKEN=x"}, `--config "1TOKEN=x": config entry "1TOKEN": name: "1TOKEN" is not a valid entry name`},
+		{"timeout and hold overflow", []string{"run", "smoke", "--image", "x:1", "--timeout", "2562047h", "--hold", "2562047h"}, "timeout 2562047h0m0s and hold 2562047h0m0s together are longer than 8760h0m0s, the longest a run may last: lower --timeout or --hold"},
+		{"timeout and hold overflow in a dry run", []string{"run", "smoke", "--image", "x:1", "--timeout", "2562047h", "--hold", "2562047h", "--dry-run=client", "-o", "yaml"}, "lower --timeout or --hold"},
+		{"timeout alone too long", []string{"run", "smoke", "--image", "x:1", "--timeout", "9000h"}, "lower --timeout or --hold"},
+		{"dump selector", []string{"run", "smoke", "--image", "x:1", "--dump-selector", "app in (a"}, `--dump-selector "app in (a" is not a label selector`},
+		{"negative max bytes", []string{"run", "smoke", "--image", "x:1", "--max-bytes", "-1"}, "--max-bytes -1 is not positive"},
+		{"zero max file bytes", []string{"run", "smoke", "--image", "x:1", "--max-file-bytes", "0"}, "--max-file-bytes 0 is not positive"},
+		{"zero max files", []string{"run", "smoke", "--image", "x:1", "--max-files", "0"}, "--max-files 0 is not positive"},
+		{"max bytes overflowing", []string{"run", "smoke", "--image", "x:1", "--max-bytes", "99999999999999999999"}, "--max-bytes"},
+		{"definition file without end", []string{"run", "-f", "/dev/zero"}, `-f: "/dev/zero" holds more than 1048576 bytes, the most a definition or flow file may hold`},
+		{"reports in /proc", []string{"run", "smoke", "--image", "x:1", "--reports", "/proc/x"}, `--reports "/proc/x" cannot be created`},
+		{"reports under a file", []string{"run", "smoke", "--image", "x:1", "--reports", "/dev/null/out"}, `--reports "/dev/null/out" cannot be`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -93,6 +104,39 @@ func TestRunRejectsBadInput(t *testing.T) {
 				t.Errorf("error %q does not contain %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// A --reports destination that cannot receive the reports is refused before anything is created, and the
+// check leaves nothing behind.
+func TestRunChecksTheReportsDestination(t *testing.T) {
+	dir := t.TempDir()
+	dangling := filepath.Join(dir, "dangling")
+	if err := os.Symlink(filepath.Join(dir, "missing"), dangling); err != nil {
+		t.Fatal(err)
+	}
+	full := filepath.Join(dir, "full")
+	if err := os.MkdirAll(filepath.Join(full, "old"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ reports, want string }{
+		{dangling, `is a symbolic link to "` + filepath.Join(dir, "missing") + `", which does not exist`},
+		{full, "is not empty"},
+		{filepath.Join(dir, "full", "old", "x", "y"), ""},
+	}
+	for _, tc := range tests {
+		_, err := execute(t, "run", "smoke", "--image", "x:1", "--dry-run=client", "--reports", tc.reports)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("--reports %s: %v, want it accepted", tc.reports, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("--reports %s: error %v, want one containing %q", tc.reports, err, tc.want)
+		case tc.want != "" && exitcode.Code(t.Context(), err) != exitcode.CannotRun:
+			t.Errorf("--reports %s: exit code %d, want 125", tc.reports, exitcode.Code(t.Context(), err))
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "full", "old", "x")); !os.IsNotExist(err) {
+		t.Errorf("the check left %s behind (Lstat: %v): it must remove what it created", filepath.Join(dir, "full", "old", "x"), err)
 	}
 }
 
