@@ -44,18 +44,43 @@ const (
 	DefaultLinger = 10 * time.Minute
 )
 
-// lingerScript keeps the fetch container running until the run is released (the control volume's release
-// file) or the linger time has passed, whichever comes first; the plugin execs into it meanwhile.
+// terminationLog is where the fetch container's termination message goes; the kubelet makes it writable for
+// any user, also with a read-only root filesystem.
+const terminationLog = "/dev/termination-log"
+
+// lingerScript first checks that the helper image has the tools a fetch needs, and exits at once with a
+// message naming the missing one otherwise, so that a broken --helper-image shows while the test still runs.
+// It then keeps the fetch container running until the run is released (the control volume's release file),
+// the plugin has finished its copy (Finish writes the termination message), or the linger time has passed,
+// whichever comes first; the plugin execs into it meanwhile.
 const lingerScript = `trap 'exit 0' TERM INT
+for tool in tar find sha256sum; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "the helper image has no $tool" > ` + terminationLog + `; exit 127; }
+done
 end=$(( $(date +%s) + $1 ))
-until [ -e ` + controlDir + `/release ] || [ "$(date +%s)" -gt "$end" ]; do
+until [ -e ` + controlDir + `/release ] || [ -s ` + terminationLog + ` ] || [ "$(date +%s)" -gt "$end" ]; do
   sleep 0.2 & wait $!
 done
 exit 0
 `
 
-// manifestScript prints a sha256sum line for every regular file under the directory $1.
-const manifestScript = `cd "$1" && find . -type f -exec sha256sum {} +`
+// manifestScript prints a sha256sum line for every regular file under $1, or for $1 itself when it is a file,
+// with the same names tarScript gives them.
+const manifestScript = `if [ -d "$1" ]; then
+  cd "$1" && exec find . -type f -exec sha256sum {} +
+fi
+cd "$(dirname "$1")" && exec sha256sum "./$(basename "$1")"
+`
+
+// tarScript writes a tar of the directory $1's content, or of the file $1 alone (as ./NAME).
+const tarScript = `if [ -d "$1" ]; then
+  cd "$1" && exec tar -cf - .
+fi
+cd "$(dirname "$1")" && exec tar -cf - "./$(basename "$1")"
+`
+
+// finishScript ends the linger of a fetch container (see lingerScript).
+const finishScript = `echo copied > ` + terminationLog
 
 // ErrEphemeralForbidden is returned by Prepare when the API server refuses ephemeral containers (RBAC,
 // admission policy, or a cluster that does not serve them); callers can fall back to another container.
@@ -81,6 +106,9 @@ type Mount struct {
 	// Target shares the process namespace of that container, for files outside any volume
 	// (/proc/1/root/PATH); Volume is then empty.
 	Target string
+	// Linger is how long the fetch container waits for the plugin's execs at most; 0 means DefaultLinger. A
+	// run's fetch container is added when the test starts, so it must linger as long as the holder holds.
+	Linger time.Duration
 	// SecurityContext replaces the default one (uid 65534, every capability dropped, which PodSecurity
 	// restricted admits). Reading another container's files through /proc/1/root needs the same user and at
 	// least its capabilities, so Target mode mirrors the target's.
@@ -106,6 +134,10 @@ func NonRootSecurity(uid, gid int64) *corev1.SecurityContext {
 // start, so callers add it while the test still runs. A refusal by the API server wraps ErrEphemeralForbidden.
 func (f *Fetcher) Prepare(ctx context.Context, pod *corev1.Pod, m Mount) (string, error) {
 	name := ContainerPrefix + rand.String(5)
+	linger := m.Linger
+	if linger <= 0 {
+		linger = DefaultLinger
+	}
 	security := m.SecurityContext
 	if security == nil {
 		security = NonRootSecurity(nobody, nobody)
@@ -114,7 +146,8 @@ func (f *Fetcher) Prepare(ctx context.Context, pod *corev1.Pod, m Mount) (string
 		Name:                     name,
 		Image:                    f.HelperImage,
 		ImagePullPolicy:          corev1.PullIfNotPresent,
-		Command:                  []string{"sh", "-c", lingerScript, "linger", strconv.Itoa(int(DefaultLinger.Seconds()))},
+		Command:                  []string{"sh", "-c", lingerScript, "linger", strconv.FormatInt(int64(linger.Seconds()), 10)},
+		TerminationMessagePath:   terminationLog,
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 		SecurityContext:          security,
 	}}
@@ -177,8 +210,9 @@ func isPullProblem(reason string) bool {
 }
 
 // Fetch copies the directory dir of container (inside the pod) into the local directory to, which it creates
-// and which must be empty or not exist, and verifies every file against a manifest made in the pod. It returns
-// the files written; on error the local directory is incomplete.
+// and which must be empty or not exist, and verifies every file against a manifest made in the pod. When dir
+// is a file, that file alone is copied, into to under its own name. It returns the files written; on error
+// the local directory is incomplete.
 func (f *Fetcher) Fetch(ctx context.Context, namespace, pod, container, dir, to string) ([]extract.File, error) {
 	// The manifest is made while the tar streams: both read the same files, which the test no longer writes,
 	// and hashing in the pod would otherwise add its whole time to the copy.
@@ -205,7 +239,7 @@ func (f *Fetcher) Fetch(ctx context.Context, namespace, pod, container, dir, to 
 	var tarErr bytes.Buffer
 	execDone := make(chan error, 1)
 	go func() {
-		err := f.Exec.Exec(ctx, namespace, pod, container, []string{"tar", "-cf", "-", "-C", dir, "."}, nil, pw, &tarErr)
+		err := f.Exec.Exec(ctx, namespace, pod, container, []string{"sh", "-c", tarScript, "tar", dir}, nil, pw, &tarErr)
 		pw.CloseWithError(err)
 		execDone <- err
 	}()
@@ -232,6 +266,13 @@ func (f *Fetcher) Fetch(ctx context.Context, namespace, pod, container, dir, to 
 		return files, fmt.Errorf("the files copied from %q in pod %q do not match the manifest made in the pod, so they are not complete: %w", dir, pod, err)
 	}
 	return files, nil
+}
+
+// Finish lets the fetch container of a pod the plugin did not create exit once its copy is done (see
+// lingerScript), so that no process of the plugin is left running in someone else's pod. The copy is complete
+// by then, so a failure only means the container lingers until DefaultLinger.
+func (f *Fetcher) Finish(ctx context.Context, namespace, pod, container string) error {
+	return f.Exec.Exec(ctx, namespace, pod, container, []string{"sh", "-c", finishScript}, nil, io.Discard, io.Discard)
 }
 
 func stderrDetail(b *bytes.Buffer) string {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,7 +38,7 @@ func (p podFiles) Exec(_ context.Context, _, _, _ string, command []string, _ io
 			fmt.Fprintf(stdout, "%x  ./%s\n", sha256.Sum256([]byte(content)), name)
 		}
 		return nil
-	case command[0] == "tar":
+	case len(command) > 2 && command[2] == tarScript:
 		tw := tar.NewWriter(stdout)
 		for name, content := range p.files {
 			if name == p.unreadable {
@@ -60,6 +61,54 @@ func (p podFiles) Exec(_ context.Context, _, _, _ string, command []string, _ io
 		return nil
 	}
 	return fmt.Errorf("unexpected command %q", command)
+}
+
+// localShell runs the fetch container's commands with the local sh, tar, find and sha256sum, to test the
+// scripts themselves.
+type localShell struct{}
+
+func (localShell) Exec(ctx context.Context, _, _, _ string, command []string, _ io.Reader, stdout, stderr io.Writer) error {
+	cmd := exec.CommandContext(ctx, command[0], command[1:]...)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	return cmd.Run()
+}
+
+// The tar and manifest scripts copy a directory's content, or a single file under its own name, and agree on
+// the names, so the copy verifies.
+func TestFetchScriptsCopyADirectoryOrASingleFile(t *testing.T) {
+	src := t.TempDir()
+	for name, content := range map[string]string{"r.xml": "<testsuites/>", "sub/-odd name.txt": "a\r\nb"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(src, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(src, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name, path string
+		want       []string
+	}{
+		{"directory", src, []string{"r.xml", "sub/-odd name.txt"}},
+		{"file", filepath.Join(src, "sub", "-odd name.txt"), []string{"-odd name.txt"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &Fetcher{Exec: localShell{}, Limits: extract.DefaultLimits()}
+			to := filepath.Join(t.TempDir(), "out")
+			files, err := f.Fetch(t.Context(), "ci", "p", "c", tc.path, to)
+			if err != nil {
+				t.Fatalf("Fetch(%s): %v", tc.path, err)
+			}
+			var got []string
+			for _, file := range files {
+				got = append(got, file.Path)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("files copied (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
 
 func TestFetchVerifiesEveryFileAgainstTheManifest(t *testing.T) {

@@ -60,8 +60,8 @@ func (f *Fetch) Run(ctx context.Context, namespace, run, to string, release bool
 	return reports, nil
 }
 
-// Pod copies the file or directory p of container in a pod the plugin did not create into to. A path on a
-// volume is read by mounting that volume read-only in a fetch container; any other path through the
+// Pod copies the file or directory p of container in a pod the plugin did not create into to (a file lands
+// in to under its own name). Its fetch container exits once the copy is done. A path on a volume is read by mounting that volume read-only in a fetch container; any other path through the
 // container's process namespace (/proc/1/root), which needs the fetch container to run as the same user.
 func (f *Fetch) Pod(ctx context.Context, namespace, name, container, p, to string) (*Reports, error) {
 	pod, err := f.Client.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
@@ -91,6 +91,8 @@ func (f *Fetch) Pod(ctx context.Context, namespace, name, container, p, to strin
 	}
 	reports := &Reports{Dir: to, Files: []ReportFile{}}
 	files, err := f.Fetcher.Fetch(ctx, namespace, pod.Name, name, dir, to)
+	// Nothing of the plugin stays running in a pod it does not own.
+	finish(ctx, f.Fetcher, namespace, pod.Name, name)
 	for _, file := range files {
 		reports.Files = append(reports.Files, ReportFile{Path: file.Path, Size: file.Size, SHA256: file.SHA256})
 	}

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
 
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/fetch"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/junit"
 )
@@ -44,6 +45,25 @@ type Reports struct {
 	// Error says why the reports are missing or incomplete.
 	Error string `json:"error,omitempty"`
 }
+
+// ReasonReportsIncomplete is the Result reason of a run whose test passed but whose reports did not all
+// come home whole.
+const ReasonReportsIncomplete = "ReportsIncomplete"
+
+// failIfReportsLost makes a run whose test passed, but whose reports did not all come home whole, end with
+// 125 instead of 0, so that CI never loses its reports silently; it reports whether it did. A test that
+// failed keeps its own code: the reports' problem is then said on stderr and in the result document.
+func (r *Result) failIfReportsLost() bool {
+	if r.Reports == nil || r.Reports.Error == "" || r.ExitCode != exitcode.OK {
+		return false
+	}
+	r.ExitCode, r.Reason = exitcode.CannotRun, ReasonReportsIncomplete
+	r.Message = fmt.Sprintf("the test passed, but its reports did not all come home whole, so the run exits %d: %s", exitcode.CannotRun, r.Reports.Error)
+	return true
+}
+
+// ReasonHelperImage is the Outcome reason of a run whose fetch container failed while the test ran.
+const ReasonHelperImage = "HelperImageBroken"
 
 // ReportFile is one file brought home.
 type ReportFile struct {
@@ -71,7 +91,7 @@ func (c *reportCopier) prepare(ctx context.Context, pod *corev1.Pod) {
 		return
 	}
 	c.prepared = true
-	name, err := c.fetcher.Prepare(ctx, pod, fetch.Mount{Volume: ReportsVolume, Control: ControlVolume, SecurityContext: readerSecurity(pod)})
+	name, err := c.fetcher.Prepare(ctx, pod, fetch.Mount{Volume: ReportsVolume, Control: ControlVolume, Linger: holdOf(pod), SecurityContext: readerSecurity(pod)})
 	if err != nil {
 		// Refused (fetch.ErrEphemeralForbidden: RBAC, policy) or failed: the holder mounts the volume too.
 		c.progress.Warnf("%v: fetching the reports through the holder container instead", err)
@@ -79,6 +99,37 @@ func (c *reportCopier) prepare(ctx context.Context, pod *corev1.Pod) {
 		return
 	}
 	c.container, c.dir = name, fetch.SourceDir
+}
+
+// holdOf is how long the holder of pod holds it at most (its EnvHoldSeconds), for the fetch container added
+// when the test starts: a fetch container that gave up before a long test ended would lose its reports. 0
+// when the pod does not say.
+func holdOf(pod *corev1.Pod) time.Duration {
+	for _, c := range pod.Spec.Containers {
+		if c.Name != HolderContainer {
+			continue
+		}
+		for _, e := range c.Env {
+			if n, err := strconv.ParseInt(e.Value, 10, 64); e.Name == EnvHoldSeconds && err == nil && n > 0 && n < int64(MaxDeadline/time.Second) {
+				return time.Duration(n) * time.Second
+			}
+		}
+	}
+	return 0
+}
+
+// broken returns why the fetch container added while the test runs will not serve the copy, as soon as that
+// shows (it ended: the helper image lacks a tool; its image cannot be pulled), so the run fails fast with
+// 125 and names --helper-image instead of losing the reports when the test ended. nil while it runs or starts.
+func (c *reportCopier) broken(pod *corev1.Pod) error {
+	if c.container == "" || c.container == HolderContainer || pod == nil || podDone(pod) {
+		return nil
+	}
+	_, err := fetch.Running(pod, c.container)
+	if err != nil && !strings.Contains(err.Error(), "--helper-image") {
+		err = fmt.Errorf("%w: the reports could not be copied: pass a busybox-like image with sh, date, sleep, touch, tar, find and sha256sum with --helper-image", err)
+	}
+	return err
 }
 
 // readerSecurity is the security context of the fetch container that reads a run's reports: nil (the default,
@@ -125,6 +176,9 @@ func (c *reportCopier) copy(ctx context.Context, pod *corev1.Pod) *Reports {
 	}
 	c.progress.Status("copying reports")
 	files, err := c.fetcher.Fetch(ctx, pod.Namespace, pod.Name, c.container, c.dir, c.to)
+	if c.container != HolderContainer {
+		finish(ctx, c.fetcher, pod.Namespace, pod.Name, c.container)
+	}
 	for _, f := range files {
 		reports.Files = append(reports.Files, ReportFile{Path: f.Path, Size: f.Size, SHA256: f.SHA256})
 	}
@@ -141,6 +195,17 @@ func (c *reportCopier) copy(ctx context.Context, pod *corev1.Pod) *Reports {
 	}
 	c.progress.Printf("copied %d report file(s), %s, into %s (sha256 verified)", len(files), humanBytes(size), c.to)
 	return reports
+}
+
+// finishBudget bounds letting a fetch container exit after its copy, also after an interrupt.
+const finishBudget = 5 * time.Second
+
+// finish lets the fetch container exit now that its copy is done (fetch.Fetcher.Finish). A failure is not
+// worth a word: the copy is complete, and the container ends by itself when its linger runs out.
+func finish(ctx context.Context, f *fetch.Fetcher, namespace, pod, container string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishBudget)
+	defer cancel()
+	_ = f.Finish(ctx, namespace, pod, container)
 }
 
 // arrange moves the report directories of a run with several of them from the volume's sub-directories 0,

@@ -3,6 +3,7 @@ package testrun
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -109,6 +110,34 @@ func TestReaderSecurityFollowsANonRootTestUser(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if diff := cmp.Diff(tc.want, readerSecurity(tc.pod)); diff != "" {
 				t.Errorf("readerSecurity (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// A passed test whose reports did not all come home exits 125; a failed test keeps its own code.
+func TestReportsLostFailAPassedRun(t *testing.T) {
+	tests := []struct {
+		name     string
+		code     int
+		reports  *Reports
+		wantCode int
+		wantLost bool
+	}{
+		{"passed, reports whole", 0, &Reports{}, 0, false},
+		{"passed, no --reports", 0, nil, 0, false},
+		{"passed, a file unreadable", 0, &Reports{Error: "tar: ./private.txt: Permission denied"}, 125, true},
+		{"failed, a file unreadable", 3, &Reports{Error: "tar: ./private.txt: Permission denied"}, 3, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Result{ExitCode: tc.code, Reports: tc.reports}
+			lost := r.failIfReportsLost()
+			if lost != tc.wantLost || r.ExitCode != tc.wantCode {
+				t.Errorf("failIfReportsLost() = %v with exit code %d, want %v with %d", lost, r.ExitCode, tc.wantLost, tc.wantCode)
+			}
+			if lost && (r.Reason != ReasonReportsIncomplete || !strings.Contains(r.Message, "private.txt")) {
+				t.Errorf("reason %q, message %q: want %s and the file named", r.Reason, r.Message, ReasonReportsIncomplete)
 			}
 		})
 	}

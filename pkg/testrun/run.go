@@ -97,8 +97,11 @@ func (r *Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 			summarize(r.Progress, reports, spec.Name, outcome, false, tail)
 		}
 		result.Reports = reports
+		if result.failIfReportsLost() {
+			r.Progress.Warnf("%s", result.Message)
+		}
 	}
-	if result.ExitCode != exitcode.OK {
+	if outcome.ExitCode != exitcode.OK {
 		if outcome.Message != "" && !result.interrupted {
 			r.Progress.Warnf("%s", outcome.Message)
 		}
@@ -227,6 +230,9 @@ func (r *Runner) follow(ctx context.Context, spec Spec, tail *tailBuffer) (Outco
 		}
 		if copier != nil && !o.Done {
 			copier.prepare(ctx, pod)
+			if err := copier.broken(pod); err != nil && ended == nil && !o.TestEnded {
+				return Outcome{Done: true, ExitCode: exitcode.CannotRun, Reason: ReasonHelperImage, Message: err.Error()}, pod, reports, nil
+			}
 		}
 		if o.TestEnded && ended == nil {
 			ended = &o

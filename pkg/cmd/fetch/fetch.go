@@ -95,7 +95,7 @@ func NewCmdFetch(configFlags *genericclioptions.ConfigFlags, streams genericioop
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.To, "to", o.To, "The local directory to copy into (required); it must be empty or new.")
-	f.StringVar(&o.Path, "path", o.Path, "With pod/NAME: the file or directory to copy.")
+	f.StringVar(&o.Path, "path", o.Path, "With pod/NAME: the file or directory to copy; a file lands in --to under its own name.")
 	f.StringVarP(&o.Container, "container", "c", o.Container, "With pod/NAME: the container whose path is copied (default: the pod's default container).")
 	f.StringVar(&o.HelperImage, "helper-image", o.HelperImage, "The image of the fetch container (needs sh, find, sha256sum and tar).")
 	f.BoolVar(&o.Release, "release", o.Release, "With RUN: release the run after copying when its test has ended.")
@@ -170,7 +170,8 @@ func (o *Options) Run(cmd *cobra.Command) error {
 		}
 	}
 	if err != nil {
-		return exitcode.New(1, err)
+		// Files that did not come home whole, like a run's lost reports, and an API error: 125 (docs/exit-codes.md).
+		return exitcode.New(exitcode.CannotRun, err)
 	}
 	return nil
 }
