@@ -64,20 +64,12 @@ done
 exit 0
 `
 
-// manifestScript prints a sha256sum line for every regular file under $1, or for $1 itself when it is a file,
-// with the same names tarScript gives them.
-const manifestScript = `if [ -d "$1" ]; then
-  cd "$1" && exec find . -type f -exec sha256sum {} +
-fi
-cd "$(dirname "$1")" && exec sha256sum "./$(basename "$1")"
-`
+// manifestScript prints a sha256sum line for every regular file of $2 (. or ./NAME) in the directory $1, with
+// the names tar gives them.
+const manifestScript = `cd "$1" && find "$2" -type f -exec sha256sum {} +`
 
-// tarScript writes a tar of the directory $1's content, or of the file $1 alone (as ./NAME).
-const tarScript = `if [ -d "$1" ]; then
-  cd "$1" && exec tar -cf - .
-fi
-cd "$(dirname "$1")" && exec tar -cf - "./$(basename "$1")"
-`
+// kindScript says whether $1 is a directory, a file or neither.
+const kindScript = `if [ -d "$1" ]; then echo directory; elif [ -e "$1" ]; then echo file; else echo missing; fi`
 
 // finishScript ends the linger of a fetch container (see lingerScript).
 const finishScript = `echo copied > ` + terminationLog
@@ -210,10 +202,31 @@ func isPullProblem(reason string) bool {
 }
 
 // Fetch copies the directory dir of container (inside the pod) into the local directory to, which it creates
-// and which must be empty or not exist, and verifies every file against a manifest made in the pod. When dir
-// is a file, that file alone is copied, into to under its own name. It returns the files written; on error
-// the local directory is incomplete.
+// and which must be empty or not exist, and verifies every file against a manifest made in the pod. It returns
+// the files written; on error the local directory is incomplete.
 func (f *Fetcher) Fetch(ctx context.Context, namespace, pod, container, dir, to string) ([]extract.File, error) {
+	return f.fetch(ctx, namespace, pod, container, dir, ".", to)
+}
+
+// FetchPath copies p of container, a directory (its content, as Fetch does) or a single file (into to under
+// its own name), for a path the user named: it asks the container first which one p is.
+func (f *Fetcher) FetchPath(ctx context.Context, namespace, pod, container, p, to string) ([]extract.File, error) {
+	var out, errOut bytes.Buffer
+	if err := f.Exec.Exec(ctx, namespace, pod, container, []string{"sh", "-c", kindScript, "kind", p}, nil, &out, &errOut); err != nil {
+		return nil, fmt.Errorf("looking at %q in pod %q: %w%s", p, pod, err, stderrDetail(&errOut))
+	}
+	switch strings.TrimSpace(out.String()) {
+	case "directory":
+		return f.fetch(ctx, namespace, pod, container, p, ".", to)
+	case "file":
+		return f.fetch(ctx, namespace, pod, container, path.Dir(p), "./"+path.Base(p), to)
+	}
+	return nil, fmt.Errorf("%q does not exist in pod %q, or the fetch container may not see it: check --path and -c", p, pod)
+}
+
+// fetch copies entry ("." for all of it, or "./NAME") of the directory dir. tar runs as the container's own
+// tar, not through sh, where busybox would prefer its built-in applet over the image's tar.
+func (f *Fetcher) fetch(ctx context.Context, namespace, pod, container, dir, entry, to string) ([]extract.File, error) {
 	// The manifest is made while the tar streams: both read the same files, which the test no longer writes,
 	// and hashing in the pod would otherwise add its whole time to the copy.
 	type manifestResult struct {
@@ -223,7 +236,7 @@ func (f *Fetcher) Fetch(ctx context.Context, namespace, pod, container, dir, to 
 	manifestDone := make(chan manifestResult, 1)
 	go func() {
 		var out, errOut bytes.Buffer
-		err := f.Exec.Exec(ctx, namespace, pod, container, []string{"sh", "-c", manifestScript, "manifest", dir}, nil, &out, &errOut)
+		err := f.Exec.Exec(ctx, namespace, pod, container, []string{"sh", "-c", manifestScript, "manifest", dir, entry}, nil, &out, &errOut)
 		if err != nil {
 			manifestDone <- manifestResult{err: fmt.Errorf("listing the files under %q in pod %q: %w%s", dir, pod, err, stderrDetail(&errOut))}
 			return
@@ -239,7 +252,7 @@ func (f *Fetcher) Fetch(ctx context.Context, namespace, pod, container, dir, to 
 	var tarErr bytes.Buffer
 	execDone := make(chan error, 1)
 	go func() {
-		err := f.Exec.Exec(ctx, namespace, pod, container, []string{"sh", "-c", tarScript, "tar", dir}, nil, pw, &tarErr)
+		err := f.Exec.Exec(ctx, namespace, pod, container, []string{"tar", "-cf", "-", "-C", dir, entry}, nil, pw, &tarErr)
 		pw.CloseWithError(err)
 		execDone <- err
 	}()

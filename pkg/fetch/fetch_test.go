@@ -38,7 +38,7 @@ func (p podFiles) Exec(_ context.Context, _, _, _ string, command []string, _ io
 			fmt.Fprintf(stdout, "%x  ./%s\n", sha256.Sum256([]byte(content)), name)
 		}
 		return nil
-	case len(command) > 2 && command[2] == tarScript:
+	case command[0] == "tar":
 		tw := tar.NewWriter(stdout)
 		for name, content := range p.files {
 			if name == p.unreadable {
@@ -96,7 +96,7 @@ func TestFetchScriptsCopyADirectoryOrASingleFile(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &Fetcher{Exec: localShell{}, Limits: extract.DefaultLimits()}
 			to := filepath.Join(t.TempDir(), "out")
-			files, err := f.Fetch(t.Context(), "ci", "p", "c", tc.path, to)
+			files, err := f.FetchPath(t.Context(), "ci", "p", "c", tc.path, to)
 			if err != nil {
 				t.Fatalf("Fetch(%s): %v", tc.path, err)
 			}

@@ -90,7 +90,7 @@ func (f *Fetch) Pod(ctx context.Context, namespace, name, container, p, to strin
 		return nil, err
 	}
 	reports := &Reports{Dir: to, Files: []ReportFile{}}
-	files, err := f.Fetcher.Fetch(ctx, namespace, pod.Name, name, dir, to)
+	files, err := f.Fetcher.FetchPath(ctx, namespace, pod.Name, name, dir, to)
 	// Nothing of the plugin stays running in a pod it does not own.
 	finish(ctx, f.Fetcher, namespace, pod.Name, name)
 	for _, file := range files {

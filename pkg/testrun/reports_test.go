@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -140,5 +141,52 @@ func TestReportsLostFailAPassedRun(t *testing.T) {
 				t.Errorf("reason %q, message %q: want %s and the file named", r.Reason, r.Message, ReasonReportsIncomplete)
 			}
 		})
+	}
+}
+
+// A fetch container that ended while the test still runs (its helper image lacks a tool) or whose image cannot
+// be pulled is reported at once, naming --helper-image; one that starts or runs is not.
+func TestBrokenFetchContainerIsSeenWhileTheTestRuns(t *testing.T) {
+	const name = fetch.ContainerPrefix + "abcde"
+	pod := func(state corev1.ContainerState) *corev1.Pod {
+		return &corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodRunning, EphemeralContainerStatuses: []corev1.ContainerStatus{{Name: name, State: state}}}}
+	}
+	tests := []struct {
+		name  string
+		state corev1.ContainerState
+		want  string
+	}{
+		{"starting", corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}, ""},
+		{"running", corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}, ""},
+		{"no tar", corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Error", ExitCode: 127, Message: "the helper image has no tar\n"}},
+			"the helper image has no tar"},
+		{"cannot pull", corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: "not found"}}, "--helper-image"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &reportCopier{container: name}
+			err := c.broken(pod(tc.state))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("broken() = %v, want nil", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "--helper-image")):
+				t.Errorf("broken() = %v, want an error containing %q and naming --helper-image", err, tc.want)
+			}
+		})
+	}
+	if err := (&reportCopier{container: HolderContainer}).broken(pod(corev1.ContainerState{})); err != nil {
+		t.Errorf("broken() through the holder = %v, want nil: the holder's problems are Classify's", err)
+	}
+}
+
+// The run's fetch container lingers as long as the holder holds, read from the pod.
+func TestFetchContainerLingersAsLongAsTheHolder(t *testing.T) {
+	job := BuildJob(Spec{Name: "x", Image: "i:1", Timeout: 2 * time.Hour, Hold: 5 * time.Minute})
+	pod := &corev1.Pod{Spec: job.Spec.Template.Spec}
+	if got, want := holdOf(pod), 2*time.Hour+5*time.Minute; got != want {
+		t.Errorf("holdOf = %s, want %s", got, want)
+	}
+	if got := holdOf(&corev1.Pod{}); got != 0 {
+		t.Errorf("holdOf of a pod without a holder = %s, want 0", got)
 	}
 }

@@ -30,16 +30,22 @@ var (
 		the test container exited and with images that have no shell or tar. When the test has ended, the run
 		is then released, so its pod and Job finish with the test's status (--release=false keeps holding it).
 
-		pod/NAME copies --path from a running pod the plugin did not create: a path on a volume is read by
-		mounting that volume read-only; any other path through the container's process namespace. Nothing can
-		be read from a pod whose containers have all exited.`)
+		pod/NAME copies --path, a directory or a single file, from a running pod the plugin did not create: a
+		path on a volume is read by mounting that volume read-only; any other path through the container's
+		process namespace. The fetch container exits once the copy is done. Nothing can be read from a pod
+		whose containers have all exited.
+
+		The command exits 0 when every file came home and verified, 125 otherwise.`)
 
 	example = templates.Examples(`
 		# Copy the reports of a run kept with --keep or started with --detach
 		kubectl testrun fetch nightly-x7k2p --to ./out
 
 		# Copy a directory out of a running pod of your own (distroless images too)
-		kubectl testrun fetch pod/api-tests-0 --path /workspace/results --to ./results -c tests`)
+		kubectl testrun fetch pod/api-tests-0 --path /workspace/results --to ./results -c tests
+
+		# Copy a single file; it lands in ./out/report.xml
+		kubectl testrun fetch pod/api-tests-0 --path /workspace/report.xml --to ./out`)
 )
 
 // Options holds the flags of the fetch command.

@@ -52,7 +52,8 @@ var (
 
 		The test's output is streamed live to stdout. The command exits with the test's own exit code; 124 when
 		it timed out, 125 when it could not be run (bad input, missing permission, image pull error,
-		unschedulable, missing Secret or ConfigMap), 126 when its container could not start, 127 when its
+		unschedulable, missing Secret or ConfigMap) or when it passed but its --reports did not all come home
+		whole, 126 when its container could not start, 127 when its
 		command was not found, 130/143 when interrupted. When the test fails or cannot run, stderr shows the
 		describe output of the Job and pod with their events. The Job and its pod are deleted at the end,
 		also on Ctrl-C, unless --keep is given.
