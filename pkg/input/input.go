@@ -37,22 +37,22 @@ func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("%q holds more than %d bytes, the most a definition or flow file may hold: give a smaller file (configuration files too large for it belong in a ConfigMap or Secret)", e.Name, e.Max)
 }
 
-// Read reads all of r, but never more than max+1 bytes: when r holds more than max bytes, it returns a
-// *TooLargeError naming name. Memory is bounded by max whatever r is (a regular file, a pipe, /dev/zero).
-func Read(r io.Reader, name string, max int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, max+1))
+// Read reads all of r, but never more than limit+1 bytes: when r holds more than limit bytes, it returns a
+// *TooLargeError naming name. Memory is bounded by limit whatever r is (a regular file, a pipe, /dev/zero).
+func Read(r io.Reader, name string, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if int64(len(data)) > max {
-		return nil, &TooLargeError{Name: name, Max: max}
+	if int64(len(data)) > limit {
+		return nil, &TooLargeError{Name: name, Max: limit}
 	}
 	return data, nil
 }
 
-// ReadPath reads the file at path within max bytes (see Read). A FIFO or a character device is read like
+// ReadPath reads the file at path within limit bytes (see Read). A FIFO or a character device is read like
 // any stream, so that `-f <(generate)` works; a directory is refused.
-func ReadPath(path string, max int64) ([]byte, error) {
+func ReadPath(path string, limit int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -61,13 +61,13 @@ func ReadPath(path string, max int64) ([]byte, error) {
 	if info, err := f.Stat(); err == nil && info.IsDir() {
 		return nil, fmt.Errorf("%q is a directory, not a file", path)
 	}
-	return Read(f, path, max)
+	return Read(f, path, limit)
 }
 
-// ReadFS reads the file name of fsys within max bytes (see Read); name is shown in errors as shown. Only a
+// ReadFS reads the file name of fsys within limit bytes (see Read); name is shown in errors as shown. Only a
 // regular file is read: a FIFO or a device found in a directory of definitions is refused rather than
 // opened, since opening a FIFO blocks until someone writes to it.
-func ReadFS(fsys fs.FS, name, shown string, max int64) ([]byte, error) {
+func ReadFS(fsys fs.FS, name, shown string, limit int64) ([]byte, error) {
 	info, err := fs.Stat(fsys, name)
 	if err != nil {
 		return nil, err
@@ -80,7 +80,7 @@ func ReadFS(fsys fs.FS, name, shown string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return Read(f, shown, max)
+	return Read(f, shown, limit)
 }
 
 // ErrAliasLoop is returned by CheckAliases for an alias inside the node its anchor names.
@@ -98,19 +98,19 @@ func (e *AliasBombError) Error() string {
 }
 
 // CheckAliases measures the document under root as a decoder would see it, every alias replaced by the node
-// its anchor names, and returns an *AliasBombError when that exceeds max. A node weighs one plus the bytes of
+// its anchor names, and returns an *AliasBombError when that exceeds limit. A node weighs one plus the bytes of
 // its value (scalars, keys included). The YAML library bounds aliasing by the ratio of aliased nodes to all
 // nodes decoded, which a few large scalars referenced thousands of times pass: 20,000 references to a 100 KB
 // string are 40,000 decoded nodes and 2 GB of strings. Weighing bytes catches that; the measure is memoized
-// per node and saturates at max, so it costs one walk of the parsed tree whatever the expansion.
-func CheckAliases(root *yaml.Node, max int64) error {
-	m := &aliasMeter{max: max, weight: map[*yaml.Node]int64{}, open: map[*yaml.Node]bool{}}
+// per node and saturates at limit, so it costs one walk of the parsed tree whatever the expansion.
+func CheckAliases(root *yaml.Node, limit int64) error {
+	m := &aliasMeter{max: limit, weight: map[*yaml.Node]int64{}, open: map[*yaml.Node]bool{}}
 	w, err := m.measure(root)
 	if err != nil {
 		return err
 	}
-	if w > max {
-		return &AliasBombError{Max: max}
+	if w > limit {
+		return &AliasBombError{Max: limit}
 	}
 	return nil
 }
