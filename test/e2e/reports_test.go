@@ -196,27 +196,7 @@ func TestReportsFallBackToTheHolderWithoutEphemeralContainers(t *testing.T) {
 // volume; from a finished pod it explains why not and exits non-zero.
 func TestFetchFromAForeignPod(t *testing.T) {
 	ns := namespace(t)
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: ns},
-		Spec: corev1.PodSpec{
-			RestartPolicy: corev1.RestartPolicyNever,
-			Volumes:       []corev1.Volume{{Name: "work", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
-			Containers: []corev1.Container{{
-				Name: "app", Image: busybox,
-				Command: []string{"sh", "-c", `mkdir -p /work/results/sub /opt/out && printf 'a\r\nb' > /work/results/sub/r.txt && ` +
-					`echo inside > /opt/out/own.txt && exec sleep 3600`},
-				VolumeMounts: []corev1.VolumeMount{{Name: "work", MountPath: "/work"}},
-			}},
-		},
-	}
-	if _, err := client.CoreV1().Pods(ns).Create(t.Context(), pod, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 60*time.Second, "pod app to run", func(ctx context.Context) (bool, error) {
-		p, err := client.CoreV1().Pods(ns).Get(ctx, "app", metav1.GetOptions{})
-		return err == nil && p.Status.Phase == corev1.PodRunning, err
-	})
-	time.Sleep(time.Second) // the files are written right after the start
+	startForeignPod(t, ns, `mkdir -p /work/results/sub /opt/out && printf 'a\r\nb' > /work/results/sub/r.txt && echo inside > /opt/out/own.txt`)
 
 	out := filepath.Join(t.TempDir(), "volume")
 	r := testrun(t, "fetch", "pod/app", "-n", ns, "--path", "/work/results", "--to", out)
@@ -247,6 +227,34 @@ func TestFetchFromAForeignPod(t *testing.T) {
 	if _, err := os.Stat(none); !os.IsNotExist(err) {
 		t.Errorf("fetch from a finished pod created %s (%v)", none, err)
 	}
+}
+
+// startForeignPod starts the pod "app" the plugin did not create: busybox running script, with an emptyDir
+// at /work, then sleeping; it returns once script has run.
+func startForeignPod(t *testing.T, ns, script string) {
+	t.Helper()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: ns},
+		Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			Volumes:       []corev1.Volume{{Name: "work", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+			Containers: []corev1.Container{{
+				Name: "app", Image: busybox,
+				Command:      []string{"sh", "-c", script + " && touch /work/.ready && exec sleep 3600"},
+				VolumeMounts: []corev1.VolumeMount{{Name: "work", MountPath: "/work"}},
+			}},
+		},
+	}
+	if _, err := client.CoreV1().Pods(ns).Create(t.Context(), pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "pod app to run its script", func(ctx context.Context) (bool, error) {
+		p, err := client.CoreV1().Pods(ns).Get(ctx, "app", metav1.GetOptions{})
+		if err != nil || p.Status.Phase != corev1.PodRunning {
+			return false, err
+		}
+		return run(t, command(ctx, kubectlBin, "-n", ns, "exec", "app", "--", "test", "-e", "/work/.ready")).code == 0, nil
+	})
 }
 
 // 3 (e2e part). A fetch container that serves a crafted archive — its "tar" is a script printing an archive

@@ -192,29 +192,7 @@ func TestAHelperImageWithoutAShellFailsTheRunBeforeTheTestEnds(t *testing.T) {
 // and on the container's own filesystem; once the copy is done no fetch container runs in that pod.
 func TestFetchASingleFileFromAForeignPodLeavesNothingRunning(t *testing.T) {
 	ns := namespace(t)
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: ns},
-		Spec: corev1.PodSpec{
-			RestartPolicy: corev1.RestartPolicyNever,
-			Volumes:       []corev1.Volume{{Name: "work", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
-			Containers: []corev1.Container{{
-				Name: "app", Image: busybox,
-				Command: []string{"sh", "-c", `printf 'a\r\nb\000c' > /work/result.bin && mkdir -p /opt/out && echo inside > /opt/out/own.txt && ` +
-					`touch /work/ready && exec sleep 3600`},
-				VolumeMounts: []corev1.VolumeMount{{Name: "work", MountPath: "/work"}},
-			}},
-		},
-	}
-	if _, err := client.CoreV1().Pods(ns).Create(t.Context(), pod, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 60*time.Second, "pod app to write its files", func(ctx context.Context) (bool, error) {
-		p, err := client.CoreV1().Pods(ns).Get(ctx, "app", metav1.GetOptions{})
-		if err != nil || p.Status.Phase != corev1.PodRunning {
-			return false, err
-		}
-		return run(t, command(ctx, kubectlBin, "-n", ns, "exec", "app", "--", "test", "-e", "/work/ready")).code == 0, nil
-	})
+	startForeignPod(t, ns, `printf 'a\r\nb\000c' > /work/result.bin && mkdir -p /opt/out && echo inside > /opt/out/own.txt`)
 
 	for _, tc := range []struct{ path, name, want string }{
 		{"/work/result.bin", "result.bin", "a\r\nb\x00c"},
