@@ -18,7 +18,8 @@ import (
 )
 
 // A CI job that passes a report destination, a limit or a duration that cannot work learns it before
-// anything is created in the cluster: exit 125, the flag and the fix named, and no Job in the namespace.
+// anything is created in the cluster: exit 125, the flag and the fix named, and no Job in the namespace. What
+// the error echoes of the input reaches the terminal with its escapes neutralised.
 func TestUnusableReportDestinationsLimitsAndDurationsAreRefusedBeforeAnythingIsCreated(t *testing.T) {
 	ns := namespace(t)
 	dir := t.TempDir()
@@ -44,6 +45,7 @@ func TestUnusableReportDestinationsLimitsAndDurationsAreRefusedBeforeAnythingIsC
 		{"a deadline that overflows", append(run, "--timeout", "2562047h", "--hold", "2562047h"), []string{"lower --timeout or --hold"}},
 		{"a deadline that overflows, in a dry run", append(run, "--timeout", "2562047h", "--hold", "2562047h", "--dry-run=client", "-o", "yaml"), []string{"lower --timeout or --hold"}},
 		{"a broken dump selector", append(run, "--dump-selector", "app in (api"), []string{`--dump-selector "app in (api" is not a label selector`}},
+		{"a terminal escape in a flag", append(run, "--\x1b[2Jx"), []string{"unknown flag: --^[[2Jx"}},
 		{"fetch into /proc", []string{"fetch", "some-run", "-n", ns, "--to", "/proc/x"}, []string{`--to "/proc/x" cannot be created`}},
 		{"fetch with a negative limit", []string{"fetch", "some-run", "-n", ns, "--to", filepath.Join(dir, "f"), "--max-file-bytes", "-5"}, []string{"--max-file-bytes -5 is not positive"}},
 	}
@@ -54,6 +56,9 @@ func TestUnusableReportDestinationsLimitsAndDurationsAreRefusedBeforeAnythingIsC
 			wantStderr(t, r, tc.want...)
 			if r.stdout != "" {
 				t.Errorf("stdout = %q, want nothing (no Job printed or created)", r.stdout)
+			}
+			if strings.Contains(r.stderr, "\x1b") {
+				t.Errorf("stderr holds a raw terminal escape: %q", r.stderr)
 			}
 		})
 	}
