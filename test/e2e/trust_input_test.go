@@ -146,8 +146,9 @@ func (zeros) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// A test that passed but whose report file could not be brought home does not exit 0: CI learns which file
-// and why, and the result document says so. A test that failed keeps its own code.
+// A test that passed but whose report file could not be brought home (unreadable, over a --max-* limit) does
+// not exit 0: CI learns which file and why, and the result document says so. A test that failed keeps its
+// own code.
 func TestAPassedTestWhoseReportIsUnreadableExitsNonZeroNamingTheFile(t *testing.T) {
 	ns := namespace(t)
 	script := `echo open > /reports/open.txt; echo private > /reports/private.txt; chmod 600 /reports/private.txt; exit $CODE`
@@ -169,6 +170,14 @@ func TestAPassedTestWhoseReportIsUnreadableExitsNonZeroNamingTheFile(t *testing.
 	if doc.ExitCode != 125 || doc.Reason != "ReportsIncomplete" || !strings.Contains(doc.Reports.Error, "private.txt") {
 		t.Errorf("result document says exit code %d, reason %q, reports error %q; want 125, ReportsIncomplete and private.txt named", doc.ExitCode, doc.Reason, doc.Reports.Error)
 	}
+	assertNothingLeft(t, ns)
+
+	// A report over a limit of the extractor: the same.
+	out = filepath.Join(t.TempDir(), "out")
+	r = testrun(t, "run", "too-large", "-n", ns, "--image", testee, "--reports", out, "--max-file-bytes", "100",
+		"--env", "TESTEE_FILES=big.bin=random:1000")
+	wantCode(t, r, 125)
+	wantStderr(t, r, "so the run exits 125", "big.bin", "--max-file-bytes")
 	assertNothingLeft(t, ns)
 
 	out = filepath.Join(t.TempDir(), "out")
