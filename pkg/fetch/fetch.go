@@ -180,8 +180,12 @@ func Running(pod *corev1.Pod, container string) (bool, error) {
 		case s.State.Running != nil:
 			return true, nil
 		case s.State.Terminated != nil:
-			return false, fmt.Errorf("fetch container %q of pod %q ended before the fetch (%s, exit code %d): %s",
-				container, pod.Name, s.State.Terminated.Reason, s.State.Terminated.ExitCode, s.State.Terminated.Message)
+			err := fmt.Errorf("fetch container %q of pod %q ended before the fetch (%s, exit code %d): %s",
+				container, pod.Name, s.State.Terminated.Reason, s.State.Terminated.ExitCode, strings.TrimSpace(s.State.Terminated.Message))
+			if s.State.Terminated.ExitCode == 127 || s.State.Terminated.Reason == "StartError" {
+				err = fmt.Errorf("%w: pass a busybox-like image with sh, date, sleep, tar, find and sha256sum with --helper-image", err)
+			}
+			return false, err
 		case s.State.Waiting != nil && isPullProblem(s.State.Waiting.Reason):
 			return false, fmt.Errorf("fetch container %q of pod %q cannot start: image %q: %s: %s: pass an image the cluster can pull with --helper-image",
 				container, pod.Name, s.Image, s.State.Waiting.Reason, s.State.Waiting.Message)
