@@ -111,6 +111,15 @@ func TestFetchScriptsCopyADirectoryOrASingleFile(t *testing.T) {
 	}
 }
 
+func TestFetchPathOfNothingSaysSo(t *testing.T) {
+	f := &Fetcher{Exec: localShell{}, Limits: extract.DefaultLimits()}
+	missing := filepath.Join(t.TempDir(), "missing")
+	_, err := f.FetchPath(t.Context(), "ci", "p", "c", missing, filepath.Join(t.TempDir(), "out"))
+	if err == nil || !strings.Contains(err.Error(), "does not exist in pod \"p\"") {
+		t.Errorf("FetchPath of a missing path = %v, want an error saying it does not exist", err)
+	}
+}
+
 func TestFetchVerifiesEveryFileAgainstTheManifest(t *testing.T) {
 	files := map[string]string{"junit.xml": "<testsuites/>", "logs/a.txt": "line\r\n"}
 	f := &Fetcher{Exec: podFiles{files: files}, Limits: extract.DefaultLimits()}
