@@ -83,6 +83,15 @@ type reportCopier struct {
 	prepared  bool
 	container string // the container to exec into
 	dir       string // the report volume's path in it
+	// linger bounds the fetch container's life (fetch.Mount.Linger); 0 takes the pod's hold (holdOf).
+	linger time.Duration
+}
+
+// runLinger is how long the fetch container a run adds when its test starts may have to wait for the copy:
+// as long as the Job may live. A fetch container that gave up before a long test ended would lose its
+// reports; one of an abandoned run ends with the Job at the latest.
+func runLinger(spec Spec) time.Duration {
+	return spec.timeout() + spec.hold() + deadlineMargin
 }
 
 // prepare adds the fetch container once the pod exists and runs, ahead of the test's end.
@@ -91,7 +100,11 @@ func (c *reportCopier) prepare(ctx context.Context, pod *corev1.Pod) {
 		return
 	}
 	c.prepared = true
-	name, err := c.fetcher.Prepare(ctx, pod, fetch.Mount{Volume: ReportsVolume, Control: ControlVolume, Linger: holdOf(pod), SecurityContext: readerSecurity(pod)})
+	linger := c.linger
+	if linger == 0 {
+		linger = holdOf(pod)
+	}
+	name, err := c.fetcher.Prepare(ctx, pod, fetch.Mount{Volume: ReportsVolume, Control: ControlVolume, Linger: linger, SecurityContext: readerSecurity(pod)})
 	if err != nil {
 		// Refused (fetch.ErrEphemeralForbidden: RBAC, policy) or failed: the holder mounts the volume too.
 		c.progress.Warnf("%v: fetching the reports through the holder container instead", err)
@@ -101,9 +114,8 @@ func (c *reportCopier) prepare(ctx context.Context, pod *corev1.Pod) {
 	c.container, c.dir = name, fetch.SourceDir
 }
 
-// holdOf is how long the holder of pod holds it at most (its EnvHoldSeconds), for the fetch container added
-// when the test starts: a fetch container that gave up before a long test ended would lose its reports. 0
-// when the pod does not say.
+// holdOf is how long the holder of pod holds it after the test ended (its EnvHoldSeconds), which bounds the
+// fetch container `fetch RUN` adds to a run whose test may have ended already. 0 when the pod does not say.
 func holdOf(pod *corev1.Pod) time.Duration {
 	for _, c := range pod.Spec.Containers {
 		if c.Name != HolderContainer {

@@ -179,11 +179,16 @@ func TestBrokenFetchContainerIsSeenWhileTheTestRuns(t *testing.T) {
 	}
 }
 
-// The run's fetch container lingers as long as the holder holds, read from the pod.
-func TestFetchContainerLingersAsLongAsTheHolder(t *testing.T) {
-	job := BuildJob(Spec{Name: "x", Image: "i:1", Timeout: 2 * time.Hour, Hold: 5 * time.Minute})
+// The fetch container a run adds when its test starts lingers as long as the Job may live, so a long test
+// keeps it; one added by fetch RUN lingers as long as the pod's holder holds.
+func TestFetchContainerLingersLongEnough(t *testing.T) {
+	spec := Spec{Name: "x", Image: "i:1", Timeout: 2 * time.Hour, Hold: 5 * time.Minute}
+	job := BuildJob(spec)
+	if got, want := runLinger(spec), time.Duration(*job.Spec.ActiveDeadlineSeconds)*time.Second; got != want {
+		t.Errorf("runLinger = %s, want the Job's deadline, %s", got, want)
+	}
 	pod := &corev1.Pod{Spec: job.Spec.Template.Spec}
-	if got, want := holdOf(pod), 2*time.Hour+5*time.Minute; got != want {
+	if got, want := holdOf(pod), 5*time.Minute; got != want {
 		t.Errorf("holdOf = %s, want %s", got, want)
 	}
 	if got := holdOf(&corev1.Pod{}); got != 0 {

@@ -171,7 +171,7 @@ func (r *Runner) follow(ctx context.Context, spec Spec, tail *tailBuffer) (Outco
 	var copier *reportCopier
 	var reports *Reports
 	if r.Reports != "" {
-		copier = &reportCopier{client: r.Client, fetcher: r.Fetcher, progress: r.Progress, to: r.Reports}
+		copier = &reportCopier{client: r.Client, fetcher: r.Fetcher, progress: r.Progress, to: r.Reports, linger: runLinger(spec)}
 	}
 	r.Progress.Start()
 	defer r.Progress.Stop()
