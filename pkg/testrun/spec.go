@@ -53,8 +53,8 @@ const (
 	// deleted, when Spec.Grace is zero: short, so that an interrupted run is gone within the ~10 s a CI
 	// system leaves between SIGINT and SIGKILL (docs/reliability.md).
 	DefaultGrace = 3 * time.Second
-	// MaxDeadline bounds the timeout and the hold together: far beyond any test, and far from where adding
-	// the Job's deadline margin or converting to seconds could overflow (time.Duration ends at ~292 years).
+	// MaxDeadline bounds the timeout and the hold together, and the grace period: far beyond any test, and far
+	// from where adding margins or converting to seconds could overflow (time.Duration ends at ~292 years).
 	MaxDeadline = 365 * 24 * time.Hour
 )
 
@@ -208,6 +208,9 @@ func (s Spec) Validate() error {
 	}
 	if s.Grace < 0 {
 		add("grace period %s is negative: pass a positive duration with --grace-period (e.g. 3s), or 0 for the default of %s", s.Grace, DefaultGrace)
+	}
+	if s.Grace > MaxDeadline {
+		add("grace period %s is longer than %s: lower --grace-period", s.Grace, MaxDeadline)
 	}
 	if s.Timeout >= 0 && s.Hold >= 0 && s.timeout() > MaxDeadline-s.hold() {
 		add("timeout %s and hold %s together are longer than %s, the longest a run may last: lower --timeout or --hold", s.timeout(), s.hold(), MaxDeadline)

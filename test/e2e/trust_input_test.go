@@ -44,6 +44,7 @@ func TestUnusableReportDestinationsLimitsAndDurationsAreRefusedBeforeAnythingIsC
 		{"no file allowed", append(run, "--max-files", "0"), []string{"--max-files 0 is not positive"}},
 		{"a deadline that overflows", append(run, "--timeout", "2562047h", "--hold", "2562047h"), []string{"lower --timeout or --hold"}},
 		{"a deadline that overflows, in a dry run", append(run, "--timeout", "2562047h", "--hold", "2562047h", "--dry-run=client", "-o", "yaml"), []string{"lower --timeout or --hold"}},
+		{"a grace period that overflows", append(run, "--grace-period", "2562047h"), []string{"lower --grace-period"}},
 		{"a broken dump selector", append(run, "--dump-selector", "app in (api"), []string{`--dump-selector "app in (api" is not a label selector`}},
 		{"a terminal escape in a flag", append(run, "--\x1b[2Jx"), []string{"unknown flag: --^[[2Jx"}},
 		{"fetch into /proc", []string{"fetch", "some-run", "-n", ns, "--to", "/proc/x"}, []string{`--to "/proc/x" cannot be created`}},

@@ -81,6 +81,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"config name", []string{"run", "smoke", "--image", "x:1", "--config", "1TOKEN=x"}, `--config "1TOKEN=x": config entry "1TOKEN": name: "1TOKEN" is not a valid entry name`},
 		{"timeout and hold overflow", []string{"run", "smoke", "--image", "x:1", "--timeout", "2562047h", "--hold", "2562047h"}, "timeout 2562047h0m0s and hold 2562047h0m0s together are longer than 8760h0m0s, the longest a run may last: lower --timeout or --hold"},
 		{"timeout and hold overflow in a dry run", []string{"run", "smoke", "--image", "x:1", "--timeout", "2562047h", "--hold", "2562047h", "--dry-run=client", "-o", "yaml"}, "lower --timeout or --hold"},
+		{"grace period overflowing the cleanup budget", []string{"run", "smoke", "--image", "x:1", "--grace-period", "2562047h"}, "grace period 2562047h0m0s is longer than 8760h0m0s: lower --grace-period"},
 		{"timeout alone too long", []string{"run", "smoke", "--image", "x:1", "--timeout", "9000h"}, "lower --timeout or --hold"},
 		{"dump selector", []string{"run", "smoke", "--image", "x:1", "--dump-selector", "app in (a"}, `--dump-selector "app in (a" is not a label selector`},
 		{"negative max bytes", []string{"run", "smoke", "--image", "x:1", "--max-bytes", "-1"}, "--max-bytes -1 is not positive"},
