@@ -67,6 +67,17 @@ type runningCmd struct {
 	stderr *syncBuffer
 }
 
+// wantExit waits up to within for the process to exit with code, and returns how long it took; the test
+// fails with the plugin's stderr otherwise. what says what made it exit.
+func (r *runningCmd) wantExit(t *testing.T, what string, code int, within time.Duration) time.Duration {
+	t.Helper()
+	got, took := r.waitExit(t, within)
+	if got != code {
+		t.Fatalf("exit code after %s = %d, want %d; stderr:\n%s", what, got, code, r.stderr.String())
+	}
+	return took
+}
+
 // waitExit waits up to within for the process to exit and returns its exit code and how long it took.
 func (r *runningCmd) waitExit(t *testing.T, within time.Duration) (int, time.Duration) {
 	t.Helper()
@@ -95,10 +106,7 @@ func TestInterruptedRunOfATestIgnoringSIGTERMIsGoneWithinTenSeconds(t *testing.T
 			if err := p.cmd.Process.Signal(tc.sig); err != nil {
 				t.Fatal(err)
 			}
-			code, took := p.waitExit(t, 15*time.Second)
-			if code != tc.code {
-				t.Fatalf("exit code after %s = %d, want %d; stderr:\n%s", tc.sig, code, tc.code, stderr.String())
-			}
+			took := p.wantExit(t, tc.sig.String(), tc.code, 15*time.Second)
 			if took > 10*time.Second {
 				t.Errorf("the plugin exited %s after %s, want within 10s", took.Round(time.Millisecond), tc.sig)
 			}
@@ -307,10 +315,7 @@ func TestEvictedRunIsReportedAsSuch(t *testing.T) {
 	if err := client.CoreV1().Pods(ns).EvictV1(t.Context(), eviction); err != nil {
 		t.Fatalf("evicting %s: %v", pods.Items[0].Name, err)
 	}
-	code, _ := p.waitExit(t, 30*time.Second)
-	if code != 125 {
-		t.Fatalf("exit code after an eviction = %d, want 125; stderr:\n%s", code, stderr.String())
-	}
+	p.wantExit(t, "an eviction", 125, 30*time.Second)
 	wantText(t, stderr.String(), "evicted through the Eviction API")
 	assertNothingLeft(t, ns)
 }
@@ -324,10 +329,7 @@ func TestJobDeletedBySomeoneElseEndsTheRun(t *testing.T) {
 		t.Fatalf("want the run's job, got %v, %v", jobs, err)
 	}
 	kubectl(t, "-n", ns, "delete", "job", jobs.Items[0].Name, "--wait=false")
-	code, took := p.waitExit(t, 30*time.Second)
-	if code != 125 {
-		t.Fatalf("exit code after the job was deleted = %d, want 125; stderr:\n%s", code, stderr.String())
-	}
+	took := p.wantExit(t, "the job was deleted", 125, 30*time.Second)
 	if took > 15*time.Second {
 		t.Errorf("took %s to notice the deleted job, want within 15s", took)
 	}
@@ -392,11 +394,8 @@ func TestRunGivesUpOnAnAPIServerGoneForAMinute(t *testing.T) {
 	ns := namespace(t)
 	p, stderr := startRun(t, append([]string{"run", "orphan", "-n", ns, "--timeout", "30m"}, ticker...)...)
 	stopComponent(t, "apiserver")
-	code, took := p.waitExit(t, 3*time.Minute)
+	took := p.wantExit(t, "the API server went away", 125, 3*time.Minute)
 	startComponents(t)
-	if code != 125 {
-		t.Fatalf("exit code with the API server gone = %d, want 125; stderr:\n%s", code, stderr.String())
-	}
 	if took > 2*time.Minute {
 		t.Errorf("took %s to give up on the API server, want about a minute", took)
 	}
@@ -412,11 +411,8 @@ func TestRunOnALostNodeIsReportedAsSuch(t *testing.T) {
 	p, stderr := startRun(t, append([]string{"run", "lost", "-n", ns, "--timeout", "30m"}, ticker...)...)
 	stopComponent(t, "kubelet")
 	// The node lifecycle controller notices after its grace period (50 s), then the plugin waits a minute.
-	code, _ := p.waitExit(t, 4*time.Minute)
+	p.wantExit(t, "the node was lost", 125, 4*time.Minute)
 	startComponents(t)
-	if code != 125 {
-		t.Fatalf("exit code with the node lost = %d, want 125; stderr:\n%s", code, stderr.String())
-	}
 	wantText(t, stderr.String(), "does not respond: waiting up to 1m0s for it")
 	wantText(t, stderr.String(), "stopped responding (its kubelet no longer reports to the cluster)")
 	waitFor(t, 60*time.Second, "the lost run's pod to go once the node is back", func(ctx context.Context) (bool, error) {
