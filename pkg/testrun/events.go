@@ -11,8 +11,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2"
 
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 )
@@ -56,6 +58,8 @@ type eventWatch struct {
 	listed             time.Time
 	unschedulableSince time.Time
 	silentSince        time.Time
+	nodes              []corev1.Node
+	nodesListed        time.Time
 }
 
 func newEventWatch(client kubernetes.Interface, scheduleTimeout time.Duration) *eventWatch {
@@ -192,7 +196,7 @@ func (e *eventWatch) creating(ctx context.Context, pod *corev1.Pod, o Outcome) O
 // under memory, disk or PID pressure) waits at least TransientWait, with the reason in the status line.
 func (e *eventWatch) unschedulable(ctx context.Context, pod *corev1.Pod, o Outcome) Outcome {
 	wait, waitName := e.scheduleTimeout, "--schedule-timeout "+e.scheduleTimeout.String()
-	transient := transientTaints(podCondition(pod, corev1.PodScheduled).Message)
+	transient := transientTaints(podCondition(pod, corev1.PodScheduled).Message, func() []string { return e.untoleratedTaints(ctx, pod) })
 	if transient != "" && wait < TransientWait {
 		wait, waitName = TransientWait, TransientWait.String()
 	}
@@ -247,10 +251,12 @@ var passingTaints = []string{
 const cordoned = "node(s) were unschedulable"
 
 // transientTaints reads the scheduler's message of an unschedulable pod ("0/3 nodes are available: 2 node(s)
-// had untolerated taint {node.kubernetes.io/not-ready: }, 1 Insufficient cpu. preemption: …") and returns the
-// passing taints it names, when nothing else keeps the pod off every node; "" otherwise: a permanent
-// mismatch (a selector, a taint of the user's, too few resources) fails at once.
-func transientTaints(msg string) string {
+// had untolerated taint(s), 1 Insufficient cpu. preemption: …") and returns the passing taints that keep it
+// off its nodes, when nothing else does; "" otherwise: a permanent mismatch (a selector, a taint of the
+// user's, too few resources) fails at once. Schedulers of v1.36 do not name the taint (older ones wrote
+// "{KEY: VALUE}"): untolerated then lists the keys of the taints the pod does not tolerate on the nodes it
+// could run on, or nil when the nodes cannot be read (the documented Role has no access to nodes).
+func transientTaints(msg string, untolerated func() []string) string {
 	_, reasons, ok := strings.Cut(msg, "are available: ")
 	if !ok {
 		return ""
@@ -261,18 +267,67 @@ func transientTaints(msg string) string {
 	reasons = strings.TrimSuffix(reasons, ".")
 	var found []string
 	for item := range strings.SplitSeq(reasons, ", ") {
-		if strings.HasSuffix(item, cordoned) {
-			item = "{node.kubernetes.io/unschedulable: }"
+		var keys []string
+		switch {
+		case strings.HasSuffix(item, cordoned):
+			keys = []string{"node.kubernetes.io/unschedulable"}
+		case strings.HasSuffix(item, untoleratedTaints):
+			keys = untolerated()
+		default:
+			_, named, _ := strings.Cut(item, "{")
+			if key, _, ok := strings.Cut(named, ":"); ok {
+				keys = []string{key}
+			}
 		}
-		i := slices.IndexFunc(passingTaints, func(t string) bool { return strings.Contains(item, "{"+t+":") })
-		if i < 0 {
+		if len(keys) == 0 {
 			return ""
 		}
-		if !slices.Contains(found, passingTaints[i]) {
-			found = append(found, passingTaints[i])
+		for _, k := range keys {
+			if !slices.Contains(passingTaints, k) {
+				return ""
+			}
+			if !slices.Contains(found, k) {
+				found = append(found, k)
+			}
 		}
 	}
 	return strings.Join(found, ", ")
+}
+
+// untoleratedTaints is how schedulers of v1.36 say that taints keep a pod off nodes, without naming them.
+const untoleratedTaints = "node(s) had untolerated taint(s)"
+
+// untoleratedTaints returns the keys of the NoSchedule and NoExecute taints that pod does not tolerate on
+// the nodes its node selector allows, or nil when the nodes cannot be read. The list is read again at most
+// every eventCheckEvery.
+func (e *eventWatch) untoleratedTaints(ctx context.Context, pod *corev1.Pod) []string {
+	if time.Since(e.nodesListed) >= eventCheckEvery {
+		e.nodesListed = time.Now()
+		e.nodes = nil
+		list, err := e.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{
+			LabelSelector: labels.SelectorFromSet(pod.Spec.NodeSelector).String(),
+		})
+		if err == nil {
+			e.nodes = list.Items
+		}
+	}
+	logger := klog.FromContext(ctx)
+	var keys []string
+	for _, n := range e.nodes {
+		for i := range n.Spec.Taints {
+			taint := &n.Spec.Taints[i]
+			if taint.Effect == corev1.TaintEffectPreferNoSchedule || slices.Contains(keys, taint.Key) {
+				continue
+			}
+			tolerated := slices.ContainsFunc(pod.Spec.Tolerations, func(t corev1.Toleration) bool {
+				return t.ToleratesTaint(logger, taint, false)
+			})
+			if !tolerated {
+				keys = append(keys, taint.Key)
+			}
+		}
+	}
+	return keys
 }
 
 // read returns the events of pod, listed again when the last list is older than eventCheckEvery. A failed

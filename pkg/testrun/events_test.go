@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -176,59 +177,53 @@ func TestEventWatchFailsARunWhosePodIsRefused(t *testing.T) {
 }
 
 func TestTransientTaintsTellAPassingConditionFromAMismatch(t *testing.T) {
-	tests := []struct{ msg, want string }{
-		{"0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.", "node.kubernetes.io/not-ready"},
-		{"0/3 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }, 2 node(s) had untolerated taint {node.kubernetes.io/memory-pressure: }. preemption: x", "node.kubernetes.io/unreachable, node.kubernetes.io/memory-pressure"},
-		{"0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }. preemption: x", ""},
-		{"0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: x", ""},
-		{"0/1 nodes are available: 1 node(s) were unschedulable. no new claims to deallocate, preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.", "node.kubernetes.io/unschedulable"},
-		{"0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. no new claims to deallocate, preemption: x", ""},
-		{"0/2 nodes are available: 1 node(s) were unschedulable, 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }. preemption: x", "node.kubernetes.io/unschedulable, node.kubernetes.io/not-ready"},
-		{"0/1 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}. preemption: x", ""},
-		{"no nodes available to schedule pods", ""},
-		{"", ""},
+	notReady := func() []string { return []string{"node.kubernetes.io/not-ready"} }
+	userTaint := func() []string { return []string{"node.kubernetes.io/not-ready", "dedicated"} }
+	unknown := func() []string { return nil }
+	tests := []struct {
+		msg         string
+		untolerated func() []string
+		want        string
+	}{
+		{"0/1 nodes are available: 1 node(s) had untolerated taint(s). no new claims to deallocate, preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.", notReady, "node.kubernetes.io/not-ready"},
+		{"0/1 nodes are available: 1 node(s) had untolerated taint(s). preemption: x", userTaint, ""},
+		{"0/1 nodes are available: 1 node(s) had untolerated taint(s). preemption: x", unknown, ""},
+		{"0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.", unknown, "node.kubernetes.io/not-ready"},
+		{"0/3 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }, 2 node(s) had untolerated taint {node.kubernetes.io/memory-pressure: }. preemption: x", unknown, "node.kubernetes.io/unreachable, node.kubernetes.io/memory-pressure"},
+		{"0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint(s). preemption: x", notReady, ""},
+		{"0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: x", notReady, ""},
+		{"0/1 nodes are available: 1 node(s) were unschedulable. no new claims to deallocate, preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.", unknown, "node.kubernetes.io/unschedulable"},
+		{"0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. no new claims to deallocate, preemption: x", unknown, ""},
+		{"0/2 nodes are available: 1 node(s) were unschedulable, 1 node(s) had untolerated taint(s). preemption: x", notReady, "node.kubernetes.io/unschedulable, node.kubernetes.io/not-ready"},
+		{"0/1 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}. preemption: x", unknown, ""},
+		{"no nodes available to schedule pods", notReady, ""},
+		{"", notReady, ""},
 	}
 	for _, tc := range tests {
-		if got := transientTaints(tc.msg); got != tc.want {
+		if got := transientTaints(tc.msg, tc.untolerated); got != tc.want {
 			t.Errorf("transientTaints(%q) = %q, want %q", tc.msg, got, tc.want)
 		}
 	}
 }
 
-// A pod whose node stopped reporting (Ready false, its containers still running as last reported) is waited
-// for, then the run fails as NodeLost; a pod whose node reports again goes on.
-func TestEventWatchWaitsForASilentNodeThenCallsItLost(t *testing.T) {
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "run-x", Namespace: "ci", UID: types.UID("u1")},
-		Spec:       corev1.PodSpec{NodeName: "node-1"},
-		Status: corev1.PodStatus{
-			Phase:      corev1.PodRunning,
-			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse}},
-			ContainerStatuses: []corev1.ContainerStatus{
-				{Name: TestContainer, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}},
-				{Name: HolderContainer, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}},
-			},
-		},
+// The taints a pod does not tolerate are read from the nodes its selector allows; tolerated ones and
+// PreferNoSchedule do not count.
+func TestEventWatchReadsTheTaintsAPodDoesNotTolerate(t *testing.T) {
+	node := func(name string, labels map[string]string, taints ...corev1.Taint) runtime.Object {
+		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}, Spec: corev1.NodeSpec{Taints: taints}}
 	}
-	e := newEventWatch(fake.NewClientset(), 0)
+	e := newEventWatch(fake.NewClientset(
+		node("a", map[string]string{"pool": "ci"}, corev1.Taint{Key: "node.kubernetes.io/not-ready", Effect: corev1.TaintEffectNoSchedule},
+			corev1.Taint{Key: "dedicated", Value: "ci", Effect: corev1.TaintEffectNoSchedule},
+			corev1.Taint{Key: "soft", Effect: corev1.TaintEffectPreferNoSchedule}),
+		node("b", map[string]string{"pool": "other"}, corev1.Taint{Key: "gpu", Effect: corev1.TaintEffectNoSchedule}),
+	), 0)
 	defer e.stop()
-	o := e.refine(t.Context(), nil, pod, Outcome{Status: "running"})
-	if o.Done || !strings.Contains(o.Status, "node-1 does not respond") {
-		t.Fatalf("first sight of a silent node = %+v, want a wait saying so", o)
-	}
-	e.silentSince = time.Now().Add(-TransientWait)
-	o = e.refine(t.Context(), nil, pod, Outcome{Status: "running"})
-	if !o.Done || o.ExitCode != 125 || o.Reason != "NodeLost" || !strings.Contains(o.Message, "kubectl describe node node-1") {
-		t.Fatalf("a node silent for %s = %+v, want 125 NodeLost", TransientWait, o)
-	}
-	back := pod.DeepCopy()
-	back.Status.Conditions[0].Status = corev1.ConditionTrue
-	if o := e.refine(t.Context(), nil, back, Outcome{Status: "running"}); o.Done || !e.silentSince.IsZero() {
-		t.Errorf("a node that reports again = %+v (silent since %v), want the run to go on", o, e.silentSince)
-	}
-	starting := pod.DeepCopy()
-	starting.Status.ContainerStatuses[1].State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}
-	if nodeSilent(starting) {
-		t.Errorf("a pod whose holder is still starting (not Ready for that reason) was taken for a silent node")
+	pod := &corev1.Pod{Spec: corev1.PodSpec{
+		NodeSelector: map[string]string{"pool": "ci"},
+		Tolerations:  []corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpEqual, Value: "ci", Effect: corev1.TaintEffectNoSchedule}},
+	}}
+	if diff := cmp.Diff([]string{"node.kubernetes.io/not-ready"}, e.untoleratedTaints(t.Context(), pod)); diff != "" {
+		t.Errorf("untolerated taints (-want +got):\n%s", diff)
 	}
 }
