@@ -9,8 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"syscall"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/cli-runtime/pkg/printers"
 )
 
@@ -93,7 +96,20 @@ func Code(ctx context.Context, err error) int {
 	if errors.As(err, &e) {
 		return e.Code
 	}
+	if apiError(err) {
+		return CannotRun
+	}
 	return genericFailed
+}
+
+// apiError tells an error of the API server (a refusal, a missing object, a missing permission) or of the
+// way to it (a connection refused, a name that does not resolve, a timeout) from a bug: every command exits
+// 125 for the former, as docs/exit-codes.md says, whichever verb met it.
+func apiError(err error) bool {
+	var status apierrors.APIStatus
+	var urlErr *url.Error
+	var netErr net.Error
+	return errors.As(err, &status) || errors.As(err, &urlErr) || errors.As(err, &netErr)
 }
 
 // Report writes err to w the way kubectl does ("error: ..."), unless it carries no message, and returns the
