@@ -453,3 +453,27 @@ func startComponents(t *testing.T) {
 		t.Fatalf("bringing the cluster's components back: %v", err)
 	}
 }
+
+// Every verb maps the same failure to the same code: a refusal by the API server (here: a user without any
+// permission), an API server that cannot be reached and an output format it does not print all exit 125.
+func TestEveryVerbExits125ForAPIErrorsAndBadInput(t *testing.T) {
+	ns := namespace(t)
+	verbs := [][]string{
+		{"run", "x", "--image", busybox, "--", "true"}, {"wait", "x"}, {"logs", "x"}, {"fetch", "x", "--to", t.TempDir() + "/out"},
+		{"describe", "x"}, {"list"}, {"delete", "x"},
+	}
+	for _, verb := range verbs {
+		for _, fault := range [][]string{{"--as=nobody"}, {"--server=https://127.0.0.1:1"}} {
+			res := testrun(t, append([]string{"-n", ns, fault[0]}, verb...)...)
+			if res.code != 125 {
+				t.Errorf("kubectl testrun %s %s: want exit code 125, got %s", strings.Join(verb, " "), fault[0], res)
+			}
+		}
+	}
+	for _, verb := range [][]string{{"version"}, {"list"}, {"plugins"}, {"describe", "x"}} {
+		res := testrun(t, append(append([]string{"-n", ns}, verb...), "-o", "xml")...)
+		if res.code != 125 || !strings.Contains(res.stderr, `--output "xml"`) {
+			t.Errorf("kubectl testrun %s -o xml: want exit code 125 naming --output, got %s", strings.Join(verb, " "), res)
+		}
+	}
+}
