@@ -5,8 +5,10 @@
 #   docker.io/library/busybox:1.37  Debian's static /bin/busybox with a symlink per applet, CMD ["sh"]
 #   testrun.local/testee:v1         only /testee (hack/cluster/images/testee), /reports and /tmp
 #   testrun.local/testee-nonroot:v1 the same, running as 65532:65532
+#   testrun.local/sut:v1            only /sut (hack/cluster/images/sut), the HTTP system under test of the
+#                                   in-cluster story, running as 65532:65532
 # An image containerd already has is skipped unless FORCE=1; the images built from Go source here (pause,
-# testee) are rebuilt when that source is newer than their stamp in $TESTRUN_CACHE_DIR/images.
+# testee, sut) are rebuilt when that source is newer than their stamp in $TESTRUN_CACHE_DIR/images.
 #
 # Usage: hack/cluster/images.sh   (or source it and call load_cluster_images)
 # Environment: CONTAINERD_ADDRESS, TESTRUN_CACHE_DIR (see lib.sh), FORCE=1 to rebuild every image.
@@ -17,6 +19,7 @@ _images_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TESTRUN_BUSYBOX_IMAGE=docker.io/library/busybox:1.37
 TESTRUN_TESTEE_IMAGE=testrun.local/testee:v1
 TESTRUN_TESTEE_NONROOT_IMAGE=testrun.local/testee-nonroot:v1
+TESTRUN_SUT_IMAGE=testrun.local/sut:v1
 
 # load_cluster_images builds and loads every image that containerd lacks or that is out of date.
 # It runs in a subshell, so sourcing this file never changes the caller's shell options or traps.
@@ -117,7 +120,18 @@ load_cluster_images() (
     touch -r "$work/testee.start" "$stamps/${TESTRUN_TESTEE_IMAGE//[\/:]/_}.stamp" \
       "$stamps/${TESTRUN_TESTEE_NONROOT_IMAGE//[\/:]/_}.stamp"
   fi
-  log "images ready: $pause_image $TESTRUN_BUSYBOX_IMAGE $TESTRUN_TESTEE_IMAGE $TESTRUN_TESTEE_NONROOT_IMAGE"
+
+  src=("$root/hack/cluster/images/sut" "${common[@]}")
+  if wanted "$TESTRUN_SUT_IMAGE" "${src[@]}"; then
+    touch "$work/sut.start"
+    d=$work/sut
+    mkdir -p "$d"
+    gobuild ./hack/cluster/images/sut "$d/sut"
+    load "$d" "$TESTRUN_SUT_IMAGE" -entrypoint /sut -user 65532:65532
+    loaded "$TESTRUN_SUT_IMAGE"
+    touch -r "$work/sut.start" "$stamps/${TESTRUN_SUT_IMAGE//[\/:]/_}.stamp"
+  fi
+  log "images ready: $pause_image $TESTRUN_BUSYBOX_IMAGE $TESTRUN_TESTEE_IMAGE $TESTRUN_TESTEE_NONROOT_IMAGE $TESTRUN_SUT_IMAGE"
 )
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

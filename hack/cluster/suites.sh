@@ -2,7 +2,9 @@
 # suites.sh builds one image per shipped plugin (plugins/*.yaml) holding its small sample suite from
 # hack/cluster/suites/<plugin>, and loads it into the local cluster's containerd with load-image, so the
 # end-to-end tests run every plugin for real, with no registry:
-#   testrun.local/suite-go-test:v1  /bin/gotestsum, /bin/test2json, /tests/suite.test (go test -c), /tmp; no shell
+#   testrun.local/suite-go-test:v1  /bin/gotestsum, /bin/test2json, /tests/suite.test (go test -c), /tmp; no shell;
+#                                   and /tests/sut.test, the in-cluster suite that calls the Service sut
+#                                   (hack/cluster/suites/go-test/sut, docs/in-cluster.md)
 #   testrun.local/suite-ginkgo:v1   /bin/ginkgo (the CLI), /tests/suite.test (go test -c), /tmp; no shell
 #   testrun.local/suite-shell:v1    busybox, /tests/*.sh
 #   testrun.local/suite-pytest:v1   Debian bookworm (debootstrap --variant=minbase, python3-pytest and
@@ -87,10 +89,11 @@ gobuild() {
     die "building $* in $dir failed: see the go output above; check that the Go module proxy is reachable (go env GOPROXY)"
 }
 
-# gotest_c DIR OUT: the test binary of the suite module DIR, as go test -c makes it.
+# gotest_c DIR OUT [PKG]: the test binary of the package PKG (default .) of the suite module DIR, as
+# go test -c makes it.
 gotest_c() {
-  (cd "$1" && GOWORK=off CGO_ENABLED=0 GOOS=linux go test -c -trimpath -ldflags=-s -o "$2" .) ||
-    die "compiling the tests of $1 failed: see the go output above"
+  (cd "$1" && GOWORK=off CGO_ENABLED=0 GOOS=linux go test -c -trimpath -ldflags=-s -o "$2" "${3:-.}") ||
+    die "compiling the tests of $1/${3:-.} failed: see the go output above"
 }
 
 # load DIR PLUGIN [pack flags...]: pack DIR as the plugin's image and note that it is current.
@@ -181,6 +184,7 @@ build() {
     mkdir -p "$d/bin" "$d/tests" "$d/tmp"
     chmod 1777 "$d/tmp"
     gotest_c "$suites/go-test" "$d/tests/suite.test"
+    gotest_c "$suites/go-test" "$d/tests/sut.test" ./sut
     gobuild "$suites/go-test" "$d/bin/gotestsum" gotest.tools/gotestsum
     gobuild "$suites/go-test" "$d/bin/test2json" cmd/test2json
     load "$d" go-test -env "GOVERSION=$(go env GOVERSION)"
