@@ -43,13 +43,11 @@ unit:
 e2e:
 	go test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -v ./test/e2e/...
 
-## demo: the main job end to end on the local cluster: a sample test run that passes, prints its logs and
-## brings its JUnit report home
+## demo: the in-cluster story end to end on the local cluster (brought up first): a system under test
+## deployed as a Deployment and a Service, the go-test plugin's sample suite run against it by its Service
+## name, its JUnit report brought home (hack/demo/demo.sh, docs/in-cluster.md)
 demo: build
-	@eval "$$(hack/cluster/cluster.sh up | tail -n 1)"; export KUBECONFIG; \
-	  PATH="$(CURDIR)/bin:$$PATH"; reports=$$(mktemp -d)/reports; \
-	  set -x; kubectl-testrun run demo --image testrun.local/testee:v1 --reports "$$reports" \
-	    --env TESTEE_LINES=5 --env 'TESTEE_FILES=junit.xml=junit:3,0,1'
+	PATH="$(CURDIR)/bin:$$PATH" hack/demo/demo.sh
 
 ## cluster-up / cluster-down / cluster-status: the local single-node cluster (needs root)
 cluster-up:
