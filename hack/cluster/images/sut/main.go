@@ -26,6 +26,14 @@ import (
 )
 
 func main() {
+	if err := serve(); err != nil {
+		log.Printf("sut: %v", err)
+		os.Exit(1)
+	}
+}
+
+// serve runs the service until SIGTERM or SIGINT.
+func serve() error {
 	log.SetFlags(0)
 	log.SetOutput(os.Stdout)
 	addr := env("SUT_ADDR", ":8080")
@@ -41,10 +49,10 @@ func main() {
 	}()
 	log.Printf("sut: listening on %s", addr)
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Printf("sut: %v", err)
-		os.Exit(1)
+		return err
 	}
 	log.Printf("sut: stopped")
+	return nil
 }
 
 // env returns the environment variable name, or def when it is unset or empty.
