@@ -14,7 +14,9 @@ import (
 	"time"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilrand "k8s.io/apimachinery/pkg/util/rand"
 )
 
 // The in-cluster story: a system under test runs in the cluster as a Deployment and a Service, and a
@@ -195,4 +197,34 @@ func TestInClusterATestReadsTheAPIWithItsServiceAccount(t *testing.T) {
 		t.Errorf("the listing from inside run %q does not show that run with its pod and image: %s", run, r)
 	}
 	assertNothingLeft(t, ns)
+}
+
+// make demo (hack/demo/demo.sh, run here with the plugin this run built first on PATH) tells the same story
+// on its own: the system under test up, the suite passing against it, the JUnit report home, and its
+// namespace gone afterwards.
+func TestInClusterTheDemoShowsTheStory(t *testing.T) {
+	ns := "e2e-demo-" + strings.ToLower(utilrand.String(6))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), 30*time.Second)
+		defer cancel()
+		_ = client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+	})
+	reports := filepath.Join(t.TempDir(), "reports")
+	cmd := command(t.Context(), filepath.Join(repoRoot, "hack/demo/demo.sh"))
+	cmd.Env = append(cmd.Env, "DEMO_NAMESPACE="+ns, "DEMO_REPORTS="+reports)
+	r := run(t, cmd)
+	wantCode(t, r, 0)
+	for _, want := range []string{`deployment "sut" successfully rolled out`, "--- PASS: TestGreetingByShortName", "--- PASS: TestSum"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the demo's output lacks %q: %s", want, r)
+		}
+	}
+	wantStderr(t, r, "junit: 4 tests, 0 failed in", "sha256 verified")
+	if _, err := os.Stat(filepath.Join(reports, "junit.xml")); err != nil {
+		t.Errorf("the demo's junit.xml did not come home: %v", err)
+	}
+	waitFor(t, 60*time.Second, "the demo's namespace "+ns+" to be deleted", func(ctx context.Context) (bool, error) {
+		_, err := client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
 }
