@@ -15,7 +15,7 @@ TOOL    := go tool -modfile=hack/tools/go.mod
 DIST_DATE ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u +%Y-%m-%dT%H:%M:%SZ)
 BASE_URL ?= https://github.com/kubectl-testrun/kubectl-testrun/releases/download/$(VERSION)
 
-.PHONY: all build test unit fuzz e2e demo cluster-up cluster-down cluster-status lint verify clean
+.PHONY: all build test unit fuzz e2e demo conformance cluster-up cluster-down cluster-status lint verify clean
 .PHONY: dist docs verify-docs verify-krew tools
 
 all: build
@@ -48,6 +48,12 @@ e2e:
 ## name, its JUnit report brought home (hack/demo/demo.sh, docs/in-cluster.md)
 demo: build
 	PATH="$(CURDIR)/bin:$$PATH" hack/demo/demo.sh
+
+## conformance: opt-in, not part of test: builds Kubernetes' e2e.test for the cluster's version into a local
+## image (hack/conformance/image.sh) and runs the API discovery conformance specs with plain kubectl testrun
+## run of the shipped kubernetes-e2e definition, bringing the JUnit report home (docs/conformance.md)
+conformance:
+	go test -tags e2e,conformance -count=1 -timeout 60m -v -run TestConformance ./test/e2e/
 
 ## cluster-up / cluster-down / cluster-status: the local single-node cluster (needs root)
 cluster-up:

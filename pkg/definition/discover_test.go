@@ -13,7 +13,7 @@ import (
 )
 
 // shippedPlugins are the plugins the binary must carry.
-var shippedPlugins = []string{"ginkgo", "go-test", "jest", "pytest", "shell"}
+var shippedPlugins = []string{"ginkgo", "go-test", "jest", "kubernetes-e2e", "pytest", "shell"}
 
 // Every shipped definition parses, validates, says what its image needs, and writes JUnit into the report
 // directory the plugin exports.
@@ -84,7 +84,7 @@ func TestDiscover(t *testing.T) {
 	if diff := cmp.Diff([]Config{envEntry("A", "a")}, c.GlobalConfig()); diff != "" {
 		t.Errorf("global config (-want +got):\n%s", diff)
 	}
-	if got := names(c.All()); !slices.Equal(got, []string{"api", "nightly", "pytest", "ginkgo", "go-test", "jest", "shell"}) {
+	if got := names(c.All()); !slices.Equal(got, []string{"api", "nightly", "pytest", "ginkgo", "go-test", "jest", "kubernetes-e2e", "shell"}) {
 		t.Errorf("All = %v: the local ones first, and the local pytest shadows the shipped one", got)
 	}
 
@@ -98,8 +98,8 @@ func TestDiscover(t *testing.T) {
 		{name: "local shadows shipped", find: func() (*Definition, error) { return c.Find("pytest") }, wantSource: Source{OriginLocal, ".testrun/pytest.yml"}},
 		{name: "shipped", find: func() (*Definition, error) { return c.Find("jest") }, wantSource: Source{OriginShipped, "plugins/jest.yaml"}},
 		{name: "plugin ignores local", find: func() (*Definition, error) { return c.Plugin("pytest") }, wantSource: Source{OriginShipped, "plugins/pytest.yaml"}},
-		{name: "unknown", find: func() (*Definition, error) { return c.Find("e2e") }, wantErr: `no definition named "e2e" in .testrun/ or among the shipped plugins (api, nightly, pytest, ginkgo, go-test, jest, shell)`},
-		{name: "unknown plugin", find: func() (*Definition, error) { return c.Plugin("api") }, wantErr: `no shipped plugin named "api": use one of ginkgo, go-test, jest, pytest, shell`},
+		{name: "unknown", find: func() (*Definition, error) { return c.Find("e2e") }, wantErr: `no definition named "e2e" in .testrun/ or among the shipped plugins (api, nightly, pytest, ginkgo, go-test, jest, kubernetes-e2e, shell)`},
+		{name: "unknown plugin", find: func() (*Definition, error) { return c.Plugin("api") }, wantErr: `no shipped plugin named "api": use one of ginkgo, go-test, jest, kubernetes-e2e, pytest, shell`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,7 +126,7 @@ func TestDiscover(t *testing.T) {
 		{"suite=smoke", []string{"api", "pytest"}},
 		{"suite in (smoke,nightly),framework!=pytest", []string{"api", "nightly"}},
 		{"framework=jest", []string{"jest"}},
-		{"language=go", []string{"ginkgo", "go-test"}},
+		{"language=go", []string{"ginkgo", "go-test", "kubernetes-e2e"}},
 		{"suite=none", nil},
 	}
 	for _, tt := range selectTests {

@@ -116,7 +116,7 @@ func TestPluginsDocument(t *testing.T) {
 	for _, item := range list.Items {
 		got = append(got, item.Metadata.Name+"@"+item.Metadata.Annotations["testrun.dev/source"])
 	}
-	want := []string{"api@.testrun/api.yaml", "ginkgo@shipped", "go-test@shipped", "jest@shipped", "pytest@shipped", "shell@shipped"}
+	want := []string{"api@.testrun/api.yaml", "ginkgo@shipped", "go-test@shipped", "jest@shipped", "kubernetes-e2e@shipped", "pytest@shipped", "shell@shipped"}
 	if diff := cmp.Diff(want, got); diff != "" || list.Kind != "TestDefinitionList" || list.APIVersion != "testrun.dev/v1alpha1" {
 		t.Errorf("%s %s with items (-want +got):\n%s", list.APIVersion, list.Kind, diff)
 	}

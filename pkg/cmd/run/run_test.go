@@ -68,7 +68,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"bad duration", []string{"run", "smoke", "--image", "x:1", "--timeout", "soon"}, "--timeout"},
 		{"dry run value", []string{"run", "smoke", "--image", "x:1", "--dry-run=maybe"}, "dry-run"},
 		{"no name and no definition", []string{"run", "--image", "x:1"}, "the run name is missing: give it as NAME"},
-		{"unknown plugin", []string{"run", "--plugin", "nose", "--image", "x:1"}, `--plugin: no shipped plugin named "nose": use one of ginkgo, go-test, jest, pytest, shell`},
+		{"unknown plugin", []string{"run", "--plugin", "nose", "--image", "x:1"}, `--plugin: no shipped plugin named "nose": use one of ginkgo, go-test, jest, kubernetes-e2e, pytest, shell`},
 		{"unknown definition", []string{"run", "--definition", "e2e"}, `--definition: no definition named "e2e"`},
 		{"two ways to choose", []string{"run", "--plugin", "pytest", "--definition", "x"}, "--definition and --plugin choose the definitions to run in different ways"},
 		{"missing file", []string{"run", "-f", "/no/such.yaml"}, `-f "/no/such.yaml"`},
