@@ -68,6 +68,7 @@ verify:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'run gofmt -w on the files above'; exit 1; }
 	go vet ./...
 	go vet -tags e2e ./test/e2e/...
+	go vet -tags e2e,conformance ./test/e2e/...
 	go mod tidy -diff
 	cd hack/tools && go mod tidy -diff
 	@$(MAKE) --no-print-directory verify-docs verify-krew
@@ -86,9 +87,10 @@ docs:
 	go run ./hack/gendocs docs/commands
 
 ## lint: golangci-lint (pinned in hack/tools/go.mod) over every package, e2e tests included
-# With the e2e tag every file of the tree is compiled: no file is excluded by it (none has !e2e).
+# With the e2e and conformance tags every file of the tree is compiled: no file is excluded by them (none has
+# !e2e or !conformance).
 lint:
-	$(TOOL) golangci-lint run --build-tags e2e ./...
+	$(TOOL) golangci-lint run --build-tags e2e,conformance ./...
 
 ## tools: build the pinned tools once (go tool caches them), e.g. before going offline
 tools:
