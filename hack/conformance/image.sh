@@ -29,7 +29,7 @@ if [ ! -x "$e2e" ] || [ "$cluster/k8s/go.sum" -nt "$e2e" ] || [ "${FORCE:-}" = 1
   ldflags="-s -w -X $pkg.gitVersion=$version -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
   mkdir -p "$bin"
   # The same flags as hack/cluster/build.sh, so the packages the components share come from the build cache.
-  (cd "$cluster/k8s" && GOWORK=off CGO_ENABLED=0 go test -c -trimpath -gcflags=all=-dwarf=false \
+  (cd "$cluster/k8s" && GOWORK=off CGO_ENABLED=0 go test -c -vet=off -trimpath -gcflags=all=-dwarf=false \
     -ldflags "$ldflags" -o "$e2e.tmp" k8s.io/kubernetes/test/e2e) ||
     die "building e2e.test failed: see the go output above; check that the Go module proxy is reachable (go env GOPROXY)"
   mv "$e2e.tmp" "$e2e"
