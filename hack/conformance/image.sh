@@ -28,10 +28,16 @@ if [ ! -x "$e2e" ] || [ "$cluster/k8s/go.sum" -nt "$e2e" ] || [ "${FORCE:-}" = 1
   pkg=k8s.io/component-base/version
   ldflags="-s -w -X $pkg.gitVersion=$version -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
   mkdir -p "$bin"
-  # The same flags as hack/cluster/build.sh, so the packages the components share come from the build cache.
-  (cd "$cluster/k8s" && GOWORK=off CGO_ENABLED=0 go test -c -vet=off -trimpath -gcflags=all=-dwarf=false \
+  # Built in a copy of the pinned module: e2e.test needs a few modules the components do not (their go.sum
+  # lines are fetched and checked against the checksum database here), and the cluster's module stays as
+  # go mod tidy keeps it. The same flags as hack/cluster/build.sh, so the packages the components share
+  # come from the build cache.
+  mod=$(mktemp -d "${TMPDIR:-/tmp}/kubernetes-e2e-mod.XXXXXX")
+  cp "$cluster/k8s/go.mod" "$cluster/k8s/go.sum" "$mod/"
+  (cd "$mod" && GOWORK=off CGO_ENABLED=0 go test -c -mod=mod -vet=off -trimpath -gcflags=all=-dwarf=false \
     -ldflags "$ldflags" -o "$e2e.tmp" k8s.io/kubernetes/test/e2e) ||
-    die "building e2e.test failed: see the go output above; check that the Go module proxy is reachable (go env GOPROXY)"
+    { rm -rf "$mod"; die "building e2e.test failed: see the go output above; check that the Go module proxy is reachable (go env GOPROXY)"; }
+  rm -rf "$mod"
   mv "$e2e.tmp" "$e2e"
   log "e2e.test ready in $((SECONDS - start))s"
 fi
