@@ -152,7 +152,7 @@ spec:
 	if got := rows["api"]; len(got) < 3 || got[0] != ".testrun/api.yaml" || got[1] != "suite=smoke" || !strings.Contains(r.stdout, "the API suite") {
 		t.Errorf("kubectl testrun plugins shows api as %q, want source .testrun/api.yaml, labels suite=smoke and the description:\n%s", got, r.stdout)
 	}
-	for _, plugin := range []string{"go-test", "pytest", "jest", "ginkgo", "shell"} {
+	for _, plugin := range []string{"go-test", "pytest", "jest", "ginkgo", "shell", "kubernetes-e2e"} {
 		if got := rows[plugin]; len(got) == 0 || got[0] != "shipped" {
 			t.Errorf("kubectl testrun plugins shows %s as %q, want a shipped plugin:\n%s", plugin, got, r.stdout)
 		}
@@ -168,8 +168,8 @@ spec:
 			}
 		}
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || list.Kind != "TestDefinitionList" || len(list.Items) != 6 {
-		t.Fatalf("plugins -o json = %v items of kind %q (%v), want a TestDefinitionList of 6:\n%s", len(list.Items), list.Kind, err, r.stdout)
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || list.Kind != "TestDefinitionList" || len(list.Items) != 7 {
+		t.Fatalf("plugins -o json = %v items of kind %q (%v), want a TestDefinitionList of 7:\n%s", len(list.Items), list.Kind, err, r.stdout)
 	}
 	if got := list.Items[0].Metadata.Annotations["testrun.dev/source"]; got != ".testrun/api.yaml" {
 		t.Errorf("the first item's source = %q, want .testrun/api.yaml", got)
