@@ -40,12 +40,19 @@ type LogFollower struct {
 	SinceSeconds *int64
 	// Once reads the log as it is now and returns, without following it.
 	Once bool
+	// Gap, when set, is told when a reopened stream shows that the log lost lines: the kubelet serves only
+	// the container's current log file, so once the runtime rotated it (containerLogMaxSize), the lines
+	// written after the last one seen and before the rotation are out of reach. from is the last line's
+	// timestamp, to the first one the new stream brought (zero when it brought none before the log ended).
+	Gap func(from, to time.Time)
 
 	// last is the timestamp of the last line written, and atLast how many lines carried exactly it.
 	last   time.Time
 	atLast int
 	// partial is a line a stream ended in the middle of, held back until a later stream brings it whole.
 	partial []byte
+	// resumedEmpty says that the last stream resumed after a line written but brought no line at all.
+	resumedEmpty bool
 	// open opens one stream; nil means the API server (tests replace it).
 	open func(ctx context.Context, opts *corev1.PodLogOptions) (io.ReadCloser, error)
 }
@@ -65,6 +72,9 @@ func (f *LogFollower) Follow(ctx context.Context) error {
 			return ctx.Err()
 		case err == nil && final:
 			// The runtime finished the log file before it reported the end: a line still cut is how it ends.
+			if f.resumedEmpty {
+				f.gap(f.last, time.Time{})
+			}
 			return f.flushPartial()
 		case apierrors.IsNotFound(err):
 			return fmt.Errorf("pod %q is gone, its log may be incomplete: %w", f.Source.Pod, err)
@@ -123,9 +133,14 @@ func (f *LogFollower) stream(ctx context.Context, follow bool) error {
 func (f *LogFollower) copy(r io.Reader) error {
 	br := bufio.NewReaderSize(r, 64*1024)
 	catchingUp, resumeAt, skipEqual := !f.last.IsZero(), f.last, f.atLast
-	f.partial = nil
+	// first: no line of this resumed stream was read yet.
+	first := catchingUp
+	f.partial, f.resumedEmpty = nil, catchingUp
 	for {
 		line, err := br.ReadBytes('\n')
+		if len(line) > 0 {
+			f.resumedEmpty = false
+		}
 		if err != nil && len(line) > 0 {
 			// Cut by the end of the stream, or by a dropped connection.
 			f.partial = line
@@ -139,6 +154,11 @@ func (f *LogFollower) copy(r io.Reader) error {
 			write := true
 			if catchingUp && !ts.IsZero() {
 				switch {
+				case first && ts.After(resumeAt):
+					// SinceTime (the second of the last line) would have brought the last line again had the
+					// log still held it: the file read now starts after it.
+					f.gap(resumeAt, ts)
+					catchingUp = false
 				case ts.Before(resumeAt):
 					write = false
 				case ts.Equal(resumeAt) && skipEqual > 0:
@@ -147,6 +167,7 @@ func (f *LogFollower) copy(r io.Reader) error {
 				default:
 					catchingUp = false
 				}
+				first = false
 			}
 			if write {
 				if _, werr := f.Out.Write(text); werr != nil {
@@ -162,6 +183,25 @@ func (f *LogFollower) copy(r io.Reader) error {
 			return err
 		}
 	}
+}
+
+// gap reports lines that may be missing after from.
+func (f *LogFollower) gap(from, to time.Time) {
+	if f.Gap != nil {
+		f.Gap(from, to)
+	}
+}
+
+// GapWarning says which lines of a log may be missing, for a LogFollower's Gap; to is zero when the log
+// ended without bringing a line after from.
+func GapWarning(from, to time.Time) string {
+	when := "after " + from.UTC().Format(time.RFC3339Nano)
+	if !to.IsZero() {
+		when = "between " + from.UTC().Format(time.RFC3339Nano) + " and " + to.UTC().Format(time.RFC3339Nano)
+	}
+	return "log lines may be missing " + when + " (container log rotation): the log stream was reopened, and the " +
+		"kubelet serves only the current log file, which no longer holds the last line read: raise the kubelet's " +
+		"containerLogMaxSize, or have the test write its full output to a report file"
 }
 
 // seen records the timestamp of a line written.

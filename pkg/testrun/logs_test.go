@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -151,4 +152,95 @@ func mustTime(t *testing.T, s string) time.Time {
 		t.Fatal(err)
 	}
 	return ts
+}
+
+// A reopened stream must bring the last line written again (SinceTime is its second): when it starts after
+// it instead, or brings nothing before the log ends, the kubelet's file was rotated in between and the lines
+// written meanwhile may be lost, which the follower reports (from, to) instead of hiding.
+func TestLogFollowerReportsTheGapOfARotatedLog(t *testing.T) {
+	const (
+		t0 = "2026-11-22T10:00:00.100000000Z"
+		t1 = "2026-11-22T10:00:00.200000000Z"
+		t2 = "2026-11-22T10:00:03.000000000Z"
+	)
+	tests := []struct {
+		name     string
+		streams  []string
+		wantOut  string
+		wantGaps []string
+	}{{
+		name:    "resumed with the last line: no gap",
+		streams: []string{t0 + " a\n" + t1 + " b\n", t1 + " b\n" + t2 + " c\n"},
+		wantOut: "a\nb\nc\n",
+	}, {
+		name:    "resumed with an older line of the same second: no gap",
+		streams: []string{t0 + " a\n" + t1 + " b\n", t0 + " a\n" + t1 + " b\n" + t2 + " c\n"},
+		wantOut: "a\nb\nc\n",
+	}, {
+		name:     "resumed after the last line: the rotated file held what came between",
+		streams:  []string{t0 + " a\n" + t1 + " b\n", t2 + " z\n"},
+		wantOut:  "a\nb\nz\n",
+		wantGaps: []string{t1 + " " + t2},
+	}, {
+		name:     "the final stream brings nothing at all",
+		streams:  []string{t0 + " a\n" + t1 + " b\n", ""},
+		wantOut:  "a\nb\n",
+		wantGaps: []string{t1 + " -"},
+	}, {
+		name:    "the first stream is not a resume",
+		streams: []string{t2 + " z\n"},
+		wantOut: "z\n",
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			var gaps []string
+			opens := 0
+			f := &LogFollower{
+				Out:        &out,
+				Retry:      time.Millisecond,
+				Terminated: func() bool { return opens == len(tc.streams)-1 },
+				Gap: func(from, to time.Time) {
+					end := "-"
+					if !to.IsZero() {
+						end = to.Format(stampLayout)
+					}
+					gaps = append(gaps, from.Format(stampLayout)+" "+end)
+				},
+				open: func(context.Context, *corev1.PodLogOptions) (io.ReadCloser, error) {
+					s := tc.streams[opens]
+					opens++
+					return io.NopCloser(strings.NewReader(s)), nil
+				},
+			}
+			if err := f.Follow(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.wantOut, out.String()); diff != "" {
+				t.Errorf("output mismatch (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantGaps, gaps, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("gaps reported (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// stampLayout formats times as the kubelet stamps log lines, with all nine digits.
+const stampLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+func TestGapWarningNamesTheWindowAndTheCause(t *testing.T) {
+	from := time.Date(2026, 11, 22, 10, 0, 0, 200_000_000, time.UTC)
+	to := from.Add(3 * time.Second)
+	for _, tc := range []struct {
+		to   time.Time
+		want string
+	}{
+		{to, "log lines may be missing between 2026-11-22T10:00:00.2Z and 2026-11-22T10:00:03.2Z (container log rotation): "},
+		{time.Time{}, "log lines may be missing after 2026-11-22T10:00:00.2Z (container log rotation): "},
+	} {
+		if got := GapWarning(from, tc.to); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("GapWarning(%s, %s) = %q, want it to start with %q", from, tc.to, got, tc.want)
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -23,6 +24,8 @@ type LogsOptions struct {
 	SinceSeconds *int64
 	// AllContainers adds the holder (and fetch containers) to the test container.
 	AllContainers bool
+	// Warnings receives a line for each log that may have lost lines (see LogFollower.Gap); nil drops them.
+	Warnings io.Writer
 }
 
 // Logs writes the logs of the pods selector matches in namespace to out, each line prefixed with
@@ -53,6 +56,13 @@ func Logs(ctx context.Context, client kubernetes.Interface, namespace string, se
 			Timestamps:   o.Timestamps,
 			SinceSeconds: o.SinceSeconds,
 			Once:         !o.Follow,
+			Gap: func(from, to time.Time) {
+				if o.Warnings != nil {
+					mu.Lock()
+					defer mu.Unlock()
+					fmt.Fprintf(o.Warnings, "testrun: %s: %s\n", key, GapWarning(from, to))
+				}
+			},
 			Terminated: func() bool {
 				for _, p := range w.Pods() {
 					if p.Name == pod.Name {

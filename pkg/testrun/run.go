@@ -370,6 +370,7 @@ func (r *Runner) startLogs(ctx context.Context, w *Watch, namespace, pod string,
 			p := w.Pod()
 			return p == nil || p.Name != pod || containerEnded(p, TestContainer)
 		},
+		Gap: func(from, to time.Time) { r.Progress.Warnf("%s", GapWarning(from, to)) },
 	}
 	go func() {
 		defer close(s.done)

@@ -121,7 +121,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	} else if _, err := testrun.GetRun(ctx, o.clients.Client, o.clients.Namespace, o.run); err != nil {
 		return exitcode.New(exitcode.CannotRun, err)
 	}
-	opts := testrun.LogsOptions{Follow: o.Follow, Timestamps: o.Timestamps, AllContainers: o.AllContainers}
+	opts := testrun.LogsOptions{Follow: o.Follow, Timestamps: o.Timestamps, AllContainers: o.AllContainers, Warnings: o.ErrOut}
 	if o.Since > 0 {
 		opts.SinceSeconds = ptr.To(int64(o.Since.Seconds()))
 	}
