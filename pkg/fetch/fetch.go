@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
+	utilexec "k8s.io/client-go/util/exec"
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/extract"
@@ -77,6 +78,27 @@ const finishScript = `echo copied > ` + terminationLog
 // ErrEphemeralForbidden is returned by Prepare when the API server refuses ephemeral containers (RBAC,
 // admission policy, or a cluster that does not serve them); callers can fall back to another container.
 var ErrEphemeralForbidden = errors.New("ephemeral containers are not allowed here")
+
+// CutError is a copy that broke off on its way rather than failing for what it copied: the connection
+// dropped (an API server or kubelet restart) or a process of the copy was killed. Copying again may succeed;
+// an archive refused, a limit reached or a file the fetch container may not read would fail again.
+type CutError struct{ Err error }
+
+// Error returns the copy's error as it is.
+func (e *CutError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the copy's error.
+func (e *CutError) Unwrap() error { return e.Err }
+
+// cutBy tells whether the exec error err broke a copy off: any failure but the command's own exit, and an
+// exit by a signal (128+n) too.
+func cutBy(ctx context.Context, err error) bool {
+	if err == nil || ctx.Err() != nil {
+		return false
+	}
+	var exit utilexec.ExitError
+	return !errors.As(err, &exit) || exit.ExitStatus() > 128
+}
 
 // Fetcher copies files out of pods.
 type Fetcher struct {
@@ -236,13 +258,14 @@ func (f *Fetcher) fetch(ctx context.Context, namespace, pod, container, dir, ent
 	type manifestResult struct {
 		sums map[string]string
 		err  error
+		cut  bool
 	}
 	manifestDone := make(chan manifestResult, 1)
 	go func() {
 		var out, errOut bytes.Buffer
 		err := f.Exec.Exec(ctx, namespace, pod, container, []string{"sh", "-c", manifestScript, "manifest", dir, entry}, nil, &out, &errOut)
 		if err != nil {
-			manifestDone <- manifestResult{err: fmt.Errorf("listing the files under %q in pod %q: %w%s", dir, pod, err, stderrDetail(&errOut))}
+			manifestDone <- manifestResult{err: fmt.Errorf("listing the files under %q in pod %q: %w%s", dir, pod, err, stderrDetail(&errOut)), cut: cutBy(ctx, err)}
 			return
 		}
 		sums, err := extract.ParseManifest(&out)
@@ -265,18 +288,25 @@ func (f *Fetcher) fetch(ctx context.Context, namespace, pod, container, dir, ent
 	// rest (tar pads its last record). It is drained rather than refused: client-go's exec streaming would
 	// otherwise print "Copying stdout failed" on stderr, and then drain it anyway.
 	_, _ = io.Copy(io.Discard, pr)
-	if execErr := <-execDone; err == nil {
+	execErr := <-execDone
+	if err == nil {
 		err = execErr
 	}
 	manifest := <-manifestDone
 	if err != nil {
 		err = fmt.Errorf("copying %q from pod %q: %w%s", dir, pod, err, stderrDetail(&tarErr))
 		if strings.Contains(tarErr.String(), "Permission denied") {
-			err = fmt.Errorf("%w: the fetch container's user may not read the files named above: have the test write its reports readable by all (umask 022, or chmod -R a+rX on the directory), or give the test container a numeric non-root runAsUser, which the fetch container then shares", err)
+			return files, fmt.Errorf("%w: the fetch container's user may not read the files named above: have the test write its reports readable by all (umask 022, or chmod -R a+rX on the directory), or give the test container a numeric non-root runAsUser, which the fetch container then shares", err)
+		}
+		if cutBy(ctx, execErr) {
+			err = &CutError{Err: err}
 		}
 		return files, err
 	}
 	if manifest.err != nil {
+		if manifest.cut {
+			return files, &CutError{Err: manifest.err}
+		}
 		return files, manifest.err
 	}
 	if err := extract.Verify(files, manifest.sums); err != nil {

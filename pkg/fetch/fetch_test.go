@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	utilexec "k8s.io/client-go/util/exec"
 
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/extract"
 )
@@ -191,6 +192,59 @@ func TestPrepareAddsARestrictedFetchContainer(t *testing.T) {
 			}
 			if !*ec.SecurityContext.RunAsNonRoot || *ec.SecurityContext.AllowPrivilegeEscalation || !cmp.Equal(ec.SecurityContext.Capabilities.Drop, []corev1.Capability{"ALL"}) {
 				t.Errorf("the fetch container is not non-root without capabilities: %+v", ec.SecurityContext)
+			}
+		})
+	}
+}
+
+// cutTar plays a fetch container whose tar stops half-way through its one file, with err.
+type cutTar struct{ err error }
+
+func (c cutTar) Exec(_ context.Context, _, _, _ string, command []string, _ io.Reader, stdout, _ io.Writer) error {
+	const content = "0123456789"
+	if command[0] != "tar" {
+		fmt.Fprintf(stdout, "%x  ./big\n", sha256.Sum256([]byte(content)))
+		return nil
+	}
+	tw := tar.NewWriter(stdout)
+	if err := tw.WriteHeader(&tar.Header{Name: "./big", Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(tw, content[:5]); err != nil {
+		return err
+	}
+	return c.err
+}
+
+// A copy that broke off (a dropped connection, a process killed by a signal) is a CutError, which callers
+// may retry; a command that failed by itself is not. Either way the half-written file is not left behind.
+func TestFetchTellsACutCopyFromAFailedOne(t *testing.T) {
+	tests := []struct {
+		name    string
+		err     error
+		wantCut bool
+	}{
+		{"connection dropped", errors.New("error reading from error stream: connection reset by peer"), true},
+		{"tar killed", utilexec.CodeExitError{Err: errors.New("command terminated with exit code 137"), Code: 137}, true},
+		{"tar failed", utilexec.CodeExitError{Err: errors.New("command terminated with exit code 1"), Code: 1}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &Fetcher{Exec: cutTar{err: tc.err}, Limits: extract.DefaultLimits()}
+			to := filepath.Join(t.TempDir(), "out")
+			_, err := f.Fetch(t.Context(), "ci", "p", "c", SourceDir, to)
+			if err == nil {
+				t.Fatal("Fetch succeeded although the copy broke off")
+			}
+			var cut *CutError
+			if got := errors.As(err, &cut); got != tc.wantCut {
+				t.Errorf("errors.As(%v, *CutError) = %t, want %t", err, got, tc.wantCut)
+			}
+			if !strings.Contains(err.Error(), `entry "./big"`) {
+				t.Errorf("the error does not name the incomplete file: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(to, "big")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the half-written file is left in the directory (stat: %v)", err)
 			}
 		})
 	}

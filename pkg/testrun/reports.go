@@ -14,6 +14,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -23,6 +24,7 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/extract"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/fetch"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/junit"
 )
@@ -188,6 +190,9 @@ func (c *reportCopier) copy(ctx context.Context, pod *corev1.Pod) *Reports {
 	}
 	c.progress.Status("copying reports")
 	files, err := c.fetcher.Fetch(ctx, pod.Namespace, pod.Name, c.container, c.dir, c.to)
+	if cut := (*fetch.CutError)(nil); errors.As(err, &cut) {
+		files, err = c.again(ctx, pod, files, err)
+	}
 	if c.container != HolderContainer {
 		finish(ctx, c.fetcher, pod.Namespace, pod.Name, c.container)
 	}
@@ -218,6 +223,53 @@ func finish(ctx context.Context, f *fetch.Fetcher, namespace, pod, container str
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishBudget)
 	defer cancel()
 	_ = f.Finish(ctx, namespace, pod, container)
+}
+
+// again copies the reports a second time after the first copy broke off (failed, with the files it
+// completed): once the fetch container runs again, which also waits out an API server that restarts, it
+// empties the directory, which held nothing before the first copy, and copies again. A second failure fails
+// the copy with both errors; the files of the first copy then stay, and the error names the incomplete one.
+func (c *reportCopier) again(ctx context.Context, pod *corev1.Pod, files []extract.File, failed error) ([]extract.File, error) {
+	c.progress.Warnf("copying the reports broke off, copying them again once: %v", failed)
+	if err := c.waitReady(ctx, pod); err != nil {
+		return files, fmt.Errorf("%w; copying again failed: %w", failed, err)
+	}
+	entries, err := os.ReadDir(c.to)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return files, fmt.Errorf("%w; copying again failed: %w", failed, err)
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(c.to, e.Name())); err != nil {
+			return files, fmt.Errorf("%w; copying again failed: %w", failed, err)
+		}
+	}
+	files, err = c.fetcher.Fetch(ctx, pod.Namespace, pod.Name, c.container, c.dir, c.to)
+	if err != nil {
+		return files, fmt.Errorf("%w; copying again failed too: %w", failed, err)
+	}
+	c.progress.Printf("copying the reports again succeeded")
+	return files, nil
+}
+
+// waitReady waits until the container the reports are copied through can run an exec again: the fetch
+// container runs, or the pod can be read (the holder).
+func (c *reportCopier) waitReady(ctx context.Context, pod *corev1.Pod) error {
+	if c.container != HolderContainer {
+		return waitRunning(ctx, c.client, pod.Namespace, pod.Name, c.container)
+	}
+	ctx, cancel := context.WithTimeout(ctx, fetchStart)
+	defer cancel()
+	for {
+		_, err := c.client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+		if err == nil || apierrors.IsNotFound(err) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // arrange moves the report directories of a run with several of them from the volume's sub-directories 0,

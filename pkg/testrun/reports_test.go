@@ -1,6 +1,12 @@
 package testrun
 
 import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,8 +15,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/extract"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/fetch"
 )
 
@@ -139,6 +148,84 @@ func TestReportsLostFailAPassedRun(t *testing.T) {
 			}
 			if lost && (r.Reason != ReasonReportsIncomplete || !strings.Contains(r.Message, "private.txt")) {
 				t.Errorf("reason %q, message %q: want %s and the file named", r.Reason, r.Message, ReasonReportsIncomplete)
+			}
+		})
+	}
+}
+
+// flakyPod plays a pod whose first tar breaks off half-way through a file (the API server restarted), as
+// many times as cuts says, and then streams whole.
+type flakyPod struct {
+	content string
+	cuts    int
+	tars    int
+}
+
+func (p *flakyPod) Exec(_ context.Context, _, _, _ string, command []string, _ io.Reader, stdout, _ io.Writer) error {
+	if command[0] != "tar" {
+		fmt.Fprintf(stdout, "%x  ./junit.xml\n%x  ./big\n", sha256.Sum256([]byte("<testsuites/>")), sha256.Sum256([]byte(p.content)))
+		return nil
+	}
+	p.tars++
+	tw := tar.NewWriter(stdout)
+	for _, f := range []struct{ name, content string }{{"./junit.xml", "<testsuites/>"}, {"./big", p.content}} {
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.content)), Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		if f.name == "./big" && p.tars <= p.cuts {
+			_, _ = io.WriteString(tw, f.content[:len(f.content)/2])
+			return errors.New("error reading from error stream: unexpected EOF")
+		}
+		if _, err := io.WriteString(tw, f.content); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+// A copy that broke off is copied again, exactly once, into the emptied directory: it then verifies, or the
+// reports fail with both errors, naming the file that did not come home whole, which is not left behind.
+func TestReportCopyBrokenOffIsRetriedOnce(t *testing.T) {
+	for _, tc := range []struct {
+		cuts      int
+		wantFiles []string
+		wantError []string
+	}{
+		{cuts: 1, wantFiles: []string{"big", "junit.xml"}},
+		{cuts: 2, wantFiles: []string{"junit.xml"}, wantError: []string{`entry "./big"`, "after 5000 of 10000 bytes", "copying again failed too"}},
+	} {
+		t.Run(fmt.Sprintf("%d cuts", tc.cuts), func(t *testing.T) {
+			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ci"}}
+			client := fake.NewClientset(pod)
+			exec := &flakyPod{content: strings.Repeat("x", 10000), cuts: tc.cuts}
+			var stderr strings.Builder
+			c := &reportCopier{
+				client: client, fetcher: &fetch.Fetcher{Client: client, Exec: exec, Limits: extract.DefaultLimits()},
+				progress: NewProgress(&stderr, false, false, false), to: filepath.Join(t.TempDir(), "reports"),
+				prepared: true, container: HolderContainer, dir: HolderReportsDir,
+			}
+			reports := c.copy(t.Context(), pod)
+			if exec.tars != 2 {
+				t.Errorf("tar ran %d times, want 2 (one retry)", exec.tars)
+			}
+			var names []string
+			entries, _ := os.ReadDir(c.to)
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			if diff := cmp.Diff(tc.wantFiles, names); diff != "" {
+				t.Errorf("files in the reports directory (-want +got):\n%s", diff)
+			}
+			for _, want := range tc.wantError {
+				if !strings.Contains(reports.Error, want) {
+					t.Errorf("reports error lacks %q: %s", want, reports.Error)
+				}
+			}
+			if len(tc.wantError) == 0 && reports.Error != "" {
+				t.Errorf("reports error = %s, want none after the retry", reports.Error)
+			}
+			if !strings.Contains(stderr.String(), "copying the reports broke off, copying them again once") {
+				t.Errorf("stderr does not say the copy was retried:\n%s", stderr.String())
 			}
 		})
 	}
