@@ -63,6 +63,7 @@ func (f *LogFollower) Follow(ctx context.Context) error {
 	if retry == 0 {
 		retry = time.Second
 	}
+	notFound := 0
 	for {
 		// Read before opening: a stream opened after the container terminated holds its whole remaining log.
 		final := f.Once || f.Terminated()
@@ -77,8 +78,16 @@ func (f *LogFollower) Follow(ctx context.Context) error {
 			}
 			return f.flushPartial()
 		case apierrors.IsNotFound(err):
-			return fmt.Errorf("pod %q is gone, its log may be incomplete: %w", f.Source.Pod, err)
+			// NotFound also comes from a kubelet that restarts and does not know the pod yet: only a pod gone
+			// from the API server, or a log refused for longer than a restart takes, ends the log.
+			if f.podGone(ctx) {
+				return fmt.Errorf("pod %q is gone, its log may be incomplete: %w", f.Source.Pod, err)
+			}
+			if notFound++; notFound > maxNotFound {
+				return fmt.Errorf("the log of pod %q was refused as not found %d times in a row, it may be incomplete: %w", f.Source.Pod, notFound, err)
+			}
 		case err == nil:
+			notFound = 0
 			// A clean end while the container still ran: reconnect at once from the last line.
 			continue
 		}
@@ -88,6 +97,19 @@ func (f *LogFollower) Follow(ctx context.Context) error {
 		case <-time.After(retry):
 		}
 	}
+}
+
+// maxNotFound is how many times in a row a log may be refused as not found while its pod exists: a restarted
+// kubelet answers so for a few seconds, until it has listed its pods again.
+const maxNotFound = 60
+
+// podGone tells whether the pod no longer exists in the API server.
+func (f *LogFollower) podGone(ctx context.Context) bool {
+	if f.Client == nil {
+		return true
+	}
+	_, err := f.Client.CoreV1().Pods(f.Source.Namespace).Get(ctx, f.Source.Pod, metav1.GetOptions{})
+	return apierrors.IsNotFound(err)
 }
 
 // flushPartial writes the cut last line held back, as it is.

@@ -12,6 +12,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/fake"
 )
 
 // Each case feeds the follower several streams, as the API server would send them after reconnects with
@@ -242,5 +247,52 @@ func TestGapWarningNamesTheWindowAndTheCause(t *testing.T) {
 		if got := GapWarning(from, tc.to); !strings.HasPrefix(got, tc.want) {
 			t.Errorf("GapWarning(%s, %s) = %q, want it to start with %q", from, tc.to, got, tc.want)
 		}
+	}
+}
+
+// A restarting kubelet answers NotFound for the log of a pod it does not know yet: while the pod exists the
+// follower tries again, and every line arrives; a pod gone from the API server ends the log at once.
+func TestLogFollowerWaitsOutAKubeletThatDoesNotKnowThePodYet(t *testing.T) {
+	const (
+		t0 = "2026-11-22T10:00:00.100000000Z"
+		t1 = "2026-11-22T10:00:05.000000000Z"
+	)
+	notFound := apierrors.NewNotFound(schema.GroupResource{Resource: "pods/log"}, "p")
+	for _, tc := range []struct {
+		name    string
+		pods    []runtime.Object
+		want    string
+		wantErr string
+	}{
+		{name: "the pod exists", pods: []runtime.Object{&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ci"}}}, want: "a\nb\n"},
+		{name: "the pod is gone", want: "a\n", wantErr: `pod "p" is gone`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			streams := []func() (io.ReadCloser, error){
+				func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(t0 + " a\n")), nil },
+				func() (io.ReadCloser, error) { return nil, notFound },
+				func() (io.ReadCloser, error) { return nil, notFound },
+				func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(t0 + " a\n" + t1 + " b\n")), nil },
+			}
+			var out strings.Builder
+			opens := 0
+			f := &LogFollower{
+				Client: fake.NewClientset(tc.pods...), Source: LogSource{Namespace: "ci", Pod: "p", Container: "test"},
+				Out: &out, Retry: time.Millisecond,
+				Terminated: func() bool { return opens == len(streams)-1 },
+				open: func(context.Context, *corev1.PodLogOptions) (io.ReadCloser, error) {
+					s := streams[opens]
+					opens++
+					return s()
+				},
+			}
+			err := f.Follow(t.Context())
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Errorf("Follow = %v, want error containing %q", err, tc.wantErr)
+			}
+			if diff := cmp.Diff(tc.want, out.String()); diff != "" {
+				t.Errorf("output mismatch (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -1,0 +1,275 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// These tests inject the faults a log stream and a report copy meet on a real node: a kubelet with a short
+// streaming idle timeout, container log rotation, a stream cut by a kubelet restart, the fetch container
+// killed in the middle of its copy, the API server restarted in the middle of a 200 MiB copy
+// (docs/reliability.md).
+
+// kubeletFields is how the log tests reconfigure the kubelet: a streaming idle timeout of 5 s, and log files
+// rotated at 1 MiB, keeping two.
+var kubeletFields = []string{"streamingConnectionIdleTimeout=5s", "containerLogMaxSize=1Mi", "containerLogMaxFiles=2"}
+
+// kubeletConfig runs hack/cluster/kubelet-config.sh with args: it writes the kubelet's configuration,
+// restarts it and waits until the node is Ready.
+func kubeletConfig(t *testing.T, args ...string) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(repoRoot, "hack/cluster/kubelet-config.sh"), args...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("hack/cluster/kubelet-config.sh %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// restartKubelet restarts the kubelet with kubeletFields (written again: `cluster.sh up`, which every test
+// process runs, puts the original configuration file back) and checks that it runs with them.
+func restartKubelet(t *testing.T) {
+	t.Helper()
+	kubeletConfig(t, append([]string{"set"}, kubeletFields...)...)
+	var config struct {
+		KubeletConfig struct {
+			StreamingConnectionIdleTimeout string `json:"streamingConnectionIdleTimeout"`
+			ContainerLogMaxSize            string `json:"containerLogMaxSize"`
+			ContainerLogMaxFiles           int    `json:"containerLogMaxFiles"`
+		} `json:"kubeletconfig"`
+	}
+	node := strings.TrimSpace(kubectl(t, "get", "nodes", "-o", "jsonpath={.items[0].metadata.name}"))
+	raw := kubectl(t, "get", "--raw", "/api/v1/nodes/"+node+"/proxy/configz")
+	if err := json.Unmarshal([]byte(raw), &config); err != nil {
+		t.Fatalf("the kubelet's configz: %v\n%s", err, raw)
+	}
+	got := fmt.Sprintf("streamingConnectionIdleTimeout=%s containerLogMaxSize=%s containerLogMaxFiles=%d", config.KubeletConfig.StreamingConnectionIdleTimeout,
+		config.KubeletConfig.ContainerLogMaxSize, config.KubeletConfig.ContainerLogMaxFiles)
+	if diff := cmp.Diff(strings.Join(kubeletFields, " "), got); diff != "" {
+		t.Fatalf("the kubelet does not run with the test's settings (-want +got):\n%s", diff)
+	}
+}
+
+// The faults that need a reconfigured kubelet share this one test: it reconfigures the kubelet once, runs
+// them one after the other, and puts the original configuration back (restarting the kubelet again).
+func TestLogsUnderAReconfiguredKubelet(t *testing.T) {
+	t.Cleanup(func() { kubeletConfig(t, "restore") })
+	restartKubelet(t)
+
+	// A test silent for twice the streaming idle timeout: every line arrives exactly once and in order. This
+	// kubelet (v1.36) no longer applies streamingConnectionIdleTimeout to log streams, so the stream is also
+	// cut for certain during the silence, by a kubelet restart: the follower resumes from the last timestamp.
+	t.Run("silent for twice the idle timeout, stream cut meanwhile", func(t *testing.T) {
+		ns := namespace(t)
+		script := `i=0; while [ $i -lt 50 ]; do i=$((i+1)); echo "line $i"; done; sleep 10; ` +
+			`while [ $i -lt 100 ]; do i=$((i+1)); echo "line $i"; done`
+		p, out, stderr := startNumbered(t, "run", "silent", "-n", ns, "--image", busybox, "--", "sh", "-c", script)
+		waitLine(t, out, "line 50", stderr)
+		restartKubelet(t)
+		code, _ := p.waitExit(t, 90*time.Second)
+		if code != 0 {
+			t.Fatalf("exit code = %d, want 0; stderr:\n%s", code, stderr.String())
+		}
+		assertNumberedLines(t, out.String(), 100)
+		assertNothingLeft(t, ns)
+	})
+
+	// A chatty test (about 20 MiB in 30 s) whose log is rotated every few seconds, and whose stream is cut by
+	// a kubelet restart in the middle (the restarted kubelet rotates the oversized file at once): every line
+	// arrives in order and at most once, and any line missing lies in a window reported on stderr.
+	t.Run("container log rotation", func(t *testing.T) {
+		ns := namespace(t)
+		const n = 1_500_000
+		script := `i=0; while [ $i -lt 30 ]; do seq $((i*50000+1)) $((i*50000+50000)) | sed "s/^/line /"; i=$((i+1)); sleep 1; done`
+		p, out, stderr := startNumbered(t, "run", "chatty", "-n", ns, "--image", busybox, "--", "sh", "-c", script)
+		waitLine(t, out, "line 300000", stderr)
+		restartKubelet(t)
+		code, _ := p.waitExit(t, 3*time.Minute)
+		if code != 0 {
+			t.Fatalf("exit code = %d, want 0; stderr:\n%s", code, stderr.String())
+		}
+		missing := assertIncreasing(t, out.String(), n)
+		const warning = "log lines may be missing between "
+		switch {
+		case missing > 0 && !strings.Contains(stderr.String(), warning):
+			t.Errorf("%d lines are missing and stderr does not say so (%q):\n%s", missing, warning, stderr.String())
+		case missing > 0:
+			t.Logf("%d lines lost to the rotation, reported: %s", missing, grepLine(stderr.String(), warning))
+		default:
+			t.Logf("every line arrived; stderr:\n%s", stderr.String())
+		}
+		assertNothingLeft(t, ns)
+	})
+}
+
+// startNumbered starts the plugin with args and collects its stdout in the background.
+func startNumbered(t *testing.T, args ...string) (*runningCmd, *syncBuffer, *syncBuffer) {
+	t.Helper()
+	cmd := command(context.WithoutCancel(t.Context()), pluginBin, args...)
+	out, stderr := &syncBuffer{}, &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := &runningCmd{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		r.err = cmd.Wait()
+		close(r.done)
+	}()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return r, out, stderr
+}
+
+// waitLine waits until out holds the line want.
+func waitLine(t *testing.T, out *syncBuffer, want string, stderr *syncBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(out.String(), want+"\n") {
+		if time.Now().After(deadline) {
+			t.Fatalf("%q did not arrive within 2m; stderr:\n%s", want, stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// assertIncreasing checks that out holds "line K" lines with K strictly increasing, ending with "line n",
+// and returns how many of 1…n are missing.
+func assertIncreasing(t *testing.T, out string, n int) int {
+	t.Helper()
+	got := lines(out)
+	prev := 0
+	for i, l := range got {
+		k, err := strconv.Atoi(strings.TrimPrefix(l, "line "))
+		if err != nil || !strings.HasPrefix(l, "line ") {
+			t.Fatalf("line %d of the output is %q, want \"line K\"", i+1, l)
+		}
+		if k <= prev {
+			t.Fatalf("line %d of the output is %q after \"line %d\": a line came twice or out of order", i+1, l, prev)
+		}
+		prev = k
+	}
+	if prev != n {
+		t.Fatalf("the last line is \"line %d\", want \"line %d\"", prev, n)
+	}
+	return n - len(got)
+}
+
+// grepLine returns the first line of s that contains part.
+func grepLine(s, part string) string {
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), part) {
+			return sc.Text()
+		}
+	}
+	return ""
+}
+
+// bigReport is the 200 MiB report file of the fetch fault tests.
+const bigReport = "big=random:200Mi"
+
+// startBigReportRun starts a passing run whose test writes bigReport, copied into a new directory, and
+// waits until the copy has written at least 20 MiB of it there: the fetch is in the middle of its stream.
+func startBigReportRun(t *testing.T, ns string) (*runningCmd, *syncBuffer, string) {
+	t.Helper()
+	reports := filepath.Join(t.TempDir(), "reports")
+	p, _, stderr := startNumbered(t, "run", "bigreport", "-n", ns, "--image", testee, "--reports", reports,
+		"--env", "TESTEE_FILES="+bigReport)
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		if fi, err := os.Stat(filepath.Join(reports, "big")); err == nil && fi.Size() >= 20<<20 {
+			return p, stderr, reports
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("the run ended before its copy was seen in the middle (exit %d); stderr:\n%s", p.cmd.ProcessState.ExitCode(), stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the copy of the 200 MiB report did not start within 3m; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// The fetch container is killed in the middle of its copy (every process of it, through the node's
+// containerd): the copy is tried again once, which cannot work, and the run exits non-zero; the file cut
+// short is not in the reports directory, and stderr names it as incomplete.
+func TestFetchContainerKilledMidStreamFailsLoudly(t *testing.T) {
+	ns := namespace(t)
+	p, stderr, reports := startBigReportRun(t, ns)
+	pods, err := client.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: managedBy})
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatalf("want the run's pod, got %v, %v", pods, err)
+	}
+	var id string
+	for _, s := range pods.Items[0].Status.EphemeralContainerStatuses {
+		if strings.HasPrefix(s.Name, "testrun-fetch-") && s.State.Running != nil {
+			id = strings.TrimPrefix(s.ContainerID, "containerd://")
+		}
+	}
+	if id == "" {
+		t.Fatalf("no running fetch container in %+v", pods.Items[0].Status.EphemeralContainerStatuses)
+	}
+	kill := exec.Command("ctr", "--address", containerdSocket(), "-n", "k8s.io", "tasks", "kill", "--all", "--signal", "SIGKILL", id)
+	if out, err := kill.CombinedOutput(); err != nil {
+		t.Fatalf("killing the fetch container %s: %v\n%s", id, err, out)
+	}
+	code, _ := p.waitExit(t, 2*time.Minute)
+	if code == 0 {
+		t.Fatalf("exit code 0 although the report copy was killed; stderr:\n%s", stderr.String())
+	}
+	if fi, err := os.Stat(filepath.Join(reports, "big")); err == nil {
+		t.Errorf("%s is in the reports directory (%d of %d bytes) as if it were whole", fi.Name(), fi.Size(), 200<<20)
+	}
+	for _, want := range []string{"copying the reports broke off, copying them again once", `entry "./big"`, "the directory is incomplete", "copying again failed"} {
+		wantText(t, stderr.String(), want)
+	}
+	assertNothingLeft(t, ns)
+}
+
+// containerdSocket is the address of the local cluster's containerd, as hack/cluster/lib.sh sets it.
+func containerdSocket() string {
+	if s := os.Getenv("CONTAINERD_ADDRESS"); s != "" {
+		return s
+	}
+	dir := os.Getenv("TESTRUN_CLUSTER_DIR")
+	if dir == "" {
+		dir = "/var/lib/kubectl-testrun-cluster"
+	}
+	return filepath.Join(dir, "containerd", "containerd.sock")
+}
+
+// The API server restarts in the middle of the copy of a 200 MiB report: the copy is cut, tried again once
+// when the API server answers again, and then every file verifies, byte for byte.
+func TestFetchSurvivesAPIServerRestartMidStream(t *testing.T) {
+	ns := namespace(t)
+	want := digests(t, expectedReports(t, bigReport))
+	p, stderr, reports := startBigReportRun(t, ns)
+	restart := exec.Command(filepath.Join(repoRoot, "hack/cluster/cluster.sh"), "restart", "apiserver")
+	if out, err := restart.CombinedOutput(); err != nil {
+		t.Fatalf("restarting the API server: %v\n%s", err, out)
+	}
+	code, _ := p.waitExit(t, 3*time.Minute)
+	if code != 0 {
+		t.Fatalf("exit code = %d, want 0: the copy is tried again after the API server is back; stderr:\n%s", code, stderr.String())
+	}
+	wantText(t, stderr.String(), "copying the reports broke off, copying them again once")
+	wantText(t, stderr.String(), "sha256 verified")
+	if diff := cmp.Diff(want, digests(t, reports)); diff != "" {
+		t.Errorf("fetched reports differ from what the test wrote (-want +got):\n%s", diff)
+	}
+	assertNothingLeft(t, ns)
+}
