@@ -209,20 +209,21 @@ func startBigReportRun(t *testing.T, ns string) (*runningCmd, *syncBuffer, strin
 }
 
 // The fetch container is killed in the middle of its copy (every process of it, through the node's
-// containerd): the copy is tried again once, which cannot work, and the run exits non-zero; the file cut
+// containerd): the copy is tried again once, which cannot work, and the passed run exits 125; the file cut
 // short is not in the reports directory, and stderr names it as incomplete.
 func TestFetchContainerKilledMidStreamFailsLoudly(t *testing.T) {
 	ns := namespace(t)
 	p, stderr, reports := startBigReportRun(t, ns)
 	ctr(t, "tasks", "kill", "--all", "--signal", "SIGKILL", fetchContainerID(t, ns))
 	code, _ := p.waitExit(t, 2*time.Minute)
-	if code == 0 {
-		t.Fatalf("exit code 0 although the report copy was killed; stderr:\n%s", stderr.String())
+	if code != 125 {
+		t.Fatalf("exit code = %d, want 125: the test passed but its report did not come home whole; stderr:\n%s", code, stderr.String())
 	}
 	if fi, err := os.Stat(filepath.Join(reports, "big")); err == nil {
 		t.Errorf("%s is in the reports directory (%d of %d bytes) as if it were whole", fi.Name(), fi.Size(), 200<<20)
 	}
-	for _, want := range []string{"copying the reports broke off, copying them again once", `entry "./big"`, "the directory is incomplete", "copying again failed"} {
+	for _, want := range []string{"copying the reports broke off, copying them again once", `entry "./big"`, "the directory is incomplete",
+		"copying again failed", "its reports did not all come home whole"} {
 		wantText(t, stderr.String(), want)
 	}
 	assertNothingLeft(t, ns)
