@@ -163,6 +163,9 @@ func assertIncreasing(t *testing.T, out string, n int) (missing, gaps int) {
 		}
 		if k > prev+1 {
 			gaps++
+			if gaps <= 5 {
+				t.Logf("gap %d: %d lines missing after \"line %d\"", gaps, k-prev-1, prev)
+			}
 		}
 		prev = k
 	}
