@@ -16,7 +16,7 @@ func main() {
 	// SIGINT, SIGTERM, SIGHUP or a closed stdout/stderr cancel the context so that commands clean up; a
 	// second signal exits at once.
 	ctx, cancel := interrupt.Context(context.Background(), os.Exit)
-	cmd.SilenceCancelledWatches()
+	cmd.SilenceHandledErrors()
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: interrupt.Output(os.Stdout, cancel), ErrOut: interrupt.Output(os.Stderr, cancel)}
 	err := cmd.NewCmdTestrun(streams).ExecuteContext(ctx)
 	os.Exit(exitcode.Report(ctx, err, streams.ErrOut))

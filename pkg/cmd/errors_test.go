@@ -14,7 +14,7 @@ import (
 	"k8s.io/klog/v2"
 )
 
-func TestSilenceCancelledWatchesKeepsOtherErrors(t *testing.T) {
+func TestSilenceHandledErrorsKeepsOtherErrors(t *testing.T) {
 	saved := utilruntime.ErrorHandlers
 	t.Cleanup(func() { utilruntime.ErrorHandlers = saved })
 	flags := flag.NewFlagSet("klog", flag.ContinueOnError)
@@ -32,12 +32,14 @@ func TestSilenceCancelledWatchesKeepsOtherErrors(t *testing.T) {
 	var out bytes.Buffer
 	klog.SetOutput(&out)
 
-	SilenceCancelledWatches()
+	SilenceHandledErrors()
 	cancelled := fmt.Errorf(`Get "https://127.0.0.1:6443/api/v1/pods?watch=true": %w`, context.Canceled)
 	utilruntime.HandleErrorWithContext(t.Context(), cancelled, "Failed to watch")
 	klog.Flush()
+	utilruntime.HandleErrorWithContext(t.Context(), errors.New("next reader: websocket: close 1006 (abnormal closure): unexpected EOF"), "Copying stdout failed")
+	klog.Flush()
 	if out.Len() != 0 {
-		t.Errorf("a cancelled watch was printed:\n%s", out.String())
+		t.Errorf("a cancelled watch or a cut exec stream was printed:\n%s", out.String())
 	}
 	utilruntime.HandleErrorWithContext(t.Context(), errors.New("the server is on fire"), "Failed to list")
 	klog.Flush()
