@@ -59,6 +59,7 @@ type eventWatch struct {
 	unschedulableSince time.Time
 	silentSince        time.Time
 	nodes              []corev1.Node
+	nodesRead          bool
 	nodesListed        time.Time
 }
 
@@ -273,6 +274,11 @@ func transientTaints(msg string, untolerated func() []string) string {
 			keys = []string{"node.kubernetes.io/unschedulable"}
 		case strings.HasSuffix(item, untoleratedTaints):
 			keys = untolerated()
+			if keys != nil && len(keys) == 0 {
+				// The nodes no longer carry a taint the pod does not tolerate: the scheduler's message is
+				// older than their recovery, and its next attempt will place the pod.
+				keys = []string{taintRemoved}
+			}
 		default:
 			_, named, _ := strings.Cut(item, "{")
 			if key, _, ok := strings.Cut(named, ":"); ok {
@@ -283,7 +289,7 @@ func transientTaints(msg string, untolerated func() []string) string {
 			return ""
 		}
 		for _, k := range keys {
-			if !slices.Contains(passingTaints, k) {
+			if k != taintRemoved && !slices.Contains(passingTaints, k) {
 				return ""
 			}
 			if !slices.Contains(found, k) {
@@ -294,25 +300,31 @@ func transientTaints(msg string, untolerated func() []string) string {
 	return strings.Join(found, ", ")
 }
 
+// taintRemoved names, in the status line, a taint the scheduler saw that the nodes no longer carry.
+const taintRemoved = "a taint removed since"
+
 // untoleratedTaints is how schedulers of v1.36 say that taints keep a pod off nodes, without naming them.
 const untoleratedTaints = "node(s) had untolerated taint(s)"
 
 // untoleratedTaints returns the keys of the NoSchedule and NoExecute taints that pod does not tolerate on
-// the nodes its node selector allows, or nil when the nodes cannot be read. The list is read again at most
-// every eventCheckEvery.
+// the nodes its node selector allows (empty, not nil, when there is none), or nil when the nodes cannot be
+// read. The list is read again at most every eventCheckEvery.
 func (e *eventWatch) untoleratedTaints(ctx context.Context, pod *corev1.Pod) []string {
 	if time.Since(e.nodesListed) >= eventCheckEvery {
 		e.nodesListed = time.Now()
-		e.nodes = nil
+		e.nodes, e.nodesRead = nil, false
 		list, err := e.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{
 			LabelSelector: labels.SelectorFromSet(pod.Spec.NodeSelector).String(),
 		})
 		if err == nil {
-			e.nodes = list.Items
+			e.nodes, e.nodesRead = list.Items, true
 		}
 	}
+	if !e.nodesRead {
+		return nil
+	}
 	logger := klog.FromContext(ctx)
-	var keys []string
+	keys := []string{}
 	for _, n := range e.nodes {
 		for i := range n.Spec.Taints {
 			taint := &n.Spec.Taints[i]

@@ -188,6 +188,7 @@ func TestTransientTaintsTellAPassingConditionFromAMismatch(t *testing.T) {
 		{"0/1 nodes are available: 1 node(s) had untolerated taint(s). no new claims to deallocate, preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.", notReady, "node.kubernetes.io/not-ready"},
 		{"0/1 nodes are available: 1 node(s) had untolerated taint(s). preemption: x", userTaint, ""},
 		{"0/1 nodes are available: 1 node(s) had untolerated taint(s). preemption: x", unknown, ""},
+		{"0/1 nodes are available: 1 node(s) had untolerated taint(s). preemption: x", func() []string { return []string{} }, "a taint removed since"},
 		{"0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.", unknown, "node.kubernetes.io/not-ready"},
 		{"0/3 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }, 2 node(s) had untolerated taint {node.kubernetes.io/memory-pressure: }. preemption: x", unknown, "node.kubernetes.io/unreachable, node.kubernetes.io/memory-pressure"},
 		{"0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint(s). preemption: x", notReady, ""},
@@ -225,5 +226,9 @@ func TestEventWatchReadsTheTaintsAPodDoesNotTolerate(t *testing.T) {
 	}}
 	if diff := cmp.Diff([]string{"node.kubernetes.io/not-ready"}, e.untoleratedTaints(t.Context(), pod)); diff != "" {
 		t.Errorf("untolerated taints (-want +got):\n%s", diff)
+	}
+	pod.Spec.Tolerations = append(pod.Spec.Tolerations, corev1.Toleration{Key: "node.kubernetes.io/not-ready", Operator: corev1.TolerationOpExists})
+	if got := e.untoleratedTaints(t.Context(), pod); got == nil || len(got) != 0 {
+		t.Errorf("untolerated taints of a pod that tolerates them all = %#v, want empty and not nil (the nodes were read)", got)
 	}
 }
