@@ -444,13 +444,17 @@ func stopComponent(t *testing.T, name string) {
 }
 
 // startComponents starts every component of the local cluster that is not running and waits until all are
-// ready (cluster.sh up is idempotent).
+// ready (cluster.sh up is idempotent). It then restarts the controller manager: after a minute without an
+// API server its controllers retry with long backoffs (a new namespace then waits more than 30 s for its
+// default service account), which would slow the tests that follow, not the plugin.
 func startComponents(t *testing.T) {
 	t.Helper()
-	up := exec.Command(filepath.Join(repoRoot, "hack/cluster/cluster.sh"), "up")
-	up.Stdout, up.Stderr = io.Discard, os.Stderr
-	if err := up.Run(); err != nil {
-		t.Fatalf("bringing the cluster's components back: %v", err)
+	for _, args := range [][]string{{"up"}, {"restart", "controller-manager"}} {
+		c := exec.Command(filepath.Join(repoRoot, "hack/cluster/cluster.sh"), args...)
+		c.Stdout, c.Stderr = io.Discard, os.Stderr
+		if err := c.Run(); err != nil {
+			t.Fatalf("bringing the cluster's components back (cluster.sh %s): %v", strings.Join(args, " "), err)
+		}
 	}
 }
 
