@@ -152,12 +152,18 @@ func waitLine(t *testing.T, out *syncBuffer, want string, stderr *syncBuffer) {
 func assertIncreasing(t *testing.T, out string, n int) (missing, gaps int) {
 	t.Helper()
 	got := lines(out)
-	prev := 0
+	prev, whole := 0, 0
 	for i, l := range got {
+		if !strings.HasPrefix(l, "line ") && strings.Trim(l, "0123456789") == "" && l != "" {
+			// The end of a line whose start the kubelet lost with a rotated file: part of a gap.
+			t.Logf("line %d of the output, %q, lost its start with a rotated file", i+1, l)
+			continue
+		}
 		k, err := strconv.Atoi(strings.TrimPrefix(l, "line "))
 		if err != nil || !strings.HasPrefix(l, "line ") {
 			t.Fatalf("line %d of the output is %q, want \"line K\"", i+1, l)
 		}
+		whole++
 		if k <= prev {
 			t.Fatalf("line %d of the output is %q after \"line %d\": a line came twice or out of order", i+1, l, prev)
 		}
@@ -172,7 +178,7 @@ func assertIncreasing(t *testing.T, out string, n int) (missing, gaps int) {
 	if prev != n {
 		t.Fatalf("the last line is \"line %d\", want \"line %d\"", prev, n)
 	}
-	return n - len(got), gaps
+	return n - whole, gaps
 }
 
 // grepLine returns the first line of s that contains part.
