@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -117,6 +118,7 @@ func TestHostileDefinitionFilesAreRefusedWithBoundedMemory(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := command(t.Context(), pluginBin, append([]string{"run", "-n", ns}, tc.args...)...)
 			cmd.Dir = tc.dir
+			resetPeakRSS(t)
 			r := run(t, cmd)
 			wantCode(t, r, 125)
 			wantStderr(t, r, tc.want...)
@@ -241,5 +243,16 @@ func TestFetchASingleFileFromAForeignPodLeavesNothingRunning(t *testing.T) {
 		if s.State.Terminated.ExitCode != 0 {
 			t.Errorf("fetch container %s exited with %d (%s), want 0", s.Name, s.State.Terminated.ExitCode, s.State.Terminated.Message)
 		}
+	}
+}
+
+// resetPeakRSS lowers this test process's peak resident set size to what it uses now. os/exec starts a
+// child by vfork, and Linux carries the parent's peak into the child's ru_maxrss across exec: without this,
+// the plugin's measured peak would be the test binary's own (hundreds of MiB after the log tests).
+func resetPeakRSS(t *testing.T) {
+	t.Helper()
+	debug.FreeOSMemory()
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		t.Fatalf("resetting the peak RSS (/proc/self/clear_refs): %v", err)
 	}
 }
