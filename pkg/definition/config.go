@@ -4,9 +4,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 	corev1 "k8s.io/api/core/v1"
-
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/testrun"
 )
 
 // MergeConfig returns the configuration a run gets, following the precedence of TestMachinery: an entry of
@@ -56,10 +55,10 @@ func PathEnvName(name string) string {
 
 // Render turns validated configuration entries into the environment variables and files of the test
 // container: an env entry becomes a variable with its value or a secretKeyRef/configMapKeyRef; a file entry
-// becomes a testrun.ConfigFile (which BuildJob mounts at its path) plus a variable holding the path.
-func Render(entries []Config) ([]corev1.EnvVar, []testrun.ConfigFile) {
+// becomes a runspec.ConfigFile (which BuildJob mounts at its path) plus a variable holding the path.
+func Render(entries []Config) ([]corev1.EnvVar, []runspec.ConfigFile) {
 	var env []corev1.EnvVar
-	var files []testrun.ConfigFile
+	var files []runspec.ConfigFile
 	for _, c := range entries {
 		switch c.Type {
 		case ConfigEnv:
@@ -74,7 +73,7 @@ func Render(entries []Config) ([]corev1.EnvVar, []testrun.ConfigFile) {
 			}
 			env = append(env, e)
 		case ConfigFile:
-			f := testrun.ConfigFile{Name: c.Name, Path: c.Path}
+			f := runspec.ConfigFile{Name: c.Name, Path: c.Path}
 			switch {
 			case c.Value != nil:
 				f.Value = *c.Value

@@ -4,9 +4,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 	corev1 "k8s.io/api/core/v1"
-
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/testrun"
 )
 
 func envEntry(name, value string) Config {
@@ -101,7 +100,7 @@ func TestRender(t *testing.T) {
 	if diff := cmp.Diff(wantEnv, env); diff != "" {
 		t.Errorf("environment (-want +got):\n%s", diff)
 	}
-	wantFiles := []testrun.ConfigFile{
+	wantFiles := []runspec.ConfigFile{
 		{Name: "value.txt", Path: "/etc/value.txt", Value: "line\n"},
 		{Name: "kubeconfig", Path: "/etc/kube/config", SecretKeyRef: secretSelector},
 		{Name: "api-url", Path: "/etc/api-url", ConfigMapKeyRef: configMapSelector},

@@ -2,7 +2,7 @@
 // a test suite (image, command, args, env, config, reports, resources, timeout, labels), and the global test
 // configuration of a repository. It parses them strictly (an unknown field is an error naming the file, the
 // line and the field), validates their values, finds them in a repository's .testrun/ directory and among the
-// shipped plugins, and turns their configuration into what pkg/testrun renders.
+// shipped plugins, and turns their configuration into what internal/runspec renders.
 //
 // The format is documented in docs/definitions.md. Like the rest of the engine, the package imports neither
 // cobra nor pflag and reads no environment.

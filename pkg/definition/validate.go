@@ -9,11 +9,10 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/api/validate/content"
 	"k8s.io/apimachinery/pkg/util/validation"
-
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/testrun"
 )
 
 // configName is what a configuration entry's name may be: it becomes an environment variable name and the
@@ -31,8 +30,8 @@ func (d *Definition) validate() problems {
 	switch {
 	case name == "":
 		ps.add([]any{"metadata", "name"}, "the name is missing: give the definition a name such as \"api-tests\"")
-	case len(name) > testrun.MaxRunNameBaseLength || len(content.IsDNS1123Label(name)) != 0:
-		ps.add([]any{"metadata", "name"}, "%q is not a valid name: use at most %d lowercase letters, digits and '-', starting and ending with a letter or digit", name, testrun.MaxRunNameBaseLength)
+	case len(name) > runspec.MaxRunNameBaseLength || len(content.IsDNS1123Label(name)) != 0:
+		ps.add([]any{"metadata", "name"}, "%q is not a valid name: use at most %d lowercase letters, digits and '-', starting and ending with a letter or digit", name, runspec.MaxRunNameBaseLength)
 	}
 	checkLabels(&ps, []any{"metadata", "labels"}, d.Metadata.Labels, false)
 
@@ -57,9 +56,9 @@ func (d *Definition) validate() problems {
 	if s.Reports.Dir != "" {
 		switch dir := path.Clean(s.Reports.Dir); {
 		case !path.IsAbs(dir):
-			ps.add([]any{"spec", "reports", "dir"}, "%q is not an absolute path: use one such as %q", s.Reports.Dir, testrun.DefaultReportDir)
+			ps.add([]any{"spec", "reports", "dir"}, "%q is not an absolute path: use one such as %q", s.Reports.Dir, runspec.DefaultReportDir)
 		case dir == "/":
-			ps.add([]any{"spec", "reports", "dir"}, "%q is the root of the container: use a directory of its own such as %q", s.Reports.Dir, testrun.DefaultReportDir)
+			ps.add([]any{"spec", "reports", "dir"}, "%q is the root of the container: use a directory of its own such as %q", s.Reports.Dir, runspec.DefaultReportDir)
 		}
 	}
 	if s.WorkingDir != "" && !path.IsAbs(s.WorkingDir) {
@@ -78,7 +77,7 @@ func (d *Definition) validate() problems {
 		case err != nil:
 			ps.add([]any{"spec", "timeout"}, "%q is not a duration: use Go syntax such as 30m or 1h30m", s.Timeout)
 		case t <= 0:
-			ps.add([]any{"spec", "timeout"}, "%q is not positive: use a duration such as 30m, or leave timeout out for the default of %s", s.Timeout, testrun.DefaultTimeout)
+			ps.add([]any{"spec", "timeout"}, "%q is not positive: use a duration such as 30m, or leave timeout out for the default of %s", s.Timeout, runspec.DefaultTimeout)
 		}
 	}
 	checkLabels(&ps, []any{"spec", "labels"}, s.Labels, true)
@@ -120,7 +119,7 @@ func checkLabels(ps *problems, at []any, labels map[string]string, reserved bool
 	for _, k := range keys {
 		p := append(slices.Clone(at), k)
 		switch {
-		case reserved && (k == testrun.LabelManagedBy || k == testrun.LabelRun || k == LabelDefinition):
+		case reserved && (k == runspec.LabelManagedBy || k == runspec.LabelRun || k == LabelDefinition):
 			ps.add(p, "label %q is set by kubectl-testrun itself: remove it", k)
 		case len(content.IsLabelKey(k)) != 0:
 			ps.add(p, "%q is not a valid label key: %s", k, strings.Join(content.IsLabelKey(k), "; "))

@@ -12,9 +12,9 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cluster"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/shared"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/testrun"
 )
 
 var (
@@ -102,10 +102,10 @@ func (o *Options) Validate() error {
 // Run deletes the runs and prints them.
 func (o *Options) Run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
-	var runs []testrun.Run
+	var runs []cluster.Run
 	if len(o.runs) > 0 {
 		for _, name := range o.runs {
-			r, err := testrun.GetRun(ctx, o.clients.Client, o.clients.Namespace, name)
+			r, err := cluster.GetRun(ctx, o.clients.Client, o.clients.Namespace, name)
 			if err != nil {
 				return exitcode.New(exitcode.CannotRun, err)
 			}
@@ -114,7 +114,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	} else {
 		selector, _ := labels.Parse(o.Selector)
 		var err error
-		if runs, err = testrun.ListRuns(ctx, o.clients.Client, o.clients.Namespace, selector); err != nil {
+		if runs, err = cluster.ListRuns(ctx, o.clients.Client, o.clients.Namespace, selector); err != nil {
 			return err
 		}
 	}
@@ -128,7 +128,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 		}
 		runs = kept
 	}
-	deleted, err := testrun.DeleteRuns(ctx, o.clients.Client, runs)
+	deleted, err := cluster.DeleteRuns(ctx, o.clients.Client, runs)
 	for _, d := range deleted {
 		fmt.Fprintf(o.Out, "run/%s deleted\n", d)
 	}

@@ -18,11 +18,16 @@ import (
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubectl-testrun/kubectl-testrun/internal/diagnose"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/reports"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runner"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cluster"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/run"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/shared"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/podexec"
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/testrun"
 )
 
 var (
@@ -86,7 +91,7 @@ func NewCmdDescribe(configFlags *genericclioptions.ConfigFlags, streams generici
 
 // Run describes the run.
 func (o *Options) Run(ctx context.Context) error {
-	r, err := testrun.GetRun(ctx, o.clients.Client, o.clients.Namespace, o.run)
+	r, err := cluster.GetRun(ctx, o.clients.Client, o.clients.Namespace, o.run)
 	if err != nil {
 		return exitcode.New(exitcode.CannotRun, err)
 	}
@@ -98,7 +103,7 @@ func (o *Options) Run(ctx context.Context) error {
 	return printers.WriteEscaped(o.Out, b.String())
 }
 
-func (o *Options) write(ctx context.Context, w io.Writer, r testrun.Run) {
+func (o *Options) write(ctx context.Context, w io.Writer, r cluster.Run) {
 	res := r.Summary()
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintf(tw, "Name:\t%s\n", r.Name())
@@ -156,7 +161,7 @@ func (o *Options) write(ctx context.Context, w io.Writer, r testrun.Run) {
 	}
 	if res.Fetched == nil && r.Pod != nil && r.Pod.Status.Phase == corev1.PodRunning {
 		exec := &podexec.Remote{Config: o.clients.Config, Client: o.clients.Client}
-		summary, err := testrun.JUnitInPod(ctx, o.clients.Client, exec, r.Pod)
+		summary, err := reports.JUnitInPod(ctx, o.clients.Client, exec, r.Pod)
 		switch {
 		case err != nil:
 			fmt.Fprintf(w, "JUnit:   <not summarised: %v>\n", err)
@@ -164,8 +169,8 @@ func (o *Options) write(ctx context.Context, w io.Writer, r testrun.Run) {
 			fmt.Fprintf(w, "JUnit:\n  %s\n", strings.ReplaceAll(summary.Line(), "\n", "\n  "))
 		}
 	}
-	if r.Status() == testrun.PhaseFailed || r.Status() == testrun.PhaseError || r.Status() == testrun.PhaseTimedOut {
-		testrun.Diagnosis{Client: o.clients.Client}.WriteWithin(ctx, w, testrun.DiagnoseBudget, r.Job.Namespace, r.Job.Name, r.Pod)
+	if r.Status() == outcome.PhaseFailed || r.Status() == outcome.PhaseError || r.Status() == outcome.PhaseTimedOut {
+		diagnose.Diagnosis{Client: o.clients.Client}.WriteWithin(ctx, w, runner.DiagnoseBudget, r.Job.Namespace, r.Job.Name, r.Pod)
 	}
 }
 
@@ -179,8 +184,8 @@ func (o *Options) reports(ctx context.Context, pod *corev1.Pod) string {
 	}
 	var out, errOut bytes.Buffer
 	exec := &podexec.Remote{Config: o.clients.Config, Client: o.clients.Client}
-	err := exec.Exec(ctx, pod.Namespace, pod.Name, testrun.HolderContainer,
-		[]string{"sh", "-c", `cd "$1" && find . -type f -exec ls -ln {} +`, "list", testrun.HolderReportsDir}, nil, &out, &errOut)
+	err := exec.Exec(ctx, pod.Namespace, pod.Name, runspec.HolderContainer,
+		[]string{"sh", "-c", `cd "$1" && find . -type f -exec ls -ln {} +`, "list", runspec.HolderReportsDir}, nil, &out, &errOut)
 	if err != nil {
 		return fmt.Sprintf(" <not readable: %v>", err)
 	}

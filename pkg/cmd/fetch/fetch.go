@@ -11,13 +11,15 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/reports"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/run"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/shared"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/extract"
 	enginefetch "github.com/kubectl-testrun/kubectl-testrun/pkg/fetch"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/podexec"
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/testrun"
 )
 
 var (
@@ -71,7 +73,7 @@ type Options struct {
 func NewOptions(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *Options {
 	return &Options{
 		ConfigFlags: configFlags,
-		HelperImage: testrun.DefaultHelperImage,
+		HelperImage: runspec.DefaultHelperImage,
 		Release:     true,
 		Limits:      extract.DefaultLimits(),
 		IOStreams:   streams,
@@ -157,13 +159,13 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
 	client, namespace := o.clients.Client, o.clients.Namespace
 	exec := &podexec.Remote{Config: o.clients.Config, Client: client}
-	f := &testrun.Fetch{
+	f := &reports.Fetch{
 		Client:   client,
 		Exec:     exec,
 		Progress: o.Progress.Progress(o.ErrOut),
 		Fetcher:  &enginefetch.Fetcher{Client: client, Exec: exec, HelperImage: o.HelperImage, Limits: o.Limits},
 	}
-	var reports *testrun.Reports
+	var reports *outcome.Reports
 	var err error
 	if o.isPod {
 		reports, err = f.Pod(ctx, namespace, o.target, o.Container, o.Path, o.To)

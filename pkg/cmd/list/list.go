@@ -16,10 +16,11 @@ import (
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cluster"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/run"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/shared"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/testrun"
 )
 
 var (
@@ -101,13 +102,13 @@ func (o *Options) Run(cmd *cobra.Command) error {
 		namespace = ""
 	}
 	selector, _ := labels.Parse(o.Selector)
-	runs, err := testrun.ListRuns(cmd.Context(), o.clients.Client, namespace, selector)
+	runs, err := cluster.ListRuns(cmd.Context(), o.clients.Client, namespace, selector)
 	if err != nil {
 		return err
 	}
 	switch o.Output {
 	case "json", "yaml":
-		docs := make([]*testrun.Result, 0, len(runs))
+		docs := make([]*outcome.Result, 0, len(runs))
 		for _, r := range runs {
 			docs = append(docs, r.Summary())
 		}
@@ -133,7 +134,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 }
 
 // Table renders runs as a kubectl table: NAME STATUS EXIT AGE DURATION, and POD NODE IMAGE when wide.
-func Table(runs []testrun.Run, now time.Time) *metav1.Table {
+func Table(runs []cluster.Run, now time.Time) *metav1.Table {
 	t := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
 		{Name: "Name", Type: "string"},
 		{Name: "Status", Type: "string"},

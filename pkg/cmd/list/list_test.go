@@ -6,17 +6,17 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cluster"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/printers"
-
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/testrun"
 )
 
 func TestTableShowsStatusExitAgeAndDuration(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	labels := map[string]string{testrun.LabelRun: "smoke-abcde"}
+	labels := map[string]string{runspec.LabelRun: "smoke-abcde"}
 	job := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Name: "smoke-abcde", Namespace: "ci", Labels: labels, CreationTimestamp: metav1.NewTime(now.Add(-5 * time.Minute))},
 		Spec:       batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Image: "app-tests:1.2"}}}}},
@@ -25,12 +25,12 @@ func TestTableShowsStatusExitAgeAndDuration(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "smoke-abcde-x", Namespace: "ci"},
 		Spec:       corev1.PodSpec{NodeName: "node-1"},
 		Status: corev1.PodStatus{Phase: corev1.PodFailed, ContainerStatuses: []corev1.ContainerStatus{{
-			Name: testrun.TestContainer,
+			Name: runspec.TestContainer,
 			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 2, Reason: "Error",
 				StartedAt: metav1.NewTime(now.Add(-4 * time.Minute)), FinishedAt: metav1.NewTime(now.Add(-2 * time.Minute))}},
 		}}},
 	}
-	runs := []testrun.Run{{Job: job, Pod: pod}, {Job: &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "new-fghij", Labels: map[string]string{testrun.LabelRun: "new-fghij"}, CreationTimestamp: metav1.NewTime(now.Add(-3 * time.Second))}}}}
+	runs := []cluster.Run{{Job: job, Pod: pod}, {Job: &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "new-fghij", Labels: map[string]string{runspec.LabelRun: "new-fghij"}, CreationTimestamp: metav1.NewTime(now.Add(-3 * time.Second))}}}}
 	tests := []struct {
 		name string
 		opts printers.PrintOptions

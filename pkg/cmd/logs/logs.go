@@ -14,9 +14,11 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-testrun/kubectl-testrun/internal/logs"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cluster"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/shared"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/testrun"
 )
 
 var (
@@ -115,13 +117,13 @@ func (o *Options) Validate() error {
 // Run prints the logs.
 func (o *Options) Run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
-	selector := labels.SelectorFromSet(labels.Set{testrun.LabelRun: o.run})
+	selector := labels.SelectorFromSet(labels.Set{runspec.LabelRun: o.run})
 	if o.run == "" {
 		selector, _ = labels.Parse(o.Selector)
-	} else if _, err := testrun.GetRun(ctx, o.clients.Client, o.clients.Namespace, o.run); err != nil {
+	} else if _, err := cluster.GetRun(ctx, o.clients.Client, o.clients.Namespace, o.run); err != nil {
 		return exitcode.New(exitcode.CannotRun, err)
 	}
-	opts := testrun.LogsOptions{Follow: o.Follow, Timestamps: o.Timestamps, AllContainers: o.AllContainers, Warnings: o.ErrOut}
+	opts := logs.LogsOptions{Follow: o.Follow, Timestamps: o.Timestamps, AllContainers: o.AllContainers, Warnings: o.ErrOut}
 	if o.Since > 0 {
 		opts.SinceSeconds = ptr.To(int64(o.Since.Seconds()))
 	}
@@ -129,7 +131,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	if printers.IsTerminal(o.Out) {
 		out = escaper{o.Out}
 	}
-	return testrun.Logs(ctx, o.clients.Client, o.clients.Namespace, selector, opts, out)
+	return logs.Logs(ctx, o.clients.Client, o.clients.Namespace, selector, opts, out)
 }
 
 // escaper escapes pod text on its way to a terminal.

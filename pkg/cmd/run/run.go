@@ -1,4 +1,4 @@
-// Package run implements `kubectl testrun run`: the CLI wiring over the engine in pkg/testrun.
+// Package run implements `kubectl testrun run`: the CLI wiring over the engine in internal/runner.
 package run
 
 import (
@@ -35,6 +35,12 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cmdkit"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runner"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cluster"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runwatch"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/shared"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/definition"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
@@ -42,7 +48,6 @@ import (
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/fetch"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/input"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/podexec"
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/testrun"
 	"github.com/kubectl-testrun/kubectl-testrun/plugins"
 )
 
@@ -165,7 +170,7 @@ type Options struct {
 	runs    []plannedRun
 	client  kubernetes.Interface
 	config  *rest.Config
-	api     *testrun.APIHealth
+	api     *runwatch.APIHealth
 	noColor bool
 	flags   parsedFlags
 
@@ -179,7 +184,7 @@ type plannedRun struct {
 	definition string
 	// requires says what the definition's image must contain.
 	requires string
-	spec     testrun.Spec
+	spec     runspec.Spec
 	reports  string
 }
 
@@ -199,12 +204,12 @@ type parsedFlags struct {
 func NewOptions(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *Options {
 	return &Options{
 		ConfigFlags:    configFlags,
-		Timeout:        testrun.DefaultTimeout,
-		Hold:           testrun.DefaultHold,
-		GracePeriod:    testrun.DefaultGrace,
+		Timeout:        runspec.DefaultTimeout,
+		Hold:           runspec.DefaultHold,
+		GracePeriod:    runspec.DefaultGrace,
 		Color:          "auto",
-		HelperImage:    testrun.DefaultHelperImage,
-		ReportDirs:     []string{testrun.DefaultReportDir},
+		HelperImage:    runspec.DefaultHelperImage,
+		ReportDirs:     []string{runspec.DefaultReportDir},
 		CopyLimits:     extract.DefaultLimits(),
 		DefinitionsDir: definition.LocalDir,
 		Plugins:        plugins.FS,
@@ -333,7 +338,7 @@ func (o *Options) Complete(cmd *cobra.Command, args []string) error {
 		if len(names) == 0 {
 			return exitcode.Errorf(exitcode.CannotRun, "the run name is missing: give it as NAME, the first argument of run, or run a definition with -f, --definition, --plugin or --selector")
 		}
-		if err := testrun.ValidateRunName(names[0]); err != nil {
+		if err := runspec.ValidateRunName(names[0]); err != nil {
 			return exitcode.New(exitcode.CannotRun, err)
 		}
 		o.runs = []plannedRun{o.plan(cmd, nil, names[0], namespace, command, catalog.GlobalConfig(), o.Reports)}
@@ -344,7 +349,7 @@ func (o *Options) Complete(cmd *cobra.Command, args []string) error {
 	for _, d := range defs {
 		base, reports := d.Metadata.Name, o.Reports
 		if len(names) == 1 {
-			if err := testrun.ValidateRunName(names[0]); err != nil {
+			if err := runspec.ValidateRunName(names[0]); err != nil {
 				return exitcode.New(exitcode.CannotRun, err)
 			}
 			base = names[0]
@@ -368,7 +373,7 @@ func (o *Options) Complete(cmd *cobra.Command, args []string) error {
 	if o.config, err = o.ConfigFlags.ToRESTConfig(); err != nil {
 		return exitcode.New(exitcode.CannotRun, err)
 	}
-	o.api = &testrun.APIHealth{}
+	o.api = &runwatch.APIHealth{}
 	o.config.Wrap(o.api.Wrap)
 	if o.client, err = kubernetes.NewForConfig(o.config); err != nil {
 		return exitcode.New(exitcode.CannotRun, err)
@@ -515,8 +520,8 @@ func (o *Options) parseFlags() error {
 // entries, in increasing precedence.
 func (o *Options) plan(cmd *cobra.Command, def *definition.Definition, base, namespace string, command []string, global []definition.Config, reports string) plannedRun {
 	changed := cmd.Flags().Changed
-	spec := testrun.Spec{
-		Name:            testrun.NewRunName(base),
+	spec := runspec.Spec{
+		Name:            runspec.NewRunName(base),
 		Namespace:       namespace,
 		Image:           o.Image,
 		Command:         command,
@@ -778,7 +783,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	if o.dryRun != cmdutil.DryRunNone {
 		return o.printDryRun(cmd)
 	}
-	if err := testrun.Preflight(ctx, o.client.AuthorizationV1(), o.runs[0].spec.Namespace, testrun.RunPermissions); err != nil {
+	if err := cluster.Preflight(ctx, o.client.AuthorizationV1(), o.runs[0].spec.Namespace, cluster.RunPermissions); err != nil {
 		return exitcode.New(exitcode.CannotRun, err)
 	}
 	if err := o.checkConfigSources(ctx); err != nil {
@@ -792,7 +797,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	}
 	spec := o.runs[0].spec
 	outIsTTY := printers.IsTerminal(o.Out)
-	progress := testrun.NewProgress(o.ErrOut, printers.IsTerminal(o.ErrOut), !o.noColor, o.Quiet)
+	progress := cmdkit.NewProgress(o.ErrOut, printers.IsTerminal(o.ErrOut), !o.noColor, o.Quiet)
 	logs := progress.LogWriter(o.Out, outIsTTY)
 	if o.Output != "" {
 		// stdout is for the result document alone.
@@ -868,9 +873,9 @@ func (o *Options) checkConfigSources(ctx context.Context) error {
 }
 
 // runner returns the Runner of one run.
-func (o *Options) runner(r plannedRun, logs io.Writer, progress *testrun.Progress) *testrun.Runner {
+func (o *Options) runner(r plannedRun, logs io.Writer, progress *cmdkit.Progress) *runner.Runner {
 	exec := &podexec.Remote{Config: o.config, Client: o.client}
-	return &testrun.Runner{
+	return &runner.Runner{
 		Client:          o.client,
 		Exec:            exec,
 		Reports:         r.reports,
@@ -886,13 +891,13 @@ func (o *Options) runner(r plannedRun, logs io.Writer, progress *testrun.Progres
 
 // detach creates every run and prints their names, one a line, or their result documents.
 func (o *Options) detach(ctx context.Context) error {
-	var docs []*testrun.Result
+	var docs []*outcome.Result
 	for _, r := range o.runs {
 		started := time.Now()
-		if _, err := testrun.CreateJob(ctx, o.client, r.spec); err != nil {
+		if _, err := runner.CreateJob(ctx, o.client, r.spec); err != nil {
 			return err
 		}
-		docs = append(docs, testrun.Detached(r.spec, started))
+		docs = append(docs, runner.Detached(r.spec, started))
 		if o.Output == "" {
 			if _, err := fmt.Fprintln(o.Out, r.spec.Name); err != nil {
 				return err
@@ -909,7 +914,7 @@ func (o *Options) detach(ctx context.Context) error {
 }
 
 // resultList is the document -o prints for several runs, as kubectl testrun list does.
-func resultList(results []*testrun.Result) map[string]any {
+func resultList(results []*outcome.Result) map[string]any {
 	return map[string]any{"apiVersion": "testrun.dev/v1alpha1", "kind": "ResultList", "items": results}
 }
 
@@ -925,7 +930,7 @@ func (o *Options) runParallel(ctx context.Context) error {
 	}
 	type ended struct {
 		i      int
-		result *testrun.Result
+		result *outcome.Result
 		err    error
 	}
 	done := make(chan ended, len(o.runs))
@@ -934,7 +939,7 @@ func (o *Options) runParallel(ctx context.Context) error {
 		prefix := "[" + r.definition + "] "
 		errW, outW := stderr.prefixed(prefix), logsTo.prefixed(prefix)
 		// Several runs share the terminal: one line per change of state each, no status line redrawn in place.
-		progress := testrun.NewProgress(errW, false, !o.noColor, o.Quiet)
+		progress := cmdkit.NewProgress(errW, false, !o.noColor, o.Quiet)
 		runner := o.runner(r, progress.LogWriter(outW, logsTTY), progress)
 		wg.Go(func() {
 			result, err := runner.Run(ctx, r.spec)
@@ -950,7 +955,7 @@ func (o *Options) runParallel(ctx context.Context) error {
 	close(done)
 
 	code := exitcode.OK
-	results := make([]*testrun.Result, len(o.runs))
+	results := make([]*outcome.Result, len(o.runs))
 	var summary []string
 	for e := range done {
 		r := o.runs[e.i]
@@ -972,7 +977,7 @@ func (o *Options) runParallel(ctx context.Context) error {
 		}
 		summary = append(summary, line)
 	}
-	progress := testrun.NewProgress(o.ErrOut, false, !o.noColor, o.Quiet)
+	progress := cmdkit.NewProgress(o.ErrOut, false, !o.noColor, o.Quiet)
 	for _, line := range summary {
 		if strings.Contains(line, " failed ") {
 			progress.Warnf("%s", line)
@@ -981,7 +986,7 @@ func (o *Options) runParallel(ctx context.Context) error {
 		}
 	}
 	if o.Output != "" {
-		docs := make([]*testrun.Result, 0, len(results))
+		docs := make([]*outcome.Result, 0, len(results))
 		for _, r := range results {
 			if r != nil {
 				docs = append(docs, r)
@@ -1060,7 +1065,7 @@ func (p *prefixWriter) Flush() {
 func (o *Options) printDryRun(cmd *cobra.Command) error {
 	jobs := make([]*batchv1.Job, 0, len(o.runs))
 	for _, r := range o.runs {
-		job := testrun.BuildJob(r.spec)
+		job := runspec.BuildJob(r.spec)
 		if o.dryRun == cmdutil.DryRunServer {
 			created, err := o.client.BatchV1().Jobs(r.spec.Namespace).Create(cmd.Context(), job, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 			if err != nil {

@@ -15,8 +15,10 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cmdkit"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cluster"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runwatch"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/testrun"
 )
 
 // Clients are the API clients and the namespace every command needs.
@@ -25,7 +27,7 @@ type Clients struct {
 	Config    *rest.Config
 	Namespace string
 	// API tells whether Client's requests reach the API server.
-	API *testrun.APIHealth
+	API *runwatch.APIHealth
 }
 
 // NewClients builds the clients from the standard kubeconfig flags; a failure is bad input (125).
@@ -38,7 +40,7 @@ func NewClients(f *genericclioptions.ConfigFlags) (Clients, error) {
 	if c.Config, err = f.ToRESTConfig(); err != nil {
 		return c, exitcode.New(exitcode.CannotRun, err)
 	}
-	c.API = &testrun.APIHealth{}
+	c.API = &runwatch.APIHealth{}
 	c.Config.Wrap(c.API.Wrap)
 	if c.Client, err = kubernetes.NewForConfig(c.Config); err != nil {
 		return c, exitcode.New(exitcode.CannotRun, err)
@@ -76,9 +78,9 @@ func (o *Output) Validate() error {
 }
 
 // Progress returns the progress printer for errOut.
-func (o *Output) Progress(errOut io.Writer) *testrun.Progress {
+func (o *Output) Progress(errOut io.Writer) *cmdkit.Progress {
 	useColor := o.Color == "always" || (o.Color == "auto" && printers.AllowsColorOutput(errOut))
-	return testrun.NewProgress(errOut, printers.IsTerminal(errOut), useColor, o.Quiet)
+	return cmdkit.NewProgress(errOut, printers.IsTerminal(errOut), useColor, o.Quiet)
 }
 
 // AddScheduleTimeoutFlag binds --schedule-timeout, which run and wait share.
@@ -101,7 +103,7 @@ func CompleteRuns(f *genericclioptions.ConfigFlags) cobra.CompletionFunc {
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		runs, err := testrun.ListRuns(cmd.Context(), c.Client, c.Namespace, nil)
+		runs, err := cluster.ListRuns(cmd.Context(), c.Client, c.Namespace, nil)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}

@@ -11,9 +11,10 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubectl-testrun/kubectl-testrun/internal/diagnose"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runner"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/shared"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/testrun"
 )
 
 var (
@@ -89,7 +90,7 @@ func (o *Options) Validate() error {
 func (o *Options) Run(ctx context.Context) error {
 	progress := o.Output.Progress(o.ErrOut)
 	progress.Start()
-	outcome, pod, err := testrun.Wait(ctx, o.clients.Client, o.clients.API, o.clients.Namespace, o.run, o.Timeout, o.ScheduleTimeout, progress)
+	outcome, pod, err := runner.Wait(ctx, o.clients.Client, o.clients.API, o.clients.Namespace, o.run, o.Timeout, o.ScheduleTimeout, progress)
 	progress.Stop()
 	if err != nil {
 		return err
@@ -101,11 +102,11 @@ func (o *Options) Run(ctx context.Context) error {
 		progress.Warnf("%s", outcome.Message)
 	}
 	if outcome.ExitCode != exitcode.Timeout {
-		budget := testrun.DiagnoseBudget
+		budget := runner.DiagnoseBudget
 		if outcome.Interrupted() {
-			budget = testrun.InterruptedDiagnoseBudget
+			budget = runner.InterruptedDiagnoseBudget
 		}
-		testrun.Diagnosis{Client: o.clients.Client}.WriteWithin(ctx, progress.BlockWriter(), budget, o.clients.Namespace, o.run, pod)
+		diagnose.Diagnosis{Client: o.clients.Client}.WriteWithin(ctx, progress.BlockWriter(), budget, o.clients.Namespace, o.run, pod)
 	}
 	return exitcode.New(outcome.ExitCode, nil)
 }

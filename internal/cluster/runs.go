@@ -1,0 +1,173 @@
+package cluster
+
+import (
+	"github.com/kubectl-testrun/kubectl-testrun/internal/logs"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
+
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+)
+
+// Run is one test run as found in the cluster: its Job and its newest pod, whoever created them (the plugin,
+// or kubectl apply of `run --dry-run=client -o yaml` output).
+type Run struct {
+	Job *batchv1.Job
+	Pod *corev1.Pod
+}
+
+// Name is the run name.
+func (r Run) Name() string { return r.Job.Labels[runspec.LabelRun] }
+
+// Outcome is the run's state, decided as `run` decides it.
+func (r Run) Outcome() outcome.Outcome { return outcome.Classify(r.Job, r.Pod) }
+
+// Summary is the run as a result document, the one `run -o json` prints.
+func (r Run) Summary() *outcome.Result {
+	spec := runspec.Spec{Name: r.Name(), Namespace: r.Job.Namespace}
+	res := outcome.NewResult(spec, r.Outcome(), r.Pod, r.Job.CreationTimestamp.Time)
+	res.CompletionTime = metav1.Time{}
+	res.DurationSeconds = 0
+	if d, ok := r.Duration(); ok {
+		res.DurationSeconds = d.Round(time.Millisecond).Seconds()
+	}
+	if !res.Interrupted && !r.Outcome().Done && !r.Outcome().TestEnded {
+		res.Phase = PhaseRunning
+	}
+	if r.Pod != nil {
+		res.Fetched = outcome.FetchRecordOf(r.Pod)
+	}
+	return res
+}
+
+// PhaseRunning is the phase of a run that has not ended.
+const PhaseRunning = "Running"
+
+// Status is one word for a table: Pending, Running, Passed, Failed, Error or TimedOut.
+func (r Run) Status() string {
+	o := r.Outcome()
+	switch {
+	case o.TestEnded && o.ExitCode == 0:
+		return outcome.PhasePassed
+	case o.TestEnded:
+		return outcome.PhaseFailed
+	case o.Done && o.ExitCode == exitcode.Timeout:
+		return outcome.PhaseTimedOut
+	case o.Done:
+		return outcome.PhaseError
+	case r.Pod != nil && logs.ContainerEverStarted(r.Pod, runspec.TestContainer):
+		return PhaseRunning
+	}
+	return "Pending"
+}
+
+// ExitCode returns the test's exit code once it ended.
+func (r Run) ExitCode() (int, bool) {
+	o := r.Outcome()
+	return o.ExitCode, o.TestEnded || o.Done
+}
+
+// Duration is how long the test ran: from its container's start to its end, or to now while it runs.
+func (r Run) Duration() (time.Duration, bool) {
+	if r.Pod == nil {
+		return 0, false
+	}
+	s := outcome.ContainerStatus(r.Pod, runspec.TestContainer)
+	switch {
+	case s == nil:
+		return 0, false
+	case s.State.Terminated != nil && !s.State.Terminated.StartedAt.IsZero():
+		return s.State.Terminated.FinishedAt.Sub(s.State.Terminated.StartedAt.Time), true
+	case s.State.Running != nil:
+		return time.Since(s.State.Running.StartedAt.Time), true
+	}
+	return 0, false
+}
+
+// ListRuns returns the runs in namespace (all namespaces when it is empty) that match selector, oldest first.
+// Only Jobs carrying the plugin's labels are runs.
+func ListRuns(ctx context.Context, client kubernetes.Interface, namespace string, selector labels.Selector) ([]Run, error) {
+	managed, err := labels.NewRequirement(runspec.LabelManagedBy, selection.Equals, []string{runspec.ManagedByValue})
+	if err != nil {
+		return nil, err
+	}
+	hasRun, err := labels.NewRequirement(runspec.LabelRun, selection.Exists, nil)
+	if err != nil {
+		return nil, err
+	}
+	if selector == nil {
+		selector = labels.Everything()
+	}
+	selector = selector.Add(*managed, *hasRun)
+	opts := metav1.ListOptions{LabelSelector: selector.String()}
+	jobs, err := client.BatchV1().Jobs(namespace).List(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("listing runs: %w", err)
+	}
+	pods, err := client.CoreV1().Pods(namespace).List(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("listing the pods of runs: %w", err)
+	}
+	newest := map[string]*corev1.Pod{}
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		key := p.Namespace + "/" + p.Labels[runspec.LabelRun]
+		if q := newest[key]; q == nil || q.CreationTimestamp.Before(&p.CreationTimestamp) {
+			newest[key] = p
+		}
+	}
+	runs := make([]Run, 0, len(jobs.Items))
+	for i := range jobs.Items {
+		j := &jobs.Items[i]
+		runs = append(runs, Run{Job: j, Pod: newest[j.Namespace+"/"+j.Labels[runspec.LabelRun]]})
+	}
+	slices.SortStableFunc(runs, func(a, b Run) int {
+		return a.Job.CreationTimestamp.Compare(b.Job.CreationTimestamp.Time)
+	})
+	return runs, nil
+}
+
+// GetRun returns the run named name in namespace.
+func GetRun(ctx context.Context, client kubernetes.Interface, namespace, name string) (Run, error) {
+	runs, err := ListRuns(ctx, client, namespace, labels.SelectorFromSet(labels.Set{runspec.LabelRun: name}))
+	if err != nil {
+		return Run{}, err
+	}
+	if len(runs) == 0 {
+		return Run{}, fmt.Errorf("run %q not found in namespace %q: list the runs with kubectl testrun list -n %s", name, namespace, namespace)
+	}
+	return runs[len(runs)-1], nil
+}
+
+// DeleteRuns deletes the Jobs of runs; their pods go with them (background propagation).
+func DeleteRuns(ctx context.Context, client kubernetes.Interface, runs []Run) ([]string, error) {
+	var deleted []string
+	var errs []string
+	for _, r := range runs {
+		err := client.BatchV1().Jobs(r.Job.Namespace).Delete(ctx, r.Job.Name, metav1.DeleteOptions{
+			PropagationPolicy: ptr.To(metav1.DeletePropagationBackground),
+		})
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("job %q in namespace %q: %v", r.Job.Name, r.Job.Namespace, err))
+			continue
+		}
+		deleted = append(deleted, r.Name())
+	}
+	if len(errs) > 0 {
+		return deleted, fmt.Errorf("deleting runs: %s", strings.Join(errs, "; "))
+	}
+	return deleted, nil
+}

@@ -1,0 +1,231 @@
+package diagnose
+
+import (
+	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
+
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/kubectl/pkg/describe"
+	"k8s.io/utils/ptr"
+)
+
+// dumpLogLines is how much of each container's log the system-under-test dump shows.
+const dumpLogLines = 50
+
+// Diagnosis gathers what a person needs to understand a failed run without running anything again.
+type Diagnosis struct {
+	Client kubernetes.Interface
+	// DumpSelector, when set, adds describe and log tails of the pods it selects (the system under test).
+	DumpSelector string
+}
+
+// Write writes the describe output of the Job and its pod (with their events, sorted by time, and the
+// containers' termination reasons and messages), then the system-under-test dump. Problems reading any part
+// are written in its place: a diagnosis never hides the failure it explains.
+func (d Diagnosis) Write(ctx context.Context, w io.Writer, namespace, job string, pod *corev1.Pod) {
+	settings := describe.DescriberSettings{ShowEvents: true, ChunkSize: 500}
+	section(w, "describe job "+job, func() (string, error) {
+		return (&describe.JobDescriber{Interface: d.Client}).Describe(namespace, job, settings)
+	})
+	if pod != nil {
+		section(w, "describe pod "+pod.Name, func() (string, error) {
+			return (&describe.PodDescriber{Interface: d.Client}).Describe(namespace, pod.Name, settings)
+		})
+	}
+	if d.DumpSelector == "" {
+		return
+	}
+	pods, err := d.Client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: d.DumpSelector})
+	if err != nil {
+		fmt.Fprintf(w, "--- pods matching %q: %v\n", d.DumpSelector, err)
+		return
+	}
+	if len(pods.Items) == 0 {
+		fmt.Fprintf(w, "--- no pod in namespace %q matches --dump-selector %q\n", namespace, d.DumpSelector)
+	}
+	for _, p := range pods.Items {
+		section(w, "describe pod "+p.Name+" (--dump-selector)", func() (string, error) {
+			return (&describe.PodDescriber{Interface: d.Client}).Describe(namespace, p.Name, settings)
+		})
+		for _, c := range p.Spec.Containers {
+			section(w, fmt.Sprintf("last %d lines of pod %s container %s", dumpLogLines, p.Name, c.Name), func() (string, error) {
+				b, err := d.Client.CoreV1().Pods(namespace).GetLogs(p.Name, &corev1.PodLogOptions{
+					Container: c.Name, TailLines: ptr.To[int64](dumpLogLines),
+				}).DoRaw(ctx)
+				return string(b), err
+			})
+		}
+	}
+}
+
+// WriteWithin is Write bounded by budget: kubectl's describers take no context, so a slow API server could
+// hold them past it. What was gathered by then is written, with a note that the rest is missing.
+func (d Diagnosis) WriteWithin(ctx context.Context, w io.Writer, budget time.Duration, namespace, job string, pod *corev1.Pod) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
+	defer cancel()
+	var buf lockedBuffer
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.Write(ctx, &buf, namespace, job, pod)
+	}()
+	select {
+	case <-done:
+		_, _ = io.WriteString(w, buf.String())
+	case <-ctx.Done():
+		_, _ = io.WriteString(w, buf.String())
+		fmt.Fprintf(w, "--- diagnostics cut short: the API server did not answer within %s\n", budget)
+	}
+}
+
+// lockedBuffer is written by the diagnosis and read by the caller that stops waiting for it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func section(w io.Writer, title string, body func() (string, error)) {
+	fmt.Fprintf(w, "--- %s\n", title)
+	text, err := body()
+	if err != nil {
+		fmt.Fprintf(w, "(could not get it: %v)\n", err)
+		return
+	}
+	fmt.Fprint(w, text)
+	if !strings.HasSuffix(text, "\n") {
+		fmt.Fprintln(w)
+	}
+}
+
+// diagnosticsFile is where, in the local reports directory, a failed run's diagnostics are saved.
+const DiagnosticsFile = "testrun-diagnostics.txt"
+
+// savedDiagnostics is the diagnostics file being written. Pod text in it is escaped as on a terminal: CI logs
+// show such files with cat as often as editors open them.
+type savedDiagnostics struct {
+	Path string
+	f    *os.File
+	err  error
+}
+
+// createDiagnostics creates the diagnostics file next to reports (nil, nil without reports). It never replaces
+// a file of the test's own.
+func CreateDiagnostics(reports *outcome.Reports) (*savedDiagnostics, error) {
+	if reports == nil {
+		return nil, nil
+	}
+	if err := os.MkdirAll(reports.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("saving the diagnostics: %w", err)
+	}
+	path := filepath.Join(reports.Dir, DiagnosticsFile)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("diagnostics not saved: the test wrote %s itself, and it is kept as it is", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("saving the diagnostics: %w", err)
+	}
+	return &savedDiagnostics{Path: path, f: f}, nil
+}
+
+// header says which run failed and how, before the describe output.
+func (s *savedDiagnostics) Header(spec runspec.Spec, o outcome.Outcome) {
+	fmt.Fprintf(s, "run %s in namespace %s: %s (exit code %d)\n", spec.Name, spec.Namespace, o.Reason, o.ExitCode)
+	if o.Message != "" {
+		fmt.Fprintf(s, "%s\n", o.Message)
+	}
+}
+
+// Write never fails, so that a full disk does not cut the copy on the terminal short; close reports it.
+func (s *savedDiagnostics) Write(b []byte) (int, error) {
+	if s.err == nil {
+		_, s.err = io.WriteString(s.f, printers.EscapeTerminal(string(b)))
+	}
+	return len(b), nil
+}
+
+// close ends the file with the tail of the test's output; a file that could not be written whole is removed.
+func (s *savedDiagnostics) Close(tail *TailBuffer) error {
+	if text := tail.String(); text != "" {
+		section(s, fmt.Sprintf("the test's last lines of output (at most %d)", TailLines), func() (string, error) { return text, nil })
+	}
+	err := s.err
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(s.Path)
+		return fmt.Errorf("saving the diagnostics in %s: %w", s.Path, err)
+	}
+	return nil
+}
+
+// tailLines is how many of the test's last lines a synthesized JUnit report carries.
+const TailLines = 50
+
+// tailBuffer passes writes through and keeps the last lines written, for a synthesized report.
+type TailBuffer struct {
+	mu    sync.Mutex
+	lines []string
+	part  strings.Builder
+	max   int
+}
+
+func NewTailBuffer(lines int) *TailBuffer { return &TailBuffer{max: lines} }
+
+// Write implements io.Writer.
+func (t *TailBuffer) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, c := range string(b) {
+		if c == '\n' {
+			t.lines = append(t.lines, t.part.String())
+			t.part.Reset()
+			if len(t.lines) > t.max {
+				t.lines = t.lines[len(t.lines)-t.max:]
+			}
+			continue
+		}
+		if t.part.Len() < 4096 {
+			t.part.WriteRune(c)
+		}
+	}
+	return len(b), nil
+}
+
+// String returns the last lines, oldest first.
+func (t *TailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := strings.Join(t.lines, "\n")
+	if t.part.Len() > 0 {
+		s += "\n" + t.part.String()
+	}
+	return s
+}

@@ -1,0 +1,196 @@
+package logs
+
+import (
+	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runwatch"
+
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+)
+
+// LogsOptions say what `kubectl testrun logs` shows.
+type LogsOptions struct {
+	// Follow streams until every selected container has terminated (not until a stream ends), waiting
+	// through Pending; without it the logs are printed as they are now.
+	Follow bool
+	// Timestamps keeps the kubelet's timestamp on each line.
+	Timestamps bool
+	// SinceSeconds starts each log that many seconds back.
+	SinceSeconds *int64
+	// AllContainers adds the holder (and fetch containers) to the test container.
+	AllContainers bool
+	// Warnings receives a line for each log that may have lost lines (see LogFollower.Gap); nil drops them.
+	Warnings io.Writer
+}
+
+// Logs writes the logs of the pods selector matches in namespace to out, each line prefixed with
+// "[pod/container] " when more than one log is shown. With Follow it returns when every selected container
+// of every pod has terminated and its log was read to the end, or when a run fails before its test starts.
+func Logs(ctx context.Context, client kubernetes.Interface, namespace string, selector labels.Selector, o LogsOptions, out io.Writer) error {
+	w, err := runwatch.WatchSelector(ctx, client, namespace, selector)
+	if err != nil {
+		return err
+	}
+	var (
+		mu      sync.Mutex // one line at a time on out
+		wg      sync.WaitGroup
+		errs    []error
+		started = map[string]bool{}
+	)
+	prefix := func() bool { return len(w.Pods()) > 1 || o.AllContainers }
+	start := func(pod *corev1.Pod, container string) {
+		key := pod.Name + "/" + container
+		if started[key] {
+			return
+		}
+		started[key] = true
+		f := &LogFollower{
+			Client:       client,
+			Source:       LogSource{Namespace: namespace, Pod: pod.Name, Container: container},
+			Out:          &lineWriter{mu: &mu, out: out, prefix: "[" + key + "] ", enabled: prefix},
+			Timestamps:   o.Timestamps,
+			SinceSeconds: o.SinceSeconds,
+			Once:         !o.Follow,
+			Gap: func(from, to time.Time) {
+				if o.Warnings != nil {
+					mu.Lock()
+					defer mu.Unlock()
+					fmt.Fprintf(o.Warnings, "testrun: %s: %s\n", key, GapWarning(from, to))
+				}
+			},
+			Terminated: func() bool {
+				for _, p := range w.Pods() {
+					if p.Name == pod.Name {
+						return ContainerEnded(p, container)
+					}
+				}
+				return true
+			},
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f.Follow(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	for {
+		pods := w.Pods()
+		pending := false
+		for _, pod := range pods {
+			for _, c := range logContainers(pod, o.AllContainers) {
+				switch {
+				case ContainerEverStarted(pod, c):
+					start(pod, c)
+				case !o.Follow:
+				default:
+					// Scheduling is waited through (a node may come); a container that cannot start is not.
+					o := outcome.Classify(nil, pod)
+					if o.Done && !o.TestEnded && o.Reason != corev1.PodReasonUnschedulable {
+						wg.Wait()
+						return fmt.Errorf("pod %q: %s", pod.Name, o.Message)
+					}
+					pending = true
+				}
+			}
+		}
+		if !o.Follow && len(pods) == 0 {
+			return fmt.Errorf("no pod matches %q in namespace %q", selector, namespace)
+		}
+		if !o.Follow || (len(pods) > 0 && !pending && allEnded(pods, o.AllContainers)) {
+			wg.Wait()
+			return errors.Join(errs...)
+		}
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return context.Cause(ctx)
+		case <-w.Changed():
+		}
+	}
+}
+
+// logContainers are the containers whose logs are shown: the test's, or all of them.
+func logContainers(pod *corev1.Pod, all bool) []string {
+	if !all {
+		for _, c := range pod.Spec.Containers {
+			if c.Name == runspec.TestContainer {
+				return []string{runspec.TestContainer}
+			}
+		}
+		// A pod the plugin did not make: its first container.
+		return []string{pod.Spec.Containers[0].Name}
+	}
+	var names []string
+	for _, c := range pod.Spec.Containers {
+		names = append(names, c.Name)
+	}
+	for _, c := range pod.Spec.EphemeralContainers {
+		names = append(names, c.Name)
+	}
+	return names
+}
+
+func allEnded(pods []*corev1.Pod, all bool) bool {
+	for _, p := range pods {
+		for _, c := range logContainers(p, all) {
+			if !ContainerEnded(p, c) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func statusOf(pod *corev1.Pod, name string) *corev1.ContainerStatus {
+	for _, list := range [][]corev1.ContainerStatus{pod.Status.ContainerStatuses, pod.Status.EphemeralContainerStatuses} {
+		for i := range list {
+			if list[i].Name == name {
+				return &list[i]
+			}
+		}
+	}
+	return nil
+}
+
+func ContainerEverStarted(pod *corev1.Pod, name string) bool {
+	s := statusOf(pod, name)
+	return s != nil && (s.State.Running != nil || (s.State.Terminated != nil && !s.State.Terminated.StartedAt.IsZero()))
+}
+
+// containerEnded is true when the container terminated, or never will run because the pod finished.
+func ContainerEnded(pod *corev1.Pod, name string) bool {
+	s := statusOf(pod, name)
+	return (s != nil && s.State.Terminated != nil) || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
+}
+
+// lineWriter writes whole lines under a shared lock, prefixed when enabled says so.
+type lineWriter struct {
+	mu      *sync.Mutex
+	out     io.Writer
+	prefix  string
+	enabled func() bool
+}
+
+func (l *lineWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.enabled() {
+		if _, err := io.WriteString(l.out, l.prefix); err != nil {
+			return 0, err
+		}
+	}
+	return l.out.Write(b)
+}

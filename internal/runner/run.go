@@ -1,0 +1,432 @@
+package runner
+
+import (
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cluster"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/diagnose"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/logs"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/reporter"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/reports"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runwatch"
+
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/fetch"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/podexec"
+)
+
+// Budgets of the steps around the test itself. Cleanup after a signal must fit in the ~10 s a CI system
+// leaves between SIGINT and SIGKILL.
+const (
+	// logDrain bounds the wait for the log stream to deliver its last lines after the test container ended.
+	logDrain = 30 * time.Second
+	// settle bounds the wait for the pod and Job to finish after the holder was released.
+	settle = 30 * time.Second
+	// cleanupBudget bounds deleting the Job and waiting for its pods to go.
+	cleanupBudget = 30 * time.Second
+	// interruptedCleanupMargin is added to the test's grace period to bound deleting an interrupted run: the
+	// kubelet's kill after the grace and the API's removal of the pod and then the Job.
+	interruptedCleanupMargin = 4 * time.Second
+	// DiagnoseBudget bounds gathering the diagnostics of a failed run.
+	DiagnoseBudget = 20 * time.Second
+	// InterruptedDiagnoseBudget is the same after SIGINT/SIGTERM: with the cleanup, it fits the ~10 s.
+	InterruptedDiagnoseBudget = 2 * time.Second
+)
+
+// Runner runs one test as a Job and follows it to its end.
+type Runner struct {
+	Client kubernetes.Interface
+	// Exec runs commands in the pod (to release the holder).
+	Exec podexec.Executor
+	// Logs receives the test's output, line by line, as the pod prints it.
+	Logs io.Writer
+	// Progress tells a person what is going on (stderr); failure diagnostics go through it too.
+	Progress reporter.Reporter
+	// Keep leaves the Job in the cluster after the run, for inspection.
+	Keep bool
+	// ScheduleTimeout is how long the pod may stay unschedulable (e.g. while an autoscaler adds a node); 0
+	// fails the run as soon as the scheduler finds no node.
+	ScheduleTimeout time.Duration
+	// DumpSelector adds the system under test to the diagnostics (see Diagnosis).
+	DumpSelector string
+	// Reports, when set, is the local directory the test's report directory is copied into when it ended.
+	Reports string
+	// Fetcher copies the reports (required with Reports).
+	Fetcher *fetch.Fetcher
+	// API, when set, wraps the transport of Client, so that an API server gone for runwatch.APIUnreachableBudget
+	// ends the run instead of leaving it waiting for --timeout.
+	API *runwatch.APIHealth
+}
+
+// Run creates the Job of spec, streams its logs, waits for the end decided from Job and pod status, prints
+// diagnostics on failure, cleans up (unless Keep) and returns the result. The exit code the process should
+// end with is Result.ExitCode; an error means the run could not be made or followed.
+func (r *Runner) Run(ctx context.Context, spec runspec.Spec) (*outcome.Result, error) {
+	started := time.Now()
+	job, err := CreateJob(ctx, r.Client, spec)
+	if err != nil {
+		return nil, err
+	}
+	r.Progress.Printf("created job %s in namespace %s", job.Name, job.Namespace)
+
+	tail := diagnose.NewTailBuffer(diagnose.TailLines)
+	oc, pod, got, err := r.follow(ctx, spec, tail)
+	result := outcome.NewResult(spec, oc, pod, started)
+	if err != nil {
+		r.cleanup(ctx, spec, true)
+		return result, err
+	}
+	if result.Interrupted {
+		r.Progress.Warnf("%s: deleting run %s, giving the test --grace-period %s to stop", oc.Message, spec.Name, spec.EffectiveGrace())
+		// Delete at once, so the test's grace period runs while the diagnostics are read (see cleanup).
+		r.deleteJob(ctx, spec, true)
+	}
+	if r.Reports != "" {
+		if got == nil {
+			got = &outcome.Reports{Dir: r.Reports, Files: []outcome.ReportFile{}, Error: "the test did not run to its end, so it left no reports"}
+			reports.Summarize(r.Progress, got, spec.Name, oc, false, tail)
+		}
+		result.Reports = got
+		if result.FailIfReportsLost() {
+			r.Progress.Warnf("%s", result.Message)
+		}
+	}
+	if oc.ExitCode != exitcode.OK {
+		if oc.Message != "" && !result.Interrupted {
+			r.Progress.Warnf("%s", oc.Message)
+		}
+		r.diagnose(ctx, spec, oc, pod, result.Reports, tail)
+	}
+	r.cleanup(ctx, spec, result.Interrupted)
+	return result, nil
+}
+
+// diagnose prints the diagnostics of a failed run and, with reports, saves them next to the reports (with the
+// tail of the test's output, which stderr does not repeat) so a CI system can keep them as an artifact.
+func (r *Runner) diagnose(ctx context.Context, spec runspec.Spec, o outcome.Outcome, pod *corev1.Pod, got *outcome.Reports, tail *diagnose.TailBuffer) {
+	w := r.Progress.BlockWriter()
+	saved, err := diagnose.CreateDiagnostics(got)
+	if err != nil {
+		r.Progress.Warnf("%v", err)
+	}
+	if saved != nil {
+		defer func() {
+			if err := saved.Close(tail); err != nil {
+				r.Progress.Warnf("%v", err)
+				return
+			}
+			got.Diagnostics = diagnose.DiagnosticsFile
+			r.Progress.Printf("diagnostics saved in %s", saved.Path)
+		}()
+		saved.Header(spec, o)
+		w = io.MultiWriter(w, saved)
+	}
+	// Diagnostics read the cluster after the end, also after an interrupt, within a budget.
+	budget := DiagnoseBudget
+	if o.Interrupted() {
+		budget = InterruptedDiagnoseBudget
+	}
+	diagnose.Diagnosis{Client: r.Client, DumpSelector: r.DumpSelector}.WriteWithin(ctx, w, budget, spec.Namespace, spec.Name, pod)
+}
+
+// CreateJob creates the Job of spec; an error carries exit code 125.
+func CreateJob(ctx context.Context, client kubernetes.Interface, spec runspec.Spec) (*batchv1.Job, error) {
+	job, err := client.BatchV1().Jobs(spec.Namespace).Create(ctx, runspec.BuildJob(spec), metav1.CreateOptions{})
+	if err != nil {
+		return nil, exitcode.Errorf(exitcode.CannotRun, "creating job %q in namespace %q: %w", spec.Name, spec.Namespace, err)
+	}
+	return job, nil
+}
+
+// Detached is the result of a run started with --detach: created, not followed.
+func Detached(spec runspec.Spec, started time.Time) *outcome.Result {
+	r := outcome.NewResult(spec, outcome.Outcome{}, nil, started)
+	r.Phase = outcome.PhaseStarted
+	return r
+}
+
+// follow waits for the run to end and returns how it ended, the last state of its pod and, with Reports, the
+// reports copied when the test ended.
+func (r *Runner) follow(ctx context.Context, spec runspec.Spec, tail *diagnose.TailBuffer) (outcome.Outcome, *corev1.Pod, *outcome.Reports, error) {
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	w, err := runwatch.WatchRun(watchCtx, r.Client, spec.Namespace, spec.Name)
+	if err != nil {
+		if ctx.Err() != nil {
+			return interrupted(ctx), nil, nil, nil
+		}
+		return outcome.Outcome{}, nil, nil, err
+	}
+	w.Health = r.API
+	var copier *reports.ReportCopier
+	var got *outcome.Reports
+	if r.Reports != "" {
+		copier = &reports.ReportCopier{Client: r.Client, Fetcher: r.Fetcher, Progress: r.Progress, To: r.Reports, Linger: reports.RunLinger(spec)}
+	}
+	r.Progress.Start()
+	defer r.Progress.Stop()
+
+	timeout := time.NewTimer(spec.EffectiveTimeout())
+	defer timeout.Stop()
+	events := runwatch.NewEventWatch(r.Client, r.ScheduleTimeout)
+	defer events.Stop()
+	var (
+		logOut    *logStream
+		ended     *outcome.Outcome // the outcome at the moment the test container terminated
+		settleBy  <-chan time.Time
+		seenJob   bool
+		lastState outcome.Outcome
+		pod       *corev1.Pod
+	)
+	defer func() {
+		if logOut != nil {
+			logOut.stop()
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return interrupted(ctx), pod, got, nil
+		case <-timeout.C:
+			return outcome.Outcome{Done: true, ExitCode: exitcode.Timeout, Reason: outcome.ReasonDeadline,
+				Message: fmt.Sprintf("the test did not end within --timeout %s: raise --timeout, or look at the diagnostics below for where it hung", spec.EffectiveTimeout())}, pod, got, nil
+		case <-settleBy:
+			// The holder was released but the pod did not finish in time: the test's own code is known anyway.
+			return *ended, pod, got, nil
+		case <-events.C():
+			if o, gone := w.APIGone(ctx, spec.Name, r.Progress); gone {
+				return o, pod, got, nil
+			}
+		case <-w.Changed():
+		}
+		job := w.Job()
+		if job != nil {
+			seenJob = true
+		} else if seenJob {
+			return outcome.Outcome{Done: true, ExitCode: exitcode.CannotRun, Reason: "JobDeleted",
+				Message: fmt.Sprintf("job %q was deleted by someone else while the test ran: check who deletes jobs in namespace %q", spec.Name, spec.Namespace)}, pod, got, nil
+		}
+		if p := w.Pod(); p != nil {
+			pod = p
+		}
+		o := events.Refine(ctx, job, pod, outcome.Classify(job, pod))
+		if o.Status != lastState.Status {
+			r.Progress.Status(o.Status)
+		}
+		lastState = o
+
+		if logOut == nil && pod != nil && logs.ContainerEverStarted(pod, runspec.TestContainer) {
+			logOut = r.startLogs(ctx, w, spec.Namespace, pod.Name, tail)
+		}
+		if copier != nil && !o.Done {
+			copier.Prepare(ctx, pod)
+			if err := copier.Broken(pod); err != nil && ended == nil && !o.TestEnded {
+				return outcome.Outcome{Done: true, ExitCode: exitcode.CannotRun, Reason: reports.ReasonHelperImage, Message: err.Error()}, pod, got, nil
+			}
+		}
+		if o.TestEnded && ended == nil {
+			ended = &o
+			if logOut != nil {
+				logOut.wait(logDrain)
+			}
+			if copier != nil && !o.Done {
+				got = copier.Copy(ctx, pod)
+				if got.Error != "" {
+					r.Progress.Warnf("reports: %s", got.Error)
+				}
+				// Summarised before the release, which leaves the summary in the pod (see FetchRecord).
+				reports.Summarize(r.Progress, got, spec.Name, o, o.ExitCode == exitcode.OK, tail)
+			}
+			var rec *outcome.FetchRecord
+			if got != nil && got.Error == "" {
+				rec = outcome.NewFetchRecord(got, time.Now())
+			}
+			if err := reports.ReleaseHolder(ctx, r.Exec, spec.Namespace, pod.Name, rec); err != nil {
+				r.Progress.Warnf("could not release the holder container (the test's exit code is known, the job is deleted anyway): %v", err)
+				return o, pod, got, nil
+			}
+			settleBy = time.After(settle)
+		}
+		if o.Done {
+			if ended != nil && !o.TestEnded {
+				// The pod ended in a way Classify no longer reads as the test's (e.g. deleted): keep the test's code.
+				return *ended, pod, got, nil
+			}
+			return o, pod, got, nil
+		}
+	}
+}
+
+// interrupted is the outcome of a run stopped by a signal (or any cancellation of ctx).
+func interrupted(ctx context.Context) outcome.Outcome {
+	return outcome.Outcome{Done: true, ExitCode: exitcode.Code(ctx, nil), Reason: outcome.ReasonInterrupted, Message: context.Cause(ctx).Error()}
+}
+
+// cleanup deletes the Job; its pods go with it. It waits, within a budget, until no pod of the run is left,
+// so that "nothing remains" holds when it returns.
+//
+// An interrupted run was deleted already, in the foreground: the Job stays, terminating, until the garbage
+// collector deleted its pods, each with the test's grace period (Spec.Grace); the kubelet kills a test that
+// ignores SIGTERM when it ends. Its budget is that grace plus a margin from the interrupt, so that nothing
+// is left, and the plugin has exited, within the ~10 s a CI system leaves between SIGINT and SIGKILL.
+func (r *Runner) cleanup(ctx context.Context, spec runspec.Spec, interrupted bool) {
+	if r.Keep {
+		r.Progress.Printf("kept job %s in namespace %s (--keep): delete it with kubectl delete job %s -n %s", spec.Name, spec.Namespace, spec.Name, spec.Namespace)
+		return
+	}
+	budget := cleanupBudget
+	if interrupted {
+		budget = spec.EffectiveGrace() + interruptedCleanupMargin
+	}
+	if !r.deleteJob(ctx, spec, interrupted) {
+		return
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
+	defer cancel()
+	selector := labels.SelectorFromSet(labels.Set{runspec.LabelRun: spec.Name}).String()
+	for {
+		pods, err := r.Client.CoreV1().Pods(spec.Namespace).List(cctx, metav1.ListOptions{LabelSelector: selector})
+		if err == nil && len(pods.Items) == 0 {
+			_, err = r.Client.BatchV1().Jobs(spec.Namespace).Get(cctx, spec.Name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				r.Progress.Printf("deleted job %s", spec.Name)
+				return
+			}
+		}
+		select {
+		case <-cctx.Done():
+			r.Progress.Warnf("job %s is deleted; its pod is still terminating and will be removed by the cluster", spec.Name)
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// deleteJob deletes the run's Job, unless Keep, and says whether it did. In the foreground, the Job stays
+// until its pods are gone, so that the diagnostics of an interrupted run can still describe it.
+func (r *Runner) deleteJob(ctx context.Context, spec runspec.Spec, foreground bool) bool {
+	if r.Keep {
+		return false
+	}
+	propagation := metav1.DeletePropagationBackground
+	if foreground {
+		propagation = metav1.DeletePropagationForeground
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), interruptedCleanupMargin)
+	defer cancel()
+	err := r.Client.BatchV1().Jobs(spec.Namespace).Delete(cctx, spec.Name, metav1.DeleteOptions{PropagationPolicy: &propagation})
+	if err != nil && !apierrors.IsNotFound(err) {
+		r.Progress.Warnf("could not delete job %q in namespace %q: %v: delete it with kubectl delete job %s -n %s", spec.Name, spec.Namespace, err, spec.Name, spec.Namespace)
+		return false
+	}
+	return true
+}
+
+// logStream is the log follower of the test container running in the background.
+type logStream struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+func (r *Runner) startLogs(ctx context.Context, w *runwatch.Watch, namespace, pod string, tail *diagnose.TailBuffer) *logStream {
+	lctx, cancel := context.WithCancel(ctx)
+	s := &logStream{cancel: cancel, done: make(chan struct{})}
+	f := &logs.LogFollower{
+		Client: r.Client,
+		Source: logs.LogSource{Namespace: namespace, Pod: pod, Container: runspec.TestContainer},
+		Out:    io.MultiWriter(r.Logs, tail),
+		Terminated: func() bool {
+			p := w.Pod()
+			return p == nil || p.Name != pod || logs.ContainerEnded(p, runspec.TestContainer)
+		},
+		Gap: func(from, to time.Time) { r.Progress.Warnf("%s", logs.GapWarning(from, to)) },
+	}
+	go func() {
+		defer close(s.done)
+		if err := f.Follow(lctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.err = err
+			r.Progress.Warnf("log stream: %v", err)
+		}
+	}()
+	return s
+}
+
+// wait waits up to d for the stream to end by itself.
+func (s *logStream) wait(d time.Duration) {
+	select {
+	case <-s.done:
+	case <-time.After(d):
+	}
+}
+
+func (s *logStream) stop() {
+	s.cancel()
+	<-s.done
+}
+
+// Wait follows run until its test has ended, or it failed to run, and returns how it ended. It does not
+// release the holder: the reports can still be fetched afterwards.
+// A timeout of 0 waits as long as ctx lasts; when it passes, the outcome has exit code 124. scheduleTimeout
+// is how long the pod may stay unschedulable (see Runner.ScheduleTimeout).
+//
+// health, when not nil, wraps the transport of client (see Runner.API).
+func Wait(ctx context.Context, client kubernetes.Interface, health *runwatch.APIHealth, namespace, run string, timeout, scheduleTimeout time.Duration, progress reporter.Reporter) (outcome.Outcome, *corev1.Pod, error) {
+	if _, err := cluster.GetRun(ctx, client, namespace, run); err != nil {
+		return outcome.Outcome{}, nil, exitcode.New(exitcode.CannotRun, err)
+	}
+	w, err := runwatch.WatchRun(ctx, client, namespace, run)
+	if err != nil {
+		return outcome.Outcome{}, nil, err
+	}
+	w.Health = health
+	var expired <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expired = t.C
+	}
+	events := runwatch.NewEventWatch(client, scheduleTimeout)
+	defer events.Stop()
+	var pod *corev1.Pod
+	for {
+		job := w.Job()
+		if job == nil {
+			return outcome.Outcome{Done: true, ExitCode: exitcode.CannotRun, Reason: "JobDeleted",
+				Message: fmt.Sprintf("job %q was deleted before its test ended", run)}, pod, nil
+		}
+		if p := w.Pod(); p != nil {
+			pod = p
+		}
+		o := events.Refine(ctx, job, pod, outcome.Classify(job, pod))
+		progress.Status(o.Status)
+		if o.Done || o.TestEnded {
+			return o, pod, nil
+		}
+		select {
+		case <-ctx.Done():
+			return interrupted(ctx), pod, nil
+		case <-expired:
+			return outcome.Outcome{Done: true, ExitCode: exitcode.Timeout, Reason: outcome.ReasonDeadline,
+				Message: fmt.Sprintf("run %q did not end within --timeout %s: the run goes on; wait again, or see kubectl testrun describe %s", run, timeout, run)}, pod, nil
+		case <-events.C():
+			if o, gone := w.APIGone(ctx, run, progress); gone {
+				return o, pod, nil
+			}
+		case <-w.Changed():
+		}
+	}
+}

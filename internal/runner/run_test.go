@@ -1,0 +1,258 @@
+package runner
+
+import (
+	"github.com/kubectl-testrun/kubectl-testrun/internal/diagnose"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/reporter"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
+
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/podexec"
+)
+
+// kubelet plays the part of the Job controller and the kubelet against a fake clientset: once the Job exists
+// it creates its pod, then applies each status in turn.
+func kubelet(t *testing.T, client *fake.Clientset, statuses ...func(*corev1.Pod)) {
+	const ns = "ci"
+	t.Helper()
+	go func() {
+		ctx := t.Context()
+		var job *batchv1.Job
+		for job == nil {
+			jobs, err := client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
+			if err != nil || ctx.Err() != nil {
+				return
+			}
+			if len(jobs.Items) > 0 {
+				job = &jobs.Items[0]
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: job.Name + "-abcde", Namespace: ns, Labels: job.Spec.Template.Labels, CreationTimestamp: metav1.Now()},
+			Spec:       job.Spec.Template.Spec,
+		}
+		if _, err := client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			return
+		}
+		for _, set := range statuses {
+			time.Sleep(20 * time.Millisecond)
+			p, err := client.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+			if err != nil {
+				return
+			}
+			set(p)
+			if _, err := client.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+				return
+			}
+		}
+	}()
+}
+
+func pullFailing(reason, message string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodPending
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{
+			{Name: runspec.TestContainer, Image: p.Spec.Containers[0].Image, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: message}}},
+			{Name: runspec.HolderContainer, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}},
+		}
+	}
+}
+
+func testExited(code int32, phase corev1.PodPhase) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		p.Status.Phase = phase
+		now := metav1.Now()
+		holder := corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}}
+		if phase != corev1.PodRunning {
+			holder = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed", StartedAt: now, FinishedAt: now}}
+		}
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{
+			{Name: runspec.TestContainer, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Reason: "Error", StartedAt: now, FinishedAt: now}}},
+			{Name: runspec.HolderContainer, State: holder},
+		}
+	}
+}
+
+func newRunner(client *fake.Clientset, exec *podexec.Recorder) (*Runner, *bytes.Buffer) {
+	// The fake has no garbage collector: deleting a Job takes its pods with it here.
+	pods := corev1.SchemeGroupVersion.WithResource("pods")
+	client.PrependReactor("delete", "jobs", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		ns := action.GetNamespace()
+		list, err := client.Tracker().List(pods, corev1.SchemeGroupVersion.WithKind("Pod"), ns)
+		if err != nil {
+			return true, nil, err
+		}
+		for _, p := range list.(*corev1.PodList).Items {
+			if err := client.Tracker().Delete(pods, ns, p.Name); err != nil {
+				return true, nil, err
+			}
+		}
+		return false, nil, nil
+	})
+	var logs, stderr bytes.Buffer
+	return &Runner{
+		Client: client, Exec: exec, Logs: &logs,
+		Progress: &reporter.Lines{W: &stderr},
+	}, &stderr
+}
+
+func TestRunnerFailsFastOnImagePullAndCleansUp(t *testing.T) {
+	client := fake.NewClientset()
+	exec := &podexec.Recorder{}
+	r, stderr := newRunner(client, exec)
+	kubelet(t, client, pullFailing("ErrImagePull", `failed to pull and unpack image "example/missing:1": not found`))
+
+	res, err := r.Run(t.Context(), runspec.Spec{Name: "smoke-x1x2x", Namespace: "ci", Image: "example/missing:1", Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.ExitCode != exitcode.CannotRun || res.Phase != outcome.PhaseError || res.Reason != "ErrImagePull" {
+		t.Errorf("result = code %d phase %q reason %q, want 125 Error ErrImagePull", res.ExitCode, res.Phase, res.Reason)
+	}
+	if !strings.Contains(stderr.String(), "example/missing:1") || !strings.Contains(stderr.String(), "--- describe job smoke-x1x2x") {
+		t.Errorf("stderr lacks the image or the describe output:\n%s", stderr.String())
+	}
+	if len(exec.Calls()) != 0 {
+		t.Errorf("exec calls = %v, want none: the test never ran", exec.Calls())
+	}
+	if _, err := client.BatchV1().Jobs("ci").Get(t.Context(), "smoke-x1x2x", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("job still exists after the run (err %v)", err)
+	}
+}
+
+func TestRunnerReleasesTheHolderAndReturnsTheTestsCode(t *testing.T) {
+	client := fake.NewClientset()
+	exec := &podexec.Recorder{}
+	r, _ := newRunner(client, exec)
+	kubelet(t, client, testExited(3, corev1.PodRunning), testExited(3, corev1.PodFailed))
+
+	res, err := r.Run(t.Context(), runspec.Spec{Name: "unit-a1b2c", Namespace: "ci", Image: "tests:1", Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.ExitCode != 3 || res.Phase != outcome.PhaseFailed {
+		t.Errorf("result = code %d phase %q, want the test's 3, Failed", res.ExitCode, res.Phase)
+	}
+	want := "ci/unit-a1b2c-abcde/holder: touch " + runspec.ReleaseFile
+	if len(exec.Calls()) != 1 || exec.Calls()[0] != want {
+		t.Errorf("exec calls = %q, want exactly %q", exec.Calls(), want)
+	}
+}
+
+func TestRunnerKeepLeavesTheJob(t *testing.T) {
+	client := fake.NewClientset()
+	r, stderr := newRunner(client, &podexec.Recorder{})
+	r.Keep = true
+	kubelet(t, client, testExited(0, corev1.PodRunning), testExited(0, corev1.PodSucceeded))
+
+	res, err := r.Run(t.Context(), runspec.Spec{Name: "kept-a1b2c", Namespace: "ci", Image: "tests:1", Timeout: time.Minute})
+	if err != nil || res.ExitCode != 0 || res.Phase != outcome.PhasePassed {
+		t.Fatalf("Run = %+v, %v; want a pass", res, err)
+	}
+	if _, err := client.BatchV1().Jobs("ci").Get(t.Context(), "kept-a1b2c", metav1.GetOptions{}); err != nil {
+		t.Errorf("job is gone despite Keep: %v", err)
+	}
+	if !strings.Contains(stderr.String(), "kept job kept-a1b2c") {
+		t.Errorf("stderr does not say the job was kept:\n%s", stderr.String())
+	}
+}
+
+func TestRunnerCreateErrorIsCannotRun(t *testing.T) {
+	client := fake.NewClientset()
+	client.PrependReactor("create", "jobs", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(batchv1.Resource("jobs"), "x", nil)
+	})
+	r, _ := newRunner(client, &podexec.Recorder{})
+	_, err := r.Run(t.Context(), runspec.Spec{Name: "denied-a1b2c", Namespace: "ci", Image: "tests:1"})
+	if code := exitcode.Code(t.Context(), err); code != exitcode.CannotRun {
+		t.Fatalf("exit code = %d (%v), want 125", code, err)
+	}
+	if !strings.Contains(err.Error(), `creating job "denied-a1b2c" in namespace "ci"`) {
+		t.Errorf("error %q does not name the job and namespace", err)
+	}
+}
+
+func TestRunnerTimeoutIs124(t *testing.T) {
+	client := fake.NewClientset()
+	r, stderr := newRunner(client, &podexec.Recorder{})
+	kubelet(t, client, func(p *corev1.Pod) { p.Status.Phase = corev1.PodRunning })
+	res, err := r.Run(t.Context(), runspec.Spec{Name: "slow-a1b2c", Namespace: "ci", Image: "tests:1", Timeout: 300 * time.Millisecond})
+	if err != nil || res.ExitCode != exitcode.Timeout || res.Phase != outcome.PhaseTimedOut {
+		t.Fatalf("Run = %+v, %v; want 124 TimedOut", res, err)
+	}
+	if !strings.Contains(stderr.String(), "--timeout 300ms") {
+		t.Errorf("stderr does not name the timeout:\n%s", stderr.String())
+	}
+}
+
+func TestRunnerSavesDiagnosticsNextToTheReports(t *testing.T) {
+	client := fake.NewClientset()
+	r, stderr := newRunner(client, &podexec.Recorder{})
+	r.Reports = filepath.Join(t.TempDir(), "out")
+	kubelet(t, client, pullFailing("ErrImagePull", "failed to pull \x1b[31mexample/missing:1\x1b[0m: not found"))
+
+	res, err := r.Run(t.Context(), runspec.Spec{Name: "smoke-x1x2x", Namespace: "ci", Image: "example/missing:1", Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.Reports == nil || res.Reports.Diagnostics != diagnose.DiagnosticsFile {
+		t.Fatalf("result reports = %+v, want diagnostics %q", res.Reports, diagnose.DiagnosticsFile)
+	}
+	b, err := os.ReadFile(filepath.Join(r.Reports, diagnose.DiagnosticsFile))
+	if err != nil {
+		t.Fatalf("reading the saved diagnostics: %v\nstderr:\n%s", err, stderr)
+	}
+	got := string(b)
+	for _, want := range []string{"run smoke-x1x2x in namespace ci: ErrImagePull (exit code 125)", "--- describe job smoke-x1x2x", "--- describe pod smoke-x1x2x-abcde", "^[[31mexample/missing:1"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("saved diagnostics lack %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "\x1b") {
+		t.Errorf("saved diagnostics hold a raw escape character from the pod's status:\n%q", got)
+	}
+	if !strings.Contains(stderr.String(), "diagnostics saved in "+filepath.Join(r.Reports, diagnose.DiagnosticsFile)) {
+		t.Errorf("stderr does not say where the diagnostics are:\n%s", stderr)
+	}
+}
+
+func TestRunnerKeepsATestsOwnDiagnosticsFile(t *testing.T) {
+	client := fake.NewClientset()
+	r, stderr := newRunner(client, &podexec.Recorder{})
+	r.Reports = t.TempDir()
+	own := filepath.Join(r.Reports, diagnose.DiagnosticsFile)
+	if err := os.WriteFile(own, []byte("the test's own\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kubelet(t, client, pullFailing("ErrImagePull", "not found"))
+
+	res, err := r.Run(t.Context(), runspec.Spec{Name: "smoke-x1x2x", Namespace: "ci", Image: "example/missing:1", Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if b, _ := os.ReadFile(own); string(b) != "the test's own\n" {
+		t.Errorf("the test's %s was replaced with:\n%s", diagnose.DiagnosticsFile, b)
+	}
+	if res.Reports.Diagnostics != "" {
+		t.Errorf("result names diagnostics %q, want none saved", res.Reports.Diagnostics)
+	}
+	if !strings.Contains(stderr.String(), "diagnostics not saved") || !strings.Contains(stderr.String(), "--- describe job smoke-x1x2x") {
+		t.Errorf("stderr lacks the warning or the diagnostics themselves:\n%s", stderr)
+	}
+}
