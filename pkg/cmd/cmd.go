@@ -7,6 +7,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cmdkit"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/completion"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/delete"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/describe"
@@ -38,14 +39,15 @@ func NewCmdTestrun(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return exitcode.Errorf(exitcode.CannotRun, "%w\nSee '%s --help' for usage.", err, c.CommandPath())
 	})
+	f := cmdkit.NewFactory(configFlags)
 	cmd.AddCommand(
-		run.NewCmdRun(configFlags, streams),
-		fetch.NewCmdFetch(configFlags, streams),
-		logs.NewCmdLogs(configFlags, streams),
-		wait.NewCmdWait(configFlags, streams),
-		describe.NewCmdDescribe(configFlags, streams),
-		list.NewCmdList(configFlags, streams),
-		delete.NewCmdDelete(configFlags, streams),
+		run.NewCmdRun(f, streams),
+		fetch.NewCmdFetch(f, streams),
+		logs.NewCmdLogs(f, streams),
+		wait.NewCmdWait(f, streams),
+		describe.NewCmdDescribe(f, streams),
+		list.NewCmdList(f, streams),
+		delete.NewCmdDelete(f, streams),
 		plugins.NewCmdPlugins(streams),
 		version.NewCmdVersion(streams),
 		completion.NewCmdCompletion(streams),

@@ -2,18 +2,18 @@
 package delete
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-testrun/kubectl-testrun/internal/cluster"
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/shared"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cmdkit"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 )
 
@@ -36,45 +36,43 @@ var (
 
 // Options holds the flags of the delete command.
 type Options struct {
-	ConfigFlags *genericclioptions.ConfigFlags
-	All         bool
-	Selector    string
-	OlderThan   time.Duration
+	All       bool
+	Selector  string
+	OlderThan time.Duration
 
 	runs    []string
-	clients shared.Clients
+	factory *cmdkit.Factory
+	clients cmdkit.Clients
 	genericiooptions.IOStreams
 }
 
 // NewCmdDelete returns the delete command.
-func NewCmdDelete(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &Options{ConfigFlags: configFlags, IOStreams: streams}
+func NewCmdDelete(f *cmdkit.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &Options{factory: f, IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:                   "delete (RUN... | --all | -l SELECTOR) [--older-than DURATION]",
 		DisableFlagsInUseLine: true,
 		Short:                 "Delete test runs by name, label or age",
 		Long:                  long,
 		Example:               example,
-		ValidArgsFunction:     shared.CompleteRuns(configFlags),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, a := range args {
-				o.runs = append(o.runs, shared.RunName(a))
-			}
-			if err := o.Validate(); err != nil {
-				return exitcode.New(exitcode.CannotRun, err)
-			}
-			var err error
-			if o.clients, err = shared.NewClients(o.ConfigFlags); err != nil {
-				return err
-			}
-			return o.Run(cmd)
-		},
+		ValidArgsFunction:     f.CompleteRuns(),
+		RunE:                  cmdkit.RunE(o),
 	}
-	f := cmd.Flags()
-	f.BoolVar(&o.All, "all", o.All, "Delete every run of the namespace.")
-	f.StringVarP(&o.Selector, "selector", "l", o.Selector, "Delete the runs with these labels.")
-	f.DurationVar(&o.OlderThan, "older-than", o.OlderThan, "Only runs created longer ago than this, e.g. 24h.")
+	fl := cmd.Flags()
+	fl.BoolVar(&o.All, "all", o.All, "Delete every run of the namespace.")
+	fl.StringVarP(&o.Selector, "selector", "l", o.Selector, "Delete the runs with these labels.")
+	fl.DurationVar(&o.OlderThan, "older-than", o.OlderThan, "Only runs created longer ago than this, e.g. 24h.")
 	return cmd
+}
+
+// Complete takes the runs' names and builds the clients.
+func (o *Options) Complete(_ *cobra.Command, args []string) error {
+	for _, a := range args {
+		o.runs = append(o.runs, cmdkit.RunName(a))
+	}
+	var err error
+	o.clients, err = o.factory.Clients()
+	return err
 }
 
 // Validate checks that the runs to delete are named one way.
@@ -100,8 +98,7 @@ func (o *Options) Validate() error {
 }
 
 // Run deletes the runs and prints them.
-func (o *Options) Run(cmd *cobra.Command) error {
-	ctx := cmd.Context()
+func (o *Options) Run(ctx context.Context) error {
 	var runs []cluster.Run
 	if len(o.runs) > 0 {
 		for _, name := range o.runs {

@@ -13,19 +13,17 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cluster"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cmdkit"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/diagnose"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/reports"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runner"
-	"github.com/kubectl-testrun/kubectl-testrun/internal/cluster"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/run"
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/shared"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/podexec"
 )
@@ -54,17 +52,17 @@ var (
 
 // Options holds the flags of the describe command.
 type Options struct {
-	ConfigFlags *genericclioptions.ConfigFlags
-	Output      string
+	*cmdkit.PrintFlags
 
 	run     string
-	clients shared.Clients
+	factory *cmdkit.Factory
+	clients cmdkit.Clients
 	genericiooptions.IOStreams
 }
 
 // NewCmdDescribe returns the describe command.
-func NewCmdDescribe(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &Options{ConfigFlags: configFlags, IOStreams: streams}
+func NewCmdDescribe(f *cmdkit.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &Options{factory: f, PrintFlags: cmdkit.NewPrintFlags("json", "yaml"), IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:                   "describe RUN [-o json|yaml]",
 		DisableFlagsInUseLine: true,
@@ -72,21 +70,24 @@ func NewCmdDescribe(configFlags *genericclioptions.ConfigFlags, streams generici
 		Long:                  long,
 		Example:               example,
 		Args:                  cobra.ExactArgs(1),
-		ValidArgsFunction:     shared.CompleteRuns(configFlags),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.run = shared.RunName(args[0])
-			if o.Output != "" && o.Output != "json" && o.Output != "yaml" {
-				return exitcode.Errorf(exitcode.CannotRun, "--output %q is not supported: use json or yaml", o.Output)
-			}
-			var err error
-			if o.clients, err = shared.NewClients(o.ConfigFlags); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		ValidArgsFunction:     f.CompleteRuns(),
+		RunE:                  cmdkit.RunE(o),
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Print the result document as json or yaml.")
+	o.PrintFlags.AddFlags(cmd, "Print the result document as json or yaml.")
 	return cmd
+}
+
+// Complete takes the run's name and builds the clients.
+func (o *Options) Complete(_ *cobra.Command, args []string) error {
+	o.run = cmdkit.RunName(args[0])
+	var err error
+	o.clients, err = o.factory.Clients()
+	return err
+}
+
+// Validate checks -o.
+func (o *Options) Validate() error {
+	return o.PrintFlags.Validate()
 }
 
 // Run describes the run.
@@ -96,7 +97,7 @@ func (o *Options) Run(ctx context.Context) error {
 		return exitcode.New(exitcode.CannotRun, err)
 	}
 	if o.Output != "" {
-		return run.PrintDocument(o.Out, o.Output, r.Summary())
+		return cmdkit.PrintDocument(o.Out, o.Output, r.Summary())
 	}
 	var b bytes.Buffer
 	o.write(ctx, &b, r)

@@ -3,19 +3,18 @@
 package fetch
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cmdkit"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/reports"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/run"
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/shared"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/extract"
 	enginefetch "github.com/kubectl-testrun/kubectl-testrun/pkg/fetch"
@@ -52,27 +51,27 @@ var (
 
 // Options holds the flags of the fetch command.
 type Options struct {
-	ConfigFlags *genericclioptions.ConfigFlags
-
 	To          string
 	Path        string
 	Container   string
 	HelperImage string
 	Release     bool
-	Output      string
-	Progress    shared.Output
-	Limits      extract.Limits
+	*cmdkit.PrintFlags
+	Progress cmdkit.ProgressFlags
+	Limits   extract.Limits
 
 	target  string
 	isPod   bool
-	clients shared.Clients
+	factory *cmdkit.Factory
+	clients cmdkit.Clients
 	genericiooptions.IOStreams
 }
 
 // NewOptions returns the defaults.
-func NewOptions(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *Options {
+func NewOptions(f *cmdkit.Factory, streams genericiooptions.IOStreams) *Options {
 	return &Options{
-		ConfigFlags: configFlags,
+		factory:     f,
+		PrintFlags:  cmdkit.NewPrintFlags("json", "yaml"),
 		HelperImage: runspec.DefaultHelperImage,
 		Release:     true,
 		Limits:      extract.DefaultLimits(),
@@ -81,8 +80,8 @@ func NewOptions(configFlags *genericclioptions.ConfigFlags, streams genericioopt
 }
 
 // NewCmdFetch returns the fetch command.
-func NewCmdFetch(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := NewOptions(configFlags, streams)
+func NewCmdFetch(f *cmdkit.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewOptions(f, streams)
 	cmd := &cobra.Command{
 		Use:                   "fetch (RUN | pod/NAME --path PATH) --to DIR",
 		DisableFlagsInUseLine: true,
@@ -90,39 +89,31 @@ func NewCmdFetch(configFlags *genericclioptions.ConfigFlags, streams genericioop
 		Long:                  long,
 		Example:               example,
 		Args:                  cobra.ExactArgs(1),
-		ValidArgsFunction:     shared.CompleteRuns(configFlags),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return exitcode.New(exitcode.CannotRun, err)
-			}
-			return o.Run(cmd)
-		},
+		ValidArgsFunction:     f.CompleteRuns(),
+		RunE:                  cmdkit.RunE(o),
 	}
-	f := cmd.Flags()
-	f.StringVar(&o.To, "to", o.To, "The local directory to copy into (required); it must be empty or new.")
-	f.StringVar(&o.Path, "path", o.Path, "With pod/NAME: the file or directory to copy; a file lands in --to under its own name.")
-	f.StringVarP(&o.Container, "container", "c", o.Container, "With pod/NAME: the container whose path is copied (default: the pod's default container).")
-	f.StringVar(&o.HelperImage, "helper-image", o.HelperImage, "The image of the fetch container (needs sh, find, sha256sum and tar).")
-	f.BoolVar(&o.Release, "release", o.Release, "With RUN: release the run after copying when its test has ended.")
-	f.StringVarP(&o.Output, "output", "o", o.Output, "Print the copied files and the JUnit summary as json or yaml.")
-	o.Progress.AddFlags(f)
-	run.AddLimitFlags(f, &o.Limits)
+	fl := cmd.Flags()
+	fl.StringVar(&o.To, "to", o.To, "The local directory to copy into (required); it must be empty or new.")
+	fl.StringVar(&o.Path, "path", o.Path, "With pod/NAME: the file or directory to copy; a file lands in --to under its own name.")
+	fl.StringVarP(&o.Container, "container", "c", o.Container, "With pod/NAME: the container whose path is copied (default: the pod's default container).")
+	fl.StringVar(&o.HelperImage, "helper-image", o.HelperImage, "The image of the fetch container (needs sh, find, sha256sum and tar).")
+	fl.BoolVar(&o.Release, "release", o.Release, "With RUN: release the run after copying when its test has ended.")
+	o.PrintFlags.AddFlags(cmd, "Print the copied files and the JUnit summary as json or yaml.")
+	o.Progress.AddFlags(cmd, "")
+	cmdkit.AddLimitFlags(fl, &o.Limits)
 	return cmd
 }
 
 // Complete reads the target and builds the clients.
-func (o *Options) Complete(args []string) error {
+func (o *Options) Complete(_ *cobra.Command, args []string) error {
 	var err error
-	o.target = shared.RunName(args[0])
+	o.target = cmdkit.RunName(args[0])
 	if name, ok := strings.CutPrefix(o.target, "pod/"); ok {
 		o.target, o.isPod = name, true
 	} else if name, ok := strings.CutPrefix(o.target, "pods/"); ok {
 		o.target, o.isPod = name, true
 	}
-	o.clients, err = shared.NewClients(o.ConfigFlags)
+	o.clients, err = o.factory.Clients()
 	return err
 }
 
@@ -140,23 +131,20 @@ func (o *Options) Validate() error {
 	case !o.isPod && o.Container != "":
 		return fmt.Errorf("-c goes with pod/NAME; a run's reports are read from its report volume")
 	}
-	switch o.Output {
-	case "", "json", "yaml":
-	default:
-		return fmt.Errorf("--output %q is not supported: use json or yaml", o.Output)
+	if err := o.PrintFlags.Validate(); err != nil {
+		return err
 	}
 	if err := o.Progress.Validate(); err != nil {
 		return err
 	}
-	if err := run.ValidateLimits(o.Limits); err != nil {
+	if err := cmdkit.ValidateLimits(o.Limits); err != nil {
 		return err
 	}
-	return run.CheckDestination("--to", o.To)
+	return cmdkit.CheckDestination("--to", o.To)
 }
 
 // Run copies the files.
-func (o *Options) Run(cmd *cobra.Command) error {
-	ctx := cmd.Context()
+func (o *Options) Run(ctx context.Context) error {
 	client, namespace := o.clients.Client, o.clients.Namespace
 	exec := &podexec.Remote{Config: o.clients.Config, Client: client}
 	f := &reports.Fetch{
@@ -173,7 +161,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 		reports, err = f.Run(ctx, namespace, o.target, o.To, o.Release)
 	}
 	if o.Output != "" && reports != nil {
-		if perr := run.PrintDocument(o.Out, o.Output, reports); perr != nil && err == nil {
+		if perr := cmdkit.PrintDocument(o.Out, o.Output, reports); perr != nil && err == nil {
 			err = perr
 		}
 	}

@@ -2,6 +2,7 @@
 package list
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"time"
@@ -11,16 +12,13 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/kubectl/pkg/util/templates"
 
-	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/cluster"
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/run"
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/shared"
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cmdkit"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
 )
 
 var (
@@ -43,19 +41,19 @@ var (
 
 // Options holds the flags of the list command.
 type Options struct {
-	ConfigFlags   *genericclioptions.ConfigFlags
 	AllNamespaces bool
 	Selector      string
-	Output        string
-	NoHeaders     bool
+	*cmdkit.PrintFlags
+	NoHeaders bool
 
-	clients shared.Clients
+	factory *cmdkit.Factory
+	clients cmdkit.Clients
 	genericiooptions.IOStreams
 }
 
 // NewCmdList returns the list command.
-func NewCmdList(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &Options{ConfigFlags: configFlags, IOStreams: streams}
+func NewCmdList(f *cmdkit.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &Options{factory: f, PrintFlags: cmdkit.NewPrintFlags("wide", "json", "yaml", "name"), IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:     "list [-A] [-l SELECTOR] [-o wide|json|yaml|name]",
 		Aliases: []string{"ls"},
@@ -63,31 +61,27 @@ func NewCmdList(configFlags *genericclioptions.ConfigFlags, streams genericioopt
 		Long:    long,
 		Example: example,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Validate(); err != nil {
-				return exitcode.New(exitcode.CannotRun, err)
-			}
-			var err error
-			if o.clients, err = shared.NewClients(o.ConfigFlags); err != nil {
-				return err
-			}
-			return o.Run(cmd)
-		},
+		RunE:    cmdkit.RunE(o),
 	}
-	f := cmd.Flags()
-	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", o.AllNamespaces, "List the runs of every namespace.")
-	f.StringVarP(&o.Selector, "selector", "l", o.Selector, "Only runs with these labels.")
-	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: wide, json, yaml or name; empty for a table.")
-	f.BoolVar(&o.NoHeaders, "no-headers", o.NoHeaders, "Print the table without its header.")
+	fl := cmd.Flags()
+	fl.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", o.AllNamespaces, "List the runs of every namespace.")
+	fl.StringVarP(&o.Selector, "selector", "l", o.Selector, "Only runs with these labels.")
+	o.PrintFlags.AddFlags(cmd, "Output format: wide, json, yaml or name; empty for a table.")
+	fl.BoolVar(&o.NoHeaders, "no-headers", o.NoHeaders, "Print the table without its header.")
 	return cmd
+}
+
+// Complete builds the clients.
+func (o *Options) Complete(*cobra.Command, []string) error {
+	var err error
+	o.clients, err = o.factory.Clients()
+	return err
 }
 
 // Validate checks the flags.
 func (o *Options) Validate() error {
-	switch o.Output {
-	case "", "wide", "json", "yaml", "name":
-	default:
-		return fmt.Errorf("--output %q is not supported: use wide, json, yaml or name", o.Output)
+	if err := o.PrintFlags.Validate(); err != nil {
+		return err
 	}
 	if _, err := labels.Parse(o.Selector); err != nil {
 		return fmt.Errorf("-l %q: %w", o.Selector, err)
@@ -96,13 +90,13 @@ func (o *Options) Validate() error {
 }
 
 // Run lists the runs.
-func (o *Options) Run(cmd *cobra.Command) error {
+func (o *Options) Run(ctx context.Context) error {
 	namespace := o.clients.Namespace
 	if o.AllNamespaces {
 		namespace = ""
 	}
 	selector, _ := labels.Parse(o.Selector)
-	runs, err := cluster.ListRuns(cmd.Context(), o.clients.Client, namespace, selector)
+	runs, err := cluster.ListRuns(ctx, o.clients.Client, namespace, selector)
 	if err != nil {
 		return err
 	}
@@ -112,7 +106,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 		for _, r := range runs {
 			docs = append(docs, r.Summary())
 		}
-		return run.PrintDocument(o.Out, o.Output, map[string]any{"apiVersion": "testrun.dev/v1alpha1", "kind": "ResultList", "items": docs})
+		return cmdkit.PrintDocument(o.Out, o.Output, map[string]any{"apiVersion": "testrun.dev/v1alpha1", "kind": "ResultList", "items": docs})
 	case "name":
 		for _, r := range runs {
 			fmt.Fprintf(o.Out, "run/%s\n", r.Name())

@@ -2,22 +2,22 @@
 package logs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/kubectl/pkg/util/templates"
 	"k8s.io/utils/ptr"
 
-	"github.com/kubectl-testrun/kubectl-testrun/internal/logs"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/cluster"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cmdkit"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/logs"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/shared"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 )
 
@@ -43,8 +43,6 @@ var (
 
 // Options holds the flags of the logs command.
 type Options struct {
-	ConfigFlags *genericclioptions.ConfigFlags
-
 	Selector      string
 	Follow        bool
 	Since         time.Duration
@@ -52,13 +50,14 @@ type Options struct {
 	AllContainers bool
 
 	run     string
-	clients shared.Clients
+	factory *cmdkit.Factory
+	clients cmdkit.Clients
 	genericiooptions.IOStreams
 }
 
 // NewCmdLogs returns the logs command.
-func NewCmdLogs(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &Options{ConfigFlags: configFlags, IOStreams: streams}
+func NewCmdLogs(f *cmdkit.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &Options{factory: f, IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:                   "logs (RUN | -l SELECTOR) [-f]",
 		DisableFlagsInUseLine: true,
@@ -66,33 +65,25 @@ func NewCmdLogs(configFlags *genericclioptions.ConfigFlags, streams genericioopt
 		Long:                  long,
 		Example:               example,
 		Args:                  cobra.MaximumNArgs(1),
-		ValidArgsFunction:     shared.CompleteRuns(configFlags),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return exitcode.New(exitcode.CannotRun, err)
-			}
-			return o.Run(cmd)
-		},
+		ValidArgsFunction:     f.CompleteRuns(),
+		RunE:                  cmdkit.RunE(o),
 	}
-	f := cmd.Flags()
-	f.StringVarP(&o.Selector, "selector", "l", o.Selector, "Show the runs this label selector matches instead of one RUN.")
-	f.BoolVarP(&o.Follow, "follow", "f", o.Follow, "Follow the logs until the test has ended.")
-	f.DurationVar(&o.Since, "since", o.Since, "Only lines newer than this, e.g. 5m.")
-	f.BoolVar(&o.Timestamps, "timestamps", o.Timestamps, "Start each line with the time the kubelet received it.")
-	f.BoolVar(&o.AllContainers, "all-containers", o.AllContainers, "Show the holder and fetch containers too.")
+	fl := cmd.Flags()
+	fl.StringVarP(&o.Selector, "selector", "l", o.Selector, "Show the runs this label selector matches instead of one RUN.")
+	fl.BoolVarP(&o.Follow, "follow", "f", o.Follow, "Follow the logs until the test has ended.")
+	fl.DurationVar(&o.Since, "since", o.Since, "Only lines newer than this, e.g. 5m.")
+	fl.BoolVar(&o.Timestamps, "timestamps", o.Timestamps, "Start each line with the time the kubelet received it.")
+	fl.BoolVar(&o.AllContainers, "all-containers", o.AllContainers, "Show the holder and fetch containers too.")
 	return cmd
 }
 
 // Complete reads the run and builds the clients.
-func (o *Options) Complete(args []string) error {
+func (o *Options) Complete(_ *cobra.Command, args []string) error {
 	if len(args) == 1 {
-		o.run = shared.RunName(args[0])
+		o.run = cmdkit.RunName(args[0])
 	}
 	var err error
-	o.clients, err = shared.NewClients(o.ConfigFlags)
+	o.clients, err = o.factory.Clients()
 	return err
 }
 
@@ -115,8 +106,7 @@ func (o *Options) Validate() error {
 }
 
 // Run prints the logs.
-func (o *Options) Run(cmd *cobra.Command) error {
-	ctx := cmd.Context()
+func (o *Options) Run(ctx context.Context) error {
 	selector := labels.SelectorFromSet(labels.Set{runspec.LabelRun: o.run})
 	if o.run == "" {
 		selector, _ = labels.Parse(o.Selector)

@@ -3,6 +3,7 @@
 package plugins
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -13,10 +14,9 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/run"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cmdkit"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/definition"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 	shipped "github.com/kubectl-testrun/kubectl-testrun/plugins"
@@ -49,7 +49,7 @@ var (
 
 // Options holds the flags of the plugins command.
 type Options struct {
-	Output string
+	*cmdkit.PrintFlags
 	// DefinitionsDir is the repository's definitions directory, relative to the working directory.
 	DefinitionsDir string
 	// Plugins holds the shipped definitions.
@@ -61,7 +61,7 @@ type Options struct {
 
 // NewOptions returns the defaults.
 func NewOptions(streams genericiooptions.IOStreams) *Options {
-	return &Options{DefinitionsDir: definition.LocalDir, Plugins: shipped.FS, IOStreams: streams}
+	return &Options{PrintFlags: cmdkit.NewPrintFlags("wide", "json", "yaml"), DefinitionsDir: definition.LocalDir, Plugins: shipped.FS, IOStreams: streams}
 }
 
 // NewCmdPlugins returns the plugins command.
@@ -73,31 +73,21 @@ func NewCmdPlugins(streams genericiooptions.IOStreams) *cobra.Command {
 		Short:                 "List the test definitions of ./.testrun/ and the shipped plugins",
 		Long:                  long,
 		Example:               example,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Complete(args)
-			if err := o.Validate(); err != nil {
-				return exitcode.New(exitcode.CannotRun, err)
-			}
-			return o.Run()
-		},
+		RunE:                  cmdkit.RunE(o),
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format: wide (with what the image needs) or json or yaml (the whole definitions).")
-	cmdutil.CheckErr(cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"wide", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp)))
+	o.PrintFlags.AddFlags(cmd, "Output format: wide (with what the image needs) or json or yaml (the whole definitions).")
 	return cmd
 }
 
 // Complete takes the names to show.
-func (o *Options) Complete(args []string) {
+func (o *Options) Complete(_ *cobra.Command, args []string) error {
 	o.names = args
+	return nil
 }
 
 // Validate checks --output.
 func (o *Options) Validate() error {
-	switch o.Output {
-	case "", "wide", "json", "yaml":
-		return nil
-	}
-	return fmt.Errorf("--output %q is not supported: use wide, json or yaml", o.Output)
+	return o.PrintFlags.Validate()
 }
 
 // entry is one row: a definition and where it comes from.
@@ -107,7 +97,7 @@ type entry struct {
 }
 
 // Run lists the definitions.
-func (o *Options) Run() error {
+func (o *Options) Run(context.Context) error {
 	catalog, err := definition.Discover(os.DirFS(o.DefinitionsDir), o.DefinitionsDir, o.Plugins)
 	if err != nil {
 		return exitcode.New(exitcode.CannotRun, err)
@@ -150,7 +140,7 @@ func (o *Options) printDocuments(entries []entry) error {
 		d.Metadata.Annotations[AnnotationSource] = e.source
 		items = append(items, d)
 	}
-	return run.PrintDocument(o.Out, o.Output, map[string]any{"apiVersion": definition.APIVersion, "kind": "TestDefinitionList", "items": items})
+	return cmdkit.PrintDocument(o.Out, o.Output, map[string]any{"apiVersion": definition.APIVersion, "kind": "TestDefinitionList", "items": items})
 }
 
 // printTable prints one row per definition; -o wide adds what the image needs.

@@ -4,7 +4,6 @@ package run
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,14 +17,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/kubernetes"
@@ -33,15 +30,13 @@ import (
 	"k8s.io/client-go/rest"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
-	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cluster"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/cmdkit"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runner"
-	"github.com/kubectl-testrun/kubectl-testrun/internal/cluster"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runwatch"
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/shared"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/definition"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/extract"
@@ -122,8 +117,6 @@ var gitVariables = []struct{ sha, ref string }{
 
 // Options holds the flags and the clients of the run command.
 type Options struct {
-	ConfigFlags *genericclioptions.ConfigFlags
-
 	Image           string
 	WorkingDir      string
 	Env             []string
@@ -166,6 +159,7 @@ type Options struct {
 	// Getenv reads the client's environment, for the CI's git variables.
 	Getenv func(string) string
 
+	factory *cmdkit.Factory
 	dryRun  cmdutil.DryRunStrategy
 	runs    []plannedRun
 	client  kubernetes.Interface
@@ -201,9 +195,9 @@ type parsedFlags struct {
 }
 
 // NewOptions returns the defaults: the only place they are set.
-func NewOptions(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *Options {
+func NewOptions(f *cmdkit.Factory, streams genericiooptions.IOStreams) *Options {
 	return &Options{
-		ConfigFlags:    configFlags,
+		factory:        f,
 		Timeout:        runspec.DefaultTimeout,
 		Hold:           runspec.DefaultHold,
 		GracePeriod:    runspec.DefaultGrace,
@@ -219,8 +213,8 @@ func NewOptions(configFlags *genericclioptions.ConfigFlags, streams genericioopt
 }
 
 // NewCmdRun returns the run command.
-func NewCmdRun(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := NewOptions(configFlags, streams)
+func NewCmdRun(f *cmdkit.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewOptions(f, streams)
 	cmd := &cobra.Command{
 		Use:                   "run [NAME] (--image IMAGE | -f FILE | --definition NAME | --plugin NAME | --selector LABELS) [flags] [-- COMMAND [ARG...]]",
 		DisableFlagsInUseLine: true,
@@ -249,7 +243,7 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.StringArrayVarP(&o.Env, "env", "e", o.Env, "An environment variable NAME=VALUE for the test; repeatable.")
 	f.StringArrayVar(&o.EnvFrom, "env-from", o.EnvFrom, "Take every key of secret/NAME or configmap/NAME as environment variables; repeatable.")
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long the test may run before it is stopped and the command exits 124.")
-	shared.AddScheduleTimeoutFlag(f, &o.ScheduleTimeout)
+	cmdkit.AddScheduleTimeoutFlag(f, &o.ScheduleTimeout)
 	f.DurationVar(&o.Hold, "hold", o.Hold, "How long the pod waits, after the test ended, for its reports to be fetched when nobody releases it (a detached or abandoned run).")
 	f.DurationVar(&o.GracePeriod, "grace-period", o.GracePeriod, "How long the test may run its own cleanup after SIGTERM when the run is interrupted (Ctrl-C, SIGTERM, SIGHUP, a closed output) or times out; then it is killed and the run deleted.")
 	f.StringVar(&o.ImagePullPolicy, "image-pull-policy", o.ImagePullPolicy, "The test image's pull policy: Always, IfNotPresent or Never; empty for the cluster's default.")
@@ -274,10 +268,8 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Plugin, "plugin", o.Plugin, "Run the shipped plugin of this name (go-test, pytest, jest, ginkgo, shell); give the image with --image.")
 	f.StringVar(&o.Selector, "selector", o.Selector, "Run every definition whose labels match this selector (e.g. suite=smoke), in parallel; exit with the first failing run's code.")
 	f.StringArrayVar(&o.Config, "config", o.Config, "A configuration entry NAME=VALUE, an environment variable that a definition's own entry of the same name overrides; repeatable.")
-	AddLimitFlags(f, &o.CopyLimits)
+	cmdkit.AddLimitFlags(f, &o.CopyLimits)
 	cmdutil.AddDryRunFlag(cmd)
-	cmdutil.CheckErr(cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp)))
-	cmdutil.CheckErr(cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp)))
 	cmdutil.CheckErr(cmd.RegisterFlagCompletionFunc("image-pull-policy", cobra.FixedCompletions([]string{"Always", "IfNotPresent", "Never"}, cobra.ShellCompDirectiveNoFileComp)))
 	cmdutil.CheckErr(cmd.RegisterFlagCompletionFunc("filename", cobra.FixedCompletions([]string{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt)))
 	cmdutil.CheckErr(cmd.RegisterFlagCompletionFunc("definition", o.completeDefinitions(false)))
@@ -330,9 +322,9 @@ func (o *Options) Complete(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return exitcode.New(exitcode.CannotRun, err)
 	}
-	namespace, _, err := o.ConfigFlags.ToRawKubeConfigLoader().Namespace()
+	namespace, err := o.factory.Namespace()
 	if err != nil {
-		return exitcode.New(exitcode.CannotRun, err)
+		return err
 	}
 	if len(defs) == 0 {
 		if len(names) == 0 {
@@ -370,14 +362,11 @@ func (o *Options) Complete(cmd *cobra.Command, args []string) error {
 	if o.dryRun == cmdutil.DryRunClient {
 		return nil
 	}
-	if o.config, err = o.ConfigFlags.ToRESTConfig(); err != nil {
-		return exitcode.New(exitcode.CannotRun, err)
+	clients, err := o.factory.Clients()
+	if err != nil {
+		return err
 	}
-	o.api = &runwatch.APIHealth{}
-	o.config.Wrap(o.api.Wrap)
-	if o.client, err = kubernetes.NewForConfig(o.config); err != nil {
-		return exitcode.New(exitcode.CannotRun, err)
-	}
+	o.client, o.config, o.api = clients.Client, clients.Config, clients.API
 	return nil
 }
 
@@ -685,10 +674,10 @@ func (o *Options) Validate() error {
 			return fmt.Errorf("--dump-selector %q is not a label selector (e.g. app=api): %w", o.DumpSelector, err)
 		}
 	}
-	if err := ValidateLimits(o.CopyLimits); err != nil {
+	if err := cmdkit.ValidateLimits(o.CopyLimits); err != nil {
 		return err
 	}
-	if err := shared.ValidateScheduleTimeout(o.ScheduleTimeout); err != nil {
+	if err := cmdkit.ValidateScheduleTimeout(o.ScheduleTimeout); err != nil {
 		return err
 	}
 	var errs []error
@@ -712,69 +701,7 @@ func (o *Options) Validate() error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	return CheckDestination("--reports", o.Reports)
-}
-
-// CheckDestination makes sure, before anything is created in the cluster, that the local directory dir can
-// receive a copy: that it is empty or new (what it holds afterwards must have come from this run), and that it
-// can be created and written. The second is proven by doing it: the missing directories are created and a
-// file is written in dir, then everything the check created is removed again. So a destination that cannot
-// work (in /proc, behind a dangling symbolic link, with a file in the way, read-only) is refused up front,
-// instead of losing the reports after the test ran.
-func CheckDestination(flag, dir string) error {
-	if dir == "" {
-		return nil
-	}
-	entries, err := os.ReadDir(dir)
-	switch {
-	case err == nil && len(entries) > 0:
-		return fmt.Errorf("%s %q is not empty: choose an empty or new directory, so that what it holds afterwards came from this run", flag, dir)
-	case err != nil && !errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%s %q cannot be used: %w: choose a directory you can create and write", flag, dir, err)
-	}
-	if info, lerr := os.Lstat(dir); lerr == nil && info.Mode()&fs.ModeSymlink != 0 && err != nil {
-		target, _ := os.Readlink(dir)
-		return fmt.Errorf("%s %q is a symbolic link to %q, which does not exist: create the directory it points to, or choose another", flag, dir, target)
-	}
-	// The directories the check creates, deepest first, to remove them afterwards.
-	var created []string
-	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
-		if _, err := os.Lstat(d); err == nil || !errors.Is(err, fs.ErrNotExist) {
-			break
-		}
-		created = append(created, d)
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	defer func() {
-		for _, d := range created {
-			_ = os.Remove(d)
-		}
-	}()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("%s %q cannot be created: %w: choose a directory you can create and write", flag, dir, err)
-	}
-	probe, err := os.CreateTemp(dir, ".testrun-probe-*")
-	if err != nil {
-		return fmt.Errorf("%s %q cannot be written: %w: choose a directory you can write", flag, dir, err)
-	}
-	_ = probe.Close()
-	return os.Remove(probe.Name())
-}
-
-// ValidateLimits checks the caps on what a copy may write locally (AddLimitFlags): each must be positive.
-func ValidateLimits(l extract.Limits) error {
-	d := extract.DefaultLimits()
-	switch {
-	case l.MaxTotalBytes <= 0:
-		return fmt.Errorf("--max-bytes %d is not positive: give the most bytes of reports to copy (the default is %d)", l.MaxTotalBytes, d.MaxTotalBytes)
-	case l.MaxFileBytes <= 0:
-		return fmt.Errorf("--max-file-bytes %d is not positive: give the largest report file to copy, in bytes (the default is %d)", l.MaxFileBytes, d.MaxFileBytes)
-	case l.MaxEntries <= 0:
-		return fmt.Errorf("--max-files %d is not positive: give the most files and directories to copy (the default is %d)", l.MaxEntries, d.MaxEntries)
-	}
-	return nil
+	return cmdkit.CheckDestination("--reports", o.Reports)
 }
 
 // Run creates the runs (or prints them with --dry-run) and follows them.
@@ -808,7 +735,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 		return err
 	}
 	if o.Output != "" {
-		if err := PrintDocument(o.Out, o.Output, result); err != nil {
+		if err := cmdkit.PrintDocument(o.Out, o.Output, result); err != nil {
 			return err
 		}
 	}
@@ -908,9 +835,9 @@ func (o *Options) detach(ctx context.Context) error {
 	case o.Output == "":
 		return nil
 	case len(docs) == 1:
-		return PrintDocument(o.Out, o.Output, docs[0])
+		return cmdkit.PrintDocument(o.Out, o.Output, docs[0])
 	}
-	return PrintDocument(o.Out, o.Output, resultList(docs))
+	return cmdkit.PrintDocument(o.Out, o.Output, resultList(docs))
 }
 
 // resultList is the document -o prints for several runs, as kubectl testrun list does.
@@ -992,7 +919,7 @@ func (o *Options) runParallel(ctx context.Context) error {
 				docs = append(docs, r)
 			}
 		}
-		if err := PrintDocument(o.Out, o.Output, resultList(docs)); err != nil {
+		if err := cmdkit.PrintDocument(o.Out, o.Output, resultList(docs)); err != nil {
 			return err
 		}
 	}
@@ -1085,16 +1012,9 @@ func (o *Options) printDryRun(cmd *cobra.Command) error {
 		}
 		return nil
 	case len(jobs) == 1:
-		return PrintDocument(o.Out, o.Output, jobs[0])
+		return cmdkit.PrintDocument(o.Out, o.Output, jobs[0])
 	}
-	return PrintDocument(o.Out, o.Output, map[string]any{"apiVersion": "v1", "kind": "List", "items": jobs})
-}
-
-// AddLimitFlags binds the caps on what fetched archives may write locally.
-func AddLimitFlags(f *pflag.FlagSet, l *extract.Limits) {
-	f.Int64Var(&l.MaxTotalBytes, "max-bytes", l.MaxTotalBytes, "The most bytes of reports to copy; a larger archive is refused.")
-	f.Int64Var(&l.MaxFileBytes, "max-file-bytes", l.MaxFileBytes, "The largest single report file to copy.")
-	f.IntVar(&l.MaxEntries, "max-files", l.MaxEntries, "The most files and directories to copy.")
+	return cmdkit.PrintDocument(o.Out, o.Output, map[string]any{"apiVersion": "v1", "kind": "List", "items": jobs})
 }
 
 func dryRunName(s cmdutil.DryRunStrategy) string {
@@ -1102,21 +1022,4 @@ func dryRunName(s cmdutil.DryRunStrategy) string {
 		return "server"
 	}
 	return "client"
-}
-
-// PrintDocument prints v as indented JSON or as YAML, for -o json|yaml.
-func PrintDocument(w io.Writer, format string, v any) error {
-	var b []byte
-	var err error
-	if format == "json" {
-		b, err = json.MarshalIndent(v, "", "    ")
-		b = append(b, '\n')
-	} else {
-		b, err = yaml.Marshal(v)
-	}
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(b)
-	return err
 }

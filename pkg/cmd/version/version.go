@@ -2,16 +2,14 @@
 package version
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
-	"sigs.k8s.io/yaml"
 
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cmdkit"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/version"
 )
 
@@ -24,13 +22,13 @@ var example = templates.Examples(`
 
 // Options holds the flags of the version command.
 type Options struct {
-	Output string
+	*cmdkit.PrintFlags
 	genericiooptions.IOStreams
 }
 
 // NewOptions returns the defaults.
 func NewOptions(streams genericiooptions.IOStreams) *Options {
-	return &Options{IOStreams: streams}
+	return &Options{PrintFlags: cmdkit.NewPrintFlags("json", "yaml"), IOStreams: streams}
 }
 
 // NewCmdVersion returns the version command.
@@ -42,45 +40,25 @@ func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
 		Long:    templates.LongDesc(`Print the version, commit and build date of kubectl-testrun.`),
 		Example: example,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Validate(); err != nil {
-				return exitcode.New(exitcode.CannotRun, err)
-			}
-			return o.Run()
-		},
+		RunE:    cmdkit.RunE(o),
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format: one of json or yaml; empty for one line.")
-	cmdutil.CheckErr(cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp)))
+	o.PrintFlags.AddFlags(cmd, "Output format: one of json or yaml; empty for one line.")
 	return cmd
 }
 
+// Complete has nothing to complete: version needs no cluster.
+func (o *Options) Complete(*cobra.Command, []string) error { return nil }
+
 // Validate checks the flags.
 func (o *Options) Validate() error {
-	switch o.Output {
-	case "", "json", "yaml":
-		return nil
-	}
-	return fmt.Errorf("--output %q is not supported: use json or yaml", o.Output)
+	return o.PrintFlags.Validate()
 }
 
 // Run prints the version.
-func (o *Options) Run() error {
+func (o *Options) Run(context.Context) error {
 	info := version.Get()
-	switch o.Output {
-	case "json":
-		b, err := json.MarshalIndent(info, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(o.Out, "%s\n", b)
-		return err
-	case "yaml":
-		b, err := yaml.Marshal(info)
-		if err != nil {
-			return err
-		}
-		_, err = o.Out.Write(b)
-		return err
+	if o.Document() {
+		return o.Print(o.Out, info)
 	}
 	_, err := fmt.Fprintf(o.Out, "kubectl-testrun %s (commit %s, built %s, %s, %s)\n",
 		info.Version, info.Commit, info.Date, info.GoVersion, info.Platform)

@@ -7,13 +7,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cmdkit"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/diagnose"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runner"
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/shared"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 )
 
@@ -35,20 +34,20 @@ var (
 
 // Options holds the flags of the wait command.
 type Options struct {
-	ConfigFlags *genericclioptions.ConfigFlags
-	Timeout     time.Duration
+	Timeout time.Duration
 	// ScheduleTimeout is how long the pod may stay unschedulable.
 	ScheduleTimeout time.Duration
-	Output          shared.Output
+	Output          cmdkit.ProgressFlags
 
+	factory *cmdkit.Factory
 	run     string
-	clients shared.Clients
+	clients cmdkit.Clients
 	genericiooptions.IOStreams
 }
 
 // NewCmdWait returns the wait command.
-func NewCmdWait(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &Options{ConfigFlags: configFlags, IOStreams: streams}
+func NewCmdWait(f *cmdkit.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &Options{factory: f, IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:                   "wait RUN [--timeout DURATION]",
 		DisableFlagsInUseLine: true,
@@ -56,23 +55,21 @@ func NewCmdWait(configFlags *genericclioptions.ConfigFlags, streams genericioopt
 		Long:                  long,
 		Example:               example,
 		Args:                  cobra.ExactArgs(1),
-		ValidArgsFunction:     shared.CompleteRuns(configFlags),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.run = shared.RunName(args[0])
-			if err := o.Validate(); err != nil {
-				return exitcode.New(exitcode.CannotRun, err)
-			}
-			var err error
-			if o.clients, err = shared.NewClients(o.ConfigFlags); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		ValidArgsFunction:     f.CompleteRuns(),
+		RunE:                  cmdkit.RunE(o),
 	}
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to wait; 0 waits as long as it takes. When it passes the command exits 124 and the run goes on.")
-	shared.AddScheduleTimeoutFlag(cmd.Flags(), &o.ScheduleTimeout)
-	o.Output.AddFlags(cmd.Flags())
+	cmdkit.AddScheduleTimeoutFlag(cmd.Flags(), &o.ScheduleTimeout)
+	o.Output.AddFlags(cmd, "")
 	return cmd
+}
+
+// Complete takes the run's name and builds the clients.
+func (o *Options) Complete(_ *cobra.Command, args []string) error {
+	o.run = cmdkit.RunName(args[0])
+	var err error
+	o.clients, err = o.factory.Clients()
+	return err
 }
 
 // Validate checks the flags.
@@ -80,7 +77,7 @@ func (o *Options) Validate() error {
 	if o.Timeout < 0 {
 		return fmt.Errorf("--timeout %s is negative", o.Timeout)
 	}
-	if err := shared.ValidateScheduleTimeout(o.ScheduleTimeout); err != nil {
+	if err := cmdkit.ValidateScheduleTimeout(o.ScheduleTimeout); err != nil {
 		return err
 	}
 	return o.Output.Validate()

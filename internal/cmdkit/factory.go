@@ -1,0 +1,83 @@
+package cmdkit
+
+import (
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runwatch"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+)
+
+// Clients are the API clients and the namespace every command needs.
+type Clients struct {
+	Client    kubernetes.Interface
+	Config    *rest.Config
+	Namespace string
+	// API tells whether Client's requests reach the API server.
+	API *runwatch.APIHealth
+}
+
+// Factory builds what a verb needs from the standard kubeconfig flags. Verbs ask it for clients in their
+// Complete step, never at construction, so that --help and flag errors need no kubeconfig; unit tests give
+// every verb a Factory of fakes (NewFakeFactory).
+type Factory struct {
+	// ConfigFlags are the standard kubeconfig flags (--context, -n, --as, ...), bound on the root command.
+	ConfigFlags *genericclioptions.ConfigFlags
+
+	clients   func() (Clients, error)
+	namespace func() (string, error)
+}
+
+// NewFactory returns the Factory of the real command line.
+func NewFactory(flags *genericclioptions.ConfigFlags) *Factory {
+	f := &Factory{ConfigFlags: flags}
+	f.clients = func() (Clients, error) { return newClients(flags) }
+	f.namespace = func() (string, error) {
+		ns, _, err := flags.ToRawKubeConfigLoader().Namespace()
+		return ns, err
+	}
+	return f
+}
+
+// NewFakeFactory returns a Factory whose clients are client in namespace, for unit tests.
+func NewFakeFactory(client kubernetes.Interface, namespace string) *Factory {
+	f := &Factory{ConfigFlags: genericclioptions.NewConfigFlags(false)}
+	f.clients = func() (Clients, error) {
+		return Clients{Client: client, Config: &rest.Config{Host: "https://fake.invalid"}, Namespace: namespace, API: &runwatch.APIHealth{}}, nil
+	}
+	f.namespace = func() (string, error) { return namespace, nil }
+	return f
+}
+
+// Clients builds the API clients; a failure is bad input (125).
+func (f *Factory) Clients() (Clients, error) {
+	return f.clients()
+}
+
+// Namespace returns the namespace of the kubeconfig flags (-n, or the context's), without building clients.
+func (f *Factory) Namespace() (string, error) {
+	ns, err := f.namespace()
+	if err != nil {
+		return "", exitcode.New(exitcode.CannotRun, err)
+	}
+	return ns, nil
+}
+
+// newClients builds the clients from the kubeconfig flags.
+func newClients(f *genericclioptions.ConfigFlags) (Clients, error) {
+	var c Clients
+	var err error
+	if c.Namespace, _, err = f.ToRawKubeConfigLoader().Namespace(); err != nil {
+		return c, exitcode.New(exitcode.CannotRun, err)
+	}
+	if c.Config, err = f.ToRESTConfig(); err != nil {
+		return c, exitcode.New(exitcode.CannotRun, err)
+	}
+	c.API = &runwatch.APIHealth{}
+	c.Config.Wrap(c.API.Wrap)
+	if c.Client, err = kubernetes.NewForConfig(c.Config); err != nil {
+		return c, exitcode.New(exitcode.CannotRun, err)
+	}
+	return c, nil
+}

@@ -1,0 +1,115 @@
+package cmdkit
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/printers"
+
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cluster"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/extract"
+)
+
+// ProgressFlags are --color and --quiet: how the plugin's own messages look on stderr.
+type ProgressFlags struct {
+	Color string
+	Quiet bool
+}
+
+// AddFlags binds --color and --quiet; quietHelp says what --quiet still prints for this verb ("" for the
+// common text).
+func (o *ProgressFlags) AddFlags(cmd *cobra.Command, quietHelp string) {
+	if o.Color == "" {
+		o.Color = "auto"
+	}
+	if quietHelp == "" {
+		quietHelp = "Print no progress; failures are still printed."
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Color, "color", o.Color, "Colour the plugin's messages: auto (on a terminal without NO_COLOR), always or never.")
+	f.BoolVarP(&o.Quiet, "quiet", "q", o.Quiet, quietHelp)
+	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// Validate checks --color.
+func (o *ProgressFlags) Validate() error {
+	switch o.Color {
+	case "auto", "always", "never":
+		return nil
+	}
+	return fmt.Errorf("--color %q is not supported: use auto, always or never", o.Color)
+}
+
+// UseColor says whether messages written to w are coloured.
+func (o *ProgressFlags) UseColor(w io.Writer) bool {
+	return o.Color == "always" || (o.Color == "auto" && printers.AllowsColorOutput(w))
+}
+
+// Progress returns the progress printer for errOut.
+func (o *ProgressFlags) Progress(errOut io.Writer) *Progress {
+	return NewProgress(errOut, printers.IsTerminal(errOut), o.UseColor(errOut), o.Quiet)
+}
+
+// AddScheduleTimeoutFlag binds --schedule-timeout, which run and wait share.
+func AddScheduleTimeoutFlag(f *pflag.FlagSet, d *time.Duration) {
+	f.DurationVar(d, "schedule-timeout", *d, "How long the test's pod may stay unschedulable, e.g. while a cluster autoscaler adds a node (its events show in the status). 0 fails at once with the scheduler's reason (exit 125); so does an autoscaler's NotTriggerScaleUp event.")
+}
+
+// ValidateScheduleTimeout checks --schedule-timeout.
+func ValidateScheduleTimeout(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("--schedule-timeout %s is negative: pass a duration such as 10m, or 0 to fail as soon as the pod cannot be scheduled", d)
+	}
+	return nil
+}
+
+// AddLimitFlags binds the caps on what fetched archives may write locally.
+func AddLimitFlags(f *pflag.FlagSet, l *extract.Limits) {
+	f.Int64Var(&l.MaxTotalBytes, "max-bytes", l.MaxTotalBytes, "The most bytes of reports to copy; a larger archive is refused.")
+	f.Int64Var(&l.MaxFileBytes, "max-file-bytes", l.MaxFileBytes, "The largest single report file to copy.")
+	f.IntVar(&l.MaxEntries, "max-files", l.MaxEntries, "The most files and directories to copy.")
+}
+
+// ValidateLimits checks the caps on what a copy may write locally (AddLimitFlags): each must be positive.
+func ValidateLimits(l extract.Limits) error {
+	d := extract.DefaultLimits()
+	switch {
+	case l.MaxTotalBytes <= 0:
+		return fmt.Errorf("--max-bytes %d is not positive: give the most bytes of reports to copy (the default is %d)", l.MaxTotalBytes, d.MaxTotalBytes)
+	case l.MaxFileBytes <= 0:
+		return fmt.Errorf("--max-file-bytes %d is not positive: give the largest report file to copy, in bytes (the default is %d)", l.MaxFileBytes, d.MaxFileBytes)
+	case l.MaxEntries <= 0:
+		return fmt.Errorf("--max-files %d is not positive: give the most files and directories to copy (the default is %d)", l.MaxEntries, d.MaxEntries)
+	}
+	return nil
+}
+
+// RunName accepts a run as NAME or run/NAME (the form list -o name prints).
+func RunName(arg string) string {
+	return strings.TrimPrefix(arg, "run/")
+}
+
+// CompleteRuns completes run names in the namespace of the kubeconfig flags.
+func (f *Factory) CompleteRuns() cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		c, err := f.Clients()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		runs, err := cluster.ListRuns(cmd.Context(), c.Client, c.Namespace, nil)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var names []cobra.Completion
+		for _, r := range runs {
+			if strings.HasPrefix(r.Name(), toComplete) {
+				names = append(names, r.Name())
+			}
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
+}
