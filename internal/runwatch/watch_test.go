@@ -9,11 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubectl-testrun/kubectl-testrun/internal/reporter"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-testrun/kubectl-testrun/internal/reporter"
 )
 
 // A failed watch is not an unreachable API server once the server answers again; while it does not, the

@@ -6,12 +6,13 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/kubectl-testrun/kubectl-testrun/internal/cluster"
-	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/printers"
+
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cluster"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 )
 
 func TestTableShowsStatusExitAgeAndDuration(t *testing.T) {
