@@ -123,7 +123,7 @@ func section(w io.Writer, title string, body func() (string, error)) {
 	}
 }
 
-// diagnosticsFile is where, in the local reports directory, a failed run's diagnostics are saved.
+// DiagnosticsFile is where, in the local reports directory, a failed run's diagnostics are saved.
 const DiagnosticsFile = "testrun-diagnostics.txt"
 
 // savedDiagnostics is the diagnostics file being written. Pod text in it is escaped as on a terminal: CI logs
@@ -134,7 +134,7 @@ type savedDiagnostics struct {
 	err  error
 }
 
-// createDiagnostics creates the diagnostics file next to reports (nil, nil without reports). It never replaces
+// CreateDiagnostics creates the diagnostics file next to reports (nil, nil without reports). It never replaces
 // a file of the test's own.
 func CreateDiagnostics(reports *outcome.Reports) (*savedDiagnostics, error) {
 	if reports == nil {
@@ -154,7 +154,7 @@ func CreateDiagnostics(reports *outcome.Reports) (*savedDiagnostics, error) {
 	return &savedDiagnostics{Path: path, f: f}, nil
 }
 
-// header says which run failed and how, before the describe output.
+// Header says which run failed and how, before the describe output.
 func (s *savedDiagnostics) Header(spec runspec.Spec, o outcome.Outcome) {
 	fmt.Fprintf(s, "run %s in namespace %s: %s (exit code %d)\n", spec.Name, spec.Namespace, o.Reason, o.ExitCode)
 	if o.Message != "" {
@@ -170,7 +170,7 @@ func (s *savedDiagnostics) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// close ends the file with the tail of the test's output; a file that could not be written whole is removed.
+// Close ends the file with the tail of the test's output; a file that could not be written whole is removed.
 func (s *savedDiagnostics) Close(tail *TailBuffer) error {
 	if text := tail.String(); text != "" {
 		section(s, fmt.Sprintf("the test's last lines of output (at most %d)", TailLines), func() (string, error) { return text, nil })
@@ -186,10 +186,10 @@ func (s *savedDiagnostics) Close(tail *TailBuffer) error {
 	return nil
 }
 
-// tailLines is how many of the test's last lines a synthesized JUnit report carries.
+// TailLines is how many of the test's last lines a synthesized JUnit report carries.
 const TailLines = 50
 
-// tailBuffer passes writes through and keeps the last lines written, for a synthesized report.
+// TailBuffer passes writes through and keeps the last lines written, for a synthesized report.
 type TailBuffer struct {
 	mu    sync.Mutex
 	lines []string

@@ -154,7 +154,7 @@ func allEnded(pods []*corev1.Pod, all bool) bool {
 	return true
 }
 
-func statusOf(pod *corev1.Pod, name string) *corev1.ContainerStatus {
+func outcome.ContainerStatus(pod *corev1.Pod, name string) *corev1.ContainerStatus {
 	for _, list := range [][]corev1.ContainerStatus{pod.Status.ContainerStatuses, pod.Status.EphemeralContainerStatuses} {
 		for i := range list {
 			if list[i].Name == name {
@@ -166,13 +166,13 @@ func statusOf(pod *corev1.Pod, name string) *corev1.ContainerStatus {
 }
 
 func ContainerEverStarted(pod *corev1.Pod, name string) bool {
-	s := statusOf(pod, name)
+	s := outcome.ContainerStatus(pod, name)
 	return s != nil && (s.State.Running != nil || (s.State.Terminated != nil && !s.State.Terminated.StartedAt.IsZero()))
 }
 
-// containerEnded is true when the container terminated, or never will run because the pod finished.
+// ContainerEnded is true when the container terminated, or never will run because the pod finished.
 func ContainerEnded(pod *corev1.Pod, name string) bool {
-	s := statusOf(pod, name)
+	s := outcome.ContainerStatus(pod, name)
 	return (s != nil && s.State.Terminated != nil) || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
 }
 

@@ -4,7 +4,6 @@ import (
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -236,7 +235,7 @@ func testResult(job *batchv1.Job, pod *corev1.Pod, term *corev1.ContainerStateTe
 	default:
 		o.Message = fmt.Sprintf("the test failed with exit code %d", code)
 	}
-	o.Done = stop != nil || podFinished(pod) || jobCondition(job, batchv1.JobComplete, batchv1.JobFailed) != nil
+	o.Done = stop != nil || PodFinished(pod) || jobCondition(job, batchv1.JobComplete, batchv1.JobFailed) != nil
 	if p, ok := holderProblem(pod, holder); ok {
 		// The holder will never run, so nothing will release the pod: stop waiting for it.
 		o.Done = true
@@ -336,7 +335,7 @@ func holderProblem(pod *corev1.Pod, cs *corev1.ContainerStatus) (Outcome, bool) 
 	return o, true
 }
 
-// unschedulable returns the outcome of a pod the scheduler found no node for.
+// Unschedulable returns the outcome of a pod the scheduler found no node for.
 func Unschedulable(pod *corev1.Pod) (Outcome, bool) {
 	c := PodCondition(pod, corev1.PodScheduled)
 	if c == nil || c.Status != corev1.ConditionFalse || c.Reason != corev1.PodReasonUnschedulable {
@@ -392,100 +391,6 @@ func progress(pod *corev1.Pod, test *corev1.ContainerStatus) Outcome {
 	}
 }
 
-// containerStatus returns the status of the named container of pod, or nil if it has none yet.
-func ContainerStatus(pod *corev1.Pod, name string) *corev1.ContainerStatus {
-	if pod == nil {
-		return nil
-	}
-	for i := range pod.Status.ContainerStatuses {
-		if pod.Status.ContainerStatuses[i].Name == name {
-			return &pod.Status.ContainerStatuses[i]
-		}
-	}
-	return nil
-}
-
-// terminated returns the terminated state of cs, or nil.
-func Terminated(cs *corev1.ContainerStatus) *corev1.ContainerStateTerminated {
-	if cs == nil {
-		return nil
-	}
-	return cs.State.Terminated
-}
-
-// containerImage returns the image the pod asks for in the named container, as the user wrote it, falling
-// back to the one in its status.
-func containerImage(pod *corev1.Pod, name string, cs *corev1.ContainerStatus) string {
-	if pod != nil {
-		for _, c := range pod.Spec.Containers {
-			if c.Name == name {
-				return c.Image
-			}
-		}
-	}
-	if cs != nil {
-		return cs.Image
-	}
-	return ""
-}
-
-// memoryLimit returns " of <limit>" for the test container's memory limit, or "" if it has none.
-func memoryLimit(pod *corev1.Pod) string {
-	if pod == nil {
-		return ""
-	}
-	for _, c := range pod.Spec.Containers {
-		if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok && c.Name == runspec.TestContainer {
-			return " of " + q.String()
-		}
-	}
-	return ""
-}
-
-// podFinished reports whether all containers of pod have exited.
-func podFinished(pod *corev1.Pod) bool {
-	return pod != nil && (pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed)
-}
-
-// podCondition returns the condition of pod of type t, or nil.
-func PodCondition(pod *corev1.Pod, t corev1.PodConditionType) *corev1.PodCondition {
-	if pod == nil {
-		return nil
-	}
-	for i := range pod.Status.Conditions {
-		if pod.Status.Conditions[i].Type == t {
-			return &pod.Status.Conditions[i]
-		}
-	}
-	return nil
-}
-
-// conditionTrue reports whether pod has condition t with status True.
-func conditionTrue(pod *corev1.Pod, t corev1.PodConditionType) bool {
-	c := PodCondition(pod, t)
-	return c != nil && c.Status == corev1.ConditionTrue
-}
-
-// jobCondition returns the earliest true condition of job among types, or nil. The Job controller sets
-// FailureTarget (or SuccessCriteriaMet) as soon as it decided, and Failed (or Complete) only after the pods
-// are gone: the earliest is when the run was decided.
-func jobCondition(job *batchv1.Job, types ...batchv1.JobConditionType) *batchv1.JobCondition {
-	if job == nil {
-		return nil
-	}
-	var found *batchv1.JobCondition
-	for i := range job.Status.Conditions {
-		c := &job.Status.Conditions[i]
-		if c.Status != corev1.ConditionTrue || !slices.Contains(types, c.Type) {
-			continue
-		}
-		if found == nil || c.LastTransitionTime.Before(&found.LastTransitionTime) {
-			found = c
-		}
-	}
-	return found
-}
-
 // runName returns the name of the run from the Job, or from the pod's run label.
 func runName(job *batchv1.Job, pod *corev1.Pod) string {
 	if job != nil {
@@ -507,5 +412,5 @@ func detail(msg string) string {
 	return ": " + msg
 }
 
-// reasonInterrupted is the Outcome reason of a run stopped by a signal.
+// ReasonInterrupted is the Outcome reason of a run stopped by a signal.
 const ReasonInterrupted = "Interrupted"

@@ -171,7 +171,7 @@ func HumanBytes(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-// maxRecordBytes keeps a record within the kubelet's 4096-byte cap on a container's termination message.
+// MaxRecordBytes keeps a record within the kubelet's 4096-byte cap on a container's termination message.
 const MaxRecordBytes = 4000
 
 // FetchRecord is what a run's pod keeps about the reports fetched from it. Nothing can be read from the pod
@@ -189,7 +189,7 @@ type FetchRecord struct {
 	Truncated bool `json:"truncated,omitempty"`
 }
 
-// newFetchRecord records reports fetched at now.
+// NewFetchRecord records reports fetched at now.
 func NewFetchRecord(reports *Reports, now time.Time) *FetchRecord {
 	rec := &FetchRecord{At: metav1.NewTime(now.UTC().Truncate(time.Second)), Files: len(reports.Files)}
 	for _, f := range reports.Files {
@@ -203,7 +203,7 @@ func NewFetchRecord(reports *Reports, now time.Time) *FetchRecord {
 	return rec
 }
 
-// encode returns the record as one line of JSON of at most maxRecordBytes, leaving out failure messages,
+// Encode returns the record as one line of JSON of at most maxRecordBytes, leaving out failure messages,
 // then failed cases from the end, then the JUnit file names, until it fits.
 func (rec *FetchRecord) Encode() string {
 	b, _ := json.Marshal(rec)
@@ -253,7 +253,7 @@ func FetchRecordOf(pod *corev1.Pod) *FetchRecord {
 // come home whole.
 const ReasonReportsIncomplete = "ReportsIncomplete"
 
-// failIfReportsLost makes a run whose test passed, but whose reports did not all come home whole, end with
+// FailIfReportsLost makes a run whose test passed, but whose reports did not all come home whole, end with
 // 125 instead of 0, so that CI never loses its reports silently; it reports whether it did. A test that
 // failed keeps its own code: the reports' problem is then said on stderr and in the result document.
 func (r *Result) FailIfReportsLost() bool {

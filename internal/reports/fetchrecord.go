@@ -10,7 +10,7 @@ import (
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/podexec"
 )
 
-// releaseHolder tells the holder of pod to exit, so the pod and the Job finish with the test's status;
+// ReleaseHolder tells the holder of pod to exit, so the pod and the Job finish with the test's status;
 // with a record of the fetched reports, which the holder carries out (see FetchRecord).
 func ReleaseHolder(ctx context.Context, exec podexec.Executor, namespace, pod string, rec *outcome.FetchRecord) error {
 	command := []string{"touch", runspec.ReleaseFile}

@@ -42,7 +42,7 @@ func (f *Fetch) Run(ctx context.Context, namespace, run, to string, release bool
 	if err != nil {
 		return nil, err
 	}
-	if podDone(pod) {
+	if outcome.PodFinished(pod) {
 		return nil, fmt.Errorf("the pod %q of run %q has finished (%s): its holder was released or its hold (--hold) ran out, and nothing can be read from a pod whose containers have all exited: fetch a run before it is released (run --reports, or run --keep / --detach then fetch)",
 			pod.Name, run, pod.Status.Phase)
 	}
@@ -73,7 +73,7 @@ func (f *Fetch) Pod(ctx context.Context, namespace, name, container, p, to strin
 	if err != nil {
 		return nil, fmt.Errorf("pod %q in namespace %q: %w", name, namespace, err)
 	}
-	if podDone(pod) {
+	if outcome.PodFinished(pod) {
 		return nil, fmt.Errorf("pod %q has finished (%s): once every container of a pod has exited, the kubelet starts no ephemeral container and refuses exec, so nothing can be read from it; run such tests with kubectl testrun run, whose pod keeps a holder container until the reports are fetched",
 			name, pod.Status.Phase)
 	}
@@ -126,10 +126,6 @@ func RunPod(ctx context.Context, client kubernetes.Interface, namespace, run str
 		}
 	}
 	return newest, nil
-}
-
-func podDone(pod *corev1.Pod) bool {
-	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
 }
 
 // podContainer returns the named container, or the default one kubectl would pick.

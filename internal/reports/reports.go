@@ -38,7 +38,7 @@ const fetchStart = 60 * time.Second
 // ReasonHelperImage is the Outcome reason of a run whose fetch container failed while the test ran.
 const ReasonHelperImage = "HelperImageBroken"
 
-// reportCopier follows one run's reports: it adds the fetch container while the test runs, and copies the
+// ReportCopier follows one run's reports: it adds the fetch container while the test runs, and copies the
 // report volume out when the test ended, through the fetch container or, where ephemeral containers are
 // refused, through the holder, which mounts the volume read-only too.
 type ReportCopier struct {
@@ -49,18 +49,18 @@ type ReportCopier struct {
 	prepared  bool
 	container string // the container to exec into
 	dir       string // the report volume's path in it
-	// linger bounds the fetch container's life (fetch.Mount.Linger); 0 takes the pod's hold (holdOf).
+	// Linger bounds the fetch container's life (fetch.Mount.Linger); 0 takes the pod's hold (holdOf).
 	Linger time.Duration
 }
 
-// runLinger is how long the fetch container a run adds when its test starts may have to wait for the copy:
+// RunLinger is how long the fetch container a run adds when its test starts may have to wait for the copy:
 // as long as the Job may live. A fetch container that gave up before a long test ended would lose its
 // reports; one of an abandoned run ends with the Job at the latest.
 func RunLinger(spec runspec.Spec) time.Duration {
 	return spec.EffectiveTimeout() + spec.EffectiveHold() + runspec.DeadlineMargin
 }
 
-// prepare adds the fetch container once the pod exists and runs, ahead of the test's end.
+// Prepare adds the fetch container once the pod exists and runs, ahead of the test's end.
 func (c *ReportCopier) Prepare(ctx context.Context, pod *corev1.Pod) {
 	if c.prepared || pod == nil || pod.Spec.NodeName == "" || pod.Status.Phase != corev1.PodRunning {
 		return
@@ -96,11 +96,11 @@ func holdOf(pod *corev1.Pod) time.Duration {
 	return 0
 }
 
-// broken returns why the fetch container added while the test runs will not serve the copy, as soon as that
+// Broken returns why the fetch container added while the test runs will not serve the copy, as soon as that
 // shows (it ended: the helper image lacks a tool; its image cannot be pulled), so the run fails fast with
 // 125 and names --helper-image instead of losing the reports when the test ended. nil while it runs or starts.
 func (c *ReportCopier) Broken(pod *corev1.Pod) error {
-	if c.container == "" || c.container == runspec.HolderContainer || pod == nil || podDone(pod) {
+	if c.container == "" || c.container == runspec.HolderContainer || pod == nil || outcome.PodFinished(pod) {
 		return nil
 	}
 	_, err := fetch.Running(pod, c.container)
@@ -138,7 +138,7 @@ func readerSecurity(pod *corev1.Pod) *corev1.SecurityContext {
 	return fetch.NonRootSecurity(*user, *group)
 }
 
-// copy waits for the fetch container to run, then copies the reports into the Runner's Reports directory.
+// Copy waits for the fetch container to run, then copies the reports into the Runner's Reports directory.
 func (c *ReportCopier) Copy(ctx context.Context, pod *corev1.Pod) *outcome.Reports {
 	c.Prepare(ctx, pod)
 	reports := &outcome.Reports{Dir: c.To, Files: []outcome.ReportFile{}}
@@ -315,7 +315,7 @@ func waitRunning(ctx context.Context, client kubernetes.Interface, namespace, po
 	return err
 }
 
-// summarize totals the JUnit files among the reports and prints the summary; when the run did not pass and
+// Summarize totals the JUnit files among the reports and prints the summary; when the run did not pass and
 // the test left no JUnit file, it writes one failing case with the reason and the log tail, so a CI
 // dashboard shows the failure.
 func Summarize(progress reporter.Reporter, reports *outcome.Reports, name string, o outcome.Outcome, passed bool, tail *diagnose.TailBuffer) {

@@ -48,7 +48,7 @@ const (
 const (
 	// ttlAfterFinished lets the cluster delete a finished Job even when the client died before cleaning up.
 	ttlAfterFinished = 600
-	// deadlineMargin is added to the timeout and the hold for the Job's activeDeadlineSeconds, so that the
+	// DeadlineMargin is added to the timeout and the hold for the Job's activeDeadlineSeconds, so that the
 	// holder, which started after the Job did, normally ends before the Job is killed.
 	DeadlineMargin = time.Minute
 	// nobody is the uid and gid the holder runs as.

@@ -75,7 +75,7 @@ func (e *eventWatch) C() <-chan time.Time { return e.ticker.C }
 
 func (e *eventWatch) Stop() { e.ticker.Stop() }
 
-// refine returns o, Classify's outcome for job and pod, with what their events add.
+// Refine returns o, Classify's outcome for job and pod, with what their events add.
 func (e *eventWatch) Refine(ctx context.Context, job *batchv1.Job, pod *corev1.Pod, o outcome.Outcome) outcome.Outcome {
 	if pod == nil {
 		return e.jobRefused(ctx, job, o)

@@ -38,7 +38,7 @@ type Watch struct {
 	selector  labels.Selector
 	changed   chan struct{}
 
-	// health, when set, tells whether the client's requests reach the API server (see APIHealth).
+	// Health, when set, tells whether the client's requests reach the API server (see APIHealth).
 	Health *APIHealth
 
 	mu sync.Mutex
