@@ -26,6 +26,22 @@ import (
 // dumpLogLines is how much of each container's log the system-under-test dump shows.
 const dumpLogLines = 50
 
+const (
+	// Budget bounds gathering the diagnostics of a failed run.
+	Budget = 20 * time.Second
+	// InterruptedBudget is the same after SIGINT/SIGTERM: with the cleanup, it fits the ~10 s.
+	InterruptedBudget = 2 * time.Second
+)
+
+// BudgetAfter returns how long the diagnostics of a run that ended with o may take: they read the cluster
+// after the end, also after an interrupt, within a budget.
+func BudgetAfter(o outcome.Outcome) time.Duration {
+	if o.Interrupted() {
+		return InterruptedBudget
+	}
+	return Budget
+}
+
 // Diagnosis gathers what a person needs to understand a failed run without running anything again.
 type Diagnosis struct {
 	Client kubernetes.Interface

@@ -154,17 +154,6 @@ func allEnded(pods []*corev1.Pod, all bool) bool {
 	return true
 }
 
-func outcome.ContainerStatus(pod *corev1.Pod, name string) *corev1.ContainerStatus {
-	for _, list := range [][]corev1.ContainerStatus{pod.Status.ContainerStatuses, pod.Status.EphemeralContainerStatuses} {
-		for i := range list {
-			if list[i].Name == name {
-				return &list[i]
-			}
-		}
-	}
-	return nil
-}
-
 func ContainerEverStarted(pod *corev1.Pod, name string) bool {
 	s := outcome.ContainerStatus(pod, name)
 	return s != nil && (s.State.Running != nil || (s.State.Terminated != nil && !s.State.Terminated.StartedAt.IsZero()))

@@ -40,10 +40,6 @@ const (
 	// interruptedCleanupMargin is added to the test's grace period to bound deleting an interrupted run: the
 	// kubelet's kill after the grace and the API's removal of the pod and then the Job.
 	interruptedCleanupMargin = 4 * time.Second
-	// DiagnoseBudget bounds gathering the diagnostics of a failed run.
-	DiagnoseBudget = 20 * time.Second
-	// InterruptedDiagnoseBudget is the same after SIGINT/SIGTERM: with the cleanup, it fits the ~10 s.
-	InterruptedDiagnoseBudget = 2 * time.Second
 )
 
 // Runner runs one test as a Job and follows it to its end.
@@ -135,11 +131,7 @@ func (r *Runner) diagnose(ctx context.Context, spec runspec.Spec, o outcome.Outc
 		w = io.MultiWriter(w, saved)
 	}
 	// Diagnostics read the cluster after the end, also after an interrupt, within a budget.
-	budget := DiagnoseBudget
-	if o.Interrupted() {
-		budget = InterruptedDiagnoseBudget
-	}
-	diagnose.Diagnosis{Client: r.Client, DumpSelector: r.DumpSelector}.WriteWithin(ctx, w, budget, spec.Namespace, spec.Name, pod)
+	diagnose.Diagnosis{Client: r.Client, DumpSelector: r.DumpSelector}.WriteWithin(ctx, w, diagnose.BudgetAfter(o), spec.Namespace, spec.Name, pod)
 }
 
 // CreateJob creates the Job of spec; an error carries exit code 125.

@@ -22,7 +22,6 @@ import (
 	"github.com/kubectl-testrun/kubectl-testrun/internal/diagnose"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/reports"
-	"github.com/kubectl-testrun/kubectl-testrun/internal/runner"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/podexec"
@@ -171,7 +170,7 @@ func (o *Options) write(ctx context.Context, w io.Writer, r cluster.Run) {
 		}
 	}
 	if r.Status() == outcome.PhaseFailed || r.Status() == outcome.PhaseError || r.Status() == outcome.PhaseTimedOut {
-		diagnose.Diagnosis{Client: o.clients.Client}.WriteWithin(ctx, w, runner.DiagnoseBudget, r.Job.Namespace, r.Job.Name, r.Pod)
+		diagnose.Diagnosis{Client: o.clients.Client}.WriteWithin(ctx, w, diagnose.Budget, r.Job.Namespace, r.Job.Name, r.Pod)
 	}
 }
 

@@ -99,11 +99,7 @@ func (o *Options) Run(ctx context.Context) error {
 		progress.Warnf("%s", outcome.Message)
 	}
 	if outcome.ExitCode != exitcode.Timeout {
-		budget := runner.DiagnoseBudget
-		if outcome.Interrupted() {
-			budget = runner.InterruptedDiagnoseBudget
-		}
-		diagnose.Diagnosis{Client: o.clients.Client}.WriteWithin(ctx, progress.BlockWriter(), budget, o.clients.Namespace, o.run, pod)
+		diagnose.Diagnosis{Client: o.clients.Client}.WriteWithin(ctx, progress.BlockWriter(), diagnose.BudgetAfter(outcome), o.clients.Namespace, o.run, pod)
 	}
 	return exitcode.New(outcome.ExitCode, nil)
 }
