@@ -50,7 +50,8 @@ type Result struct {
 	// Fetched is what the run's pod recorded about the reports fetched from it (describe of a released run).
 	Fetched *FetchRecord `json:"fetched,omitempty"`
 
-	Interrupted bool
+	// Interrupted says the run was stopped by a signal; it is not part of the document (Phase says it).
+	Interrupted bool `json:"-"`
 }
 
 // PodResult is one pod of a run.
@@ -74,6 +75,8 @@ type ContainerResult struct {
 	DurationSeconds *float64     `json:"durationSeconds,omitempty"`
 }
 
+// NewResult returns the result document of the run of spec, started at started, that ended with o; pod is
+// its pod, if any.
 func NewResult(spec runspec.Spec, o Outcome, pod *corev1.Pod, started time.Time) *Result {
 	now := time.Now()
 	r := &Result{
@@ -159,6 +162,7 @@ type ReportFile struct {
 	SHA256 string `json:"sha256"`
 }
 
+// HumanBytes writes n bytes the way people read them (1.5 MiB).
 func HumanBytes(n int64) string {
 	switch {
 	case n >= 1<<30:

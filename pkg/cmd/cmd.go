@@ -52,5 +52,24 @@ func NewCmdTestrun(streams genericiooptions.IOStreams) *cobra.Command {
 		version.NewCmdVersion(streams),
 		completion.NewCmdCompletion(streams),
 	)
+	for _, c := range cmd.Commands() {
+		argsAreInput(c)
+	}
 	return cmd
+}
+
+// argsAreInput makes a wrong number of arguments bad input (125), as a flag that does not parse is: cobra
+// checks the arguments before the verb runs, so cmdkit.RunE never sees that error.
+func argsAreInput(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return exitcode.Errorf(exitcode.CannotRun, "%w\nSee '%s --help' for usage.", err, cmd.CommandPath())
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		argsAreInput(sub)
+	}
 }

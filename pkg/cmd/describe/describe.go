@@ -51,7 +51,7 @@ var (
 
 // Options holds the flags of the describe command.
 type Options struct {
-	*cmdkit.PrintFlags
+	PrintFlags *cmdkit.PrintFlags
 
 	run     string
 	factory *cmdkit.Factory
@@ -95,8 +95,8 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return exitcode.New(exitcode.CannotRun, err)
 	}
-	if o.Output != "" {
-		return cmdkit.PrintDocument(o.Out, o.Output, r.Summary())
+	if o.PrintFlags.Output != "" {
+		return cmdkit.PrintDocument(o.Out, o.PrintFlags.Output, r.Summary())
 	}
 	var b bytes.Buffer
 	o.write(ctx, &b, r)

@@ -56,9 +56,9 @@ type Options struct {
 	Container   string
 	HelperImage string
 	Release     bool
-	*cmdkit.PrintFlags
-	Progress cmdkit.ProgressFlags
-	Limits   extract.Limits
+	PrintFlags  *cmdkit.PrintFlags
+	Progress    cmdkit.ProgressFlags
+	Limits      extract.Limits
 
 	target  string
 	isPod   bool
@@ -160,8 +160,8 @@ func (o *Options) Run(ctx context.Context) error {
 	} else {
 		reports, err = f.Run(ctx, namespace, o.target, o.To, o.Release)
 	}
-	if o.Output != "" && reports != nil {
-		if perr := cmdkit.PrintDocument(o.Out, o.Output, reports); perr != nil && err == nil {
+	if o.PrintFlags.Output != "" && reports != nil {
+		if perr := cmdkit.PrintDocument(o.Out, o.PrintFlags.Output, reports); perr != nil && err == nil {
 			err = perr
 		}
 	}

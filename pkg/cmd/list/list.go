@@ -43,8 +43,8 @@ var (
 type Options struct {
 	AllNamespaces bool
 	Selector      string
-	*cmdkit.PrintFlags
-	NoHeaders bool
+	PrintFlags    *cmdkit.PrintFlags
+	NoHeaders     bool
 
 	factory *cmdkit.Factory
 	clients cmdkit.Clients
@@ -100,13 +100,13 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	switch o.Output {
+	switch o.PrintFlags.Output {
 	case "json", "yaml":
 		docs := make([]*outcome.Result, 0, len(runs))
 		for _, r := range runs {
 			docs = append(docs, r.Summary())
 		}
-		return cmdkit.PrintDocument(o.Out, o.Output, map[string]any{"apiVersion": "testrun.dev/v1alpha1", "kind": "ResultList", "items": docs})
+		return cmdkit.PrintDocument(o.Out, o.PrintFlags.Output, map[string]any{"apiVersion": "testrun.dev/v1alpha1", "kind": "ResultList", "items": docs})
 	case "name":
 		for _, r := range runs {
 			fmt.Fprintf(o.Out, "run/%s\n", r.Name())
@@ -122,7 +122,7 @@ func (o *Options) Run(ctx context.Context) error {
 		return nil
 	}
 	printer := printers.NewTablePrinter(printers.PrintOptions{
-		Wide: o.Output == "wide", WithNamespace: o.AllNamespaces, NoHeaders: o.NoHeaders,
+		Wide: o.PrintFlags.Output == "wide", WithNamespace: o.AllNamespaces, NoHeaders: o.NoHeaders,
 	})
 	return printer.PrintObj(Table(runs, time.Now()), o.Out)
 }

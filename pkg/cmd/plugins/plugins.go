@@ -49,7 +49,7 @@ var (
 
 // Options holds the flags of the plugins command.
 type Options struct {
-	*cmdkit.PrintFlags
+	PrintFlags *cmdkit.PrintFlags
 	// DefinitionsDir is the repository's definitions directory, relative to the working directory.
 	DefinitionsDir string
 	// Plugins holds the shipped definitions.
@@ -121,7 +121,7 @@ func (o *Options) Run(context.Context) error {
 			}
 		}
 	}
-	switch o.Output {
+	switch o.PrintFlags.Output {
 	case "json", "yaml":
 		return o.printDocuments(entries)
 	}
@@ -140,7 +140,7 @@ func (o *Options) printDocuments(entries []entry) error {
 		d.Metadata.Annotations[AnnotationSource] = e.source
 		items = append(items, d)
 	}
-	return cmdkit.PrintDocument(o.Out, o.Output, map[string]any{"apiVersion": definition.APIVersion, "kind": "TestDefinitionList", "items": items})
+	return cmdkit.PrintDocument(o.Out, o.PrintFlags.Output, map[string]any{"apiVersion": definition.APIVersion, "kind": "TestDefinitionList", "items": items})
 }
 
 // printTable prints one row per definition; -o wide adds what the image needs.
@@ -151,13 +151,13 @@ func (o *Options) printTable(entries []entry) error {
 	}
 	w := printers.GetNewTabWriter(o.Out)
 	header := "NAME\tSOURCE\tLABELS\tDESCRIPTION"
-	if o.Output == "wide" {
+	if o.PrintFlags.Output == "wide" {
 		header += "\tREQUIRES"
 	}
 	fmt.Fprintln(w, header)
 	for _, e := range entries {
 		row := []string{e.def.Metadata.Name, e.source, labelString(e.def.Metadata.Labels), orNone(e.def.Description())}
-		if o.Output == "wide" {
+		if o.PrintFlags.Output == "wide" {
 			row = append(row, orNone(strings.Join(strings.Fields(e.def.Spec.Requires), " ")))
 		}
 		fmt.Fprintln(w, strings.Join(row, "\t"))

@@ -22,7 +22,7 @@ var example = templates.Examples(`
 
 // Options holds the flags of the version command.
 type Options struct {
-	*cmdkit.PrintFlags
+	PrintFlags *cmdkit.PrintFlags
 	genericiooptions.IOStreams
 }
 
@@ -57,8 +57,8 @@ func (o *Options) Validate() error {
 // Run prints the version.
 func (o *Options) Run(context.Context) error {
 	info := version.Get()
-	if o.Document() {
-		return o.Print(o.Out, info)
+	if o.PrintFlags.Document() {
+		return o.PrintFlags.Print(o.Out, info)
 	}
 	_, err := fmt.Fprintf(o.Out, "kubectl-testrun %s (commit %s, built %s, %s, %s)\n",
 		info.Version, info.Commit, info.Date, info.GoVersion, info.Platform)
