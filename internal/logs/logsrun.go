@@ -17,8 +17,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// LogsOptions say what `kubectl testrun logs` shows.
-type LogsOptions struct {
+// Options say what `kubectl testrun logs` shows.
+type Options struct {
 	// Follow streams until every selected container has terminated (not until a stream ends), waiting
 	// through Pending; without it the logs are printed as they are now.
 	Follow bool
@@ -35,7 +35,7 @@ type LogsOptions struct {
 // Logs writes the logs of the pods selector matches in namespace to out, each line prefixed with
 // "[pod/container] " when more than one log is shown. With Follow it returns when every selected container
 // of every pod has terminated and its log was read to the end, or when a run fails before its test starts.
-func Logs(ctx context.Context, client kubernetes.Interface, namespace string, selector labels.Selector, o LogsOptions, out io.Writer) error {
+func Logs(ctx context.Context, client kubernetes.Interface, namespace string, selector labels.Selector, o Options, out io.Writer) error {
 	w, err := runwatch.WatchSelector(ctx, client, namespace, selector)
 	if err != nil {
 		return err
@@ -154,6 +154,8 @@ func allEnded(pods []*corev1.Pod, all bool) bool {
 	return true
 }
 
+// ContainerEverStarted is true once the named container of pod has run, even if it has ended since: its log
+// can then be read.
 func ContainerEverStarted(pod *corev1.Pod, name string) bool {
 	s := outcome.ContainerStatus(pod, name)
 	return s != nil && (s.State.Running != nil || (s.State.Terminated != nil && !s.State.Terminated.StartedAt.IsZero()))

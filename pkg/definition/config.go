@@ -4,8 +4,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 )
 
 // MergeConfig returns the configuration a run gets, following the precedence of TestMachinery: an entry of

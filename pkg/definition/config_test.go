@@ -4,8 +4,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 )
 
 func envEntry(name, value string) Config {

@@ -9,10 +9,11 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/api/validate/content"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 )
 
 // configName is what a configuration entry's name may be: it becomes an environment variable name and the

@@ -98,7 +98,7 @@ func NewCmdFetch(f *cmdkit.Factory, streams genericiooptions.IOStreams) *cobra.C
 	fl.StringVarP(&o.Container, "container", "c", o.Container, "With pod/NAME: the container whose path is copied (default: the pod's default container).")
 	fl.StringVar(&o.HelperImage, "helper-image", o.HelperImage, "The image of the fetch container (needs sh, find, sha256sum and tar).")
 	fl.BoolVar(&o.Release, "release", o.Release, "With RUN: release the run after copying when its test has ended.")
-	o.PrintFlags.AddFlags(cmd, "Print the copied files and the JUnit summary as json or yaml.")
+	o.AddFlags(cmd, "Print the copied files and the JUnit summary as json or yaml.")
 	o.Progress.AddFlags(cmd, "")
 	cmdkit.AddLimitFlags(fl, &o.Limits)
 	return cmd

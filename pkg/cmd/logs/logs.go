@@ -113,7 +113,7 @@ func (o *Options) Run(ctx context.Context) error {
 	} else if _, err := cluster.GetRun(ctx, o.clients.Client, o.clients.Namespace, o.run); err != nil {
 		return exitcode.New(exitcode.CannotRun, err)
 	}
-	opts := logs.LogsOptions{Follow: o.Follow, Timestamps: o.Timestamps, AllContainers: o.AllContainers, Warnings: o.ErrOut}
+	opts := logs.Options{Follow: o.Follow, Timestamps: o.Timestamps, AllContainers: o.AllContainers, Warnings: o.ErrOut}
 	if o.Since > 0 {
 		opts.SinceSeconds = ptr.To(int64(o.Since.Seconds()))
 	}

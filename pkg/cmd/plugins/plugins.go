@@ -75,7 +75,7 @@ func NewCmdPlugins(streams genericiooptions.IOStreams) *cobra.Command {
 		Example:               example,
 		RunE:                  cmdkit.RunE(o),
 	}
-	o.PrintFlags.AddFlags(cmd, "Output format: wide (with what the image needs) or json or yaml (the whole definitions).")
+	o.AddFlags(cmd, "Output format: wide (with what the image needs) or json or yaml (the whole definitions).")
 	return cmd
 }
 
