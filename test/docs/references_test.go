@@ -1,13 +1,15 @@
 // Package docs_test proves that what the repository says about itself points at things it holds: every
 // reference a Go file makes to a page under docs/ (docs/reports.md, docs/design.md, "The holder",
 // docs/run.md#output) names a page, section or anchor that exists; no file points at a design or style
-// document kept outside the repository; and the documentation names no Go package that no longer exists
-// (such as one removed when the engine was split). It needs no cluster and runs with go test -short.
+// document kept outside the repository; the README's and docs/' relative links resolve; and the documentation
+// names no Go package that no longer exists (such as one removed when the engine was split). It needs no
+// cluster and runs with go test -short.
 package docs_test
 
 import (
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -27,6 +29,8 @@ var (
 	docRef = regexp.MustCompile(`(?:^|[^A-Za-z0-9_./-]|(?:\.\./)+)docs/([A-Za-z0-9_./-]*[A-Za-z0-9_-]\.(?:md|ya?ml))(?:,\s*"([^"\n]+)"|#([a-z0-9_-]+))?`)
 	// outsideRef matches a pointer to the project's design or style notes that live outside the repository.
 	outsideRef = regexp.MustCompile(`\b(?:DESIGN|STYLE)\b(?:\.md)?(?:\s*§\s*\d+)?|§\s*\d+`)
+	// mdLink matches a relative Markdown link to a page or an anchor: [text](reports.md#fetch), [text](#output).
+	mdLink = regexp.MustCompile(`\]\(([A-Za-z0-9_./-]*\.(?:md|ya?ml))?(?:#([A-Za-z0-9_-]+))?\)`)
 	// packagePath matches a path into the module's own Go packages, as documentation names them:
 	// internal/runspec, pkg/cmd/run/run.go. It is not part of a longer path (k8s.io/kubectl/pkg/cmd/logs).
 	packagePath = regexp.MustCompile(`(?:^|[^A-Za-z0-9_./-])((?:internal|pkg)/[a-z0-9_/.-]*[a-z0-9_])`)
@@ -95,6 +99,21 @@ func TestDocumentationNamesExistingPackages(t *testing.T) {
 	}
 }
 
+// TestMarkdownLinksResolve fails when a relative link of the README or of a page under docs/ names a page that
+// does not exist, or an anchor that is no heading of its page.
+func TestMarkdownLinksResolve(t *testing.T) {
+	md := &markdown{root: repoRoot, pages: map[string]*page{}}
+	files := repoFiles(t, func(name string) bool {
+		rel := filepath.ToSlash(name)
+		return rel == "README.md" || (strings.HasPrefix(rel, "docs/") && strings.HasSuffix(rel, ".md"))
+	})
+	for _, file := range files {
+		for _, p := range md.checkLinks(filepath.ToSlash(file), read(t, file)) {
+			t.Errorf("%s", p)
+		}
+	}
+}
+
 // TestTheChecksFindBrokenReferences shows that the checks above fail where they should, on text written to
 // break them, and pass on the forms the repository uses.
 func TestTheChecksFindBrokenReferences(t *testing.T) {
@@ -148,6 +167,21 @@ func TestTheChecksFindBrokenReferences(t *testing.T) {
 		}
 	}
 
+	links := []struct {
+		text string
+		want []problem
+	}{
+		{text: "see [the holder](design.md#the-holder), [Role](rbac.yaml), [x](#design) and [web](https://example.com/a.md)"},
+		{text: "[gone](result.md)", want: []problem{"docs/design.md:1: links to docs/result.md, which does not exist"}},
+		{text: "[gone](#holder)", want: []problem{"docs/design.md:1: links to docs/design.md#holder, which is no heading of it"}},
+	}
+	for _, tt := range links {
+		md := &markdown{root: root, pages: map[string]*page{}}
+		if diff := cmp.Diff(tt.want, md.checkLinks("docs/design.md", tt.text)); diff != "" {
+			t.Errorf("checkLinks(%q) (-want +got):\n%s", tt.text, diff)
+		}
+	}
+
 	packages := []struct {
 		text string
 		want []problem
@@ -190,6 +224,38 @@ func (m *markdown) checkDocRefs(file, text string) ([]problem, int) {
 		}
 	}
 	return problems, len(matches)
+}
+
+// checkLinks returns the relative links of the Markdown page file (README.md or docs/…) that do not resolve.
+func (m *markdown) checkLinks(file, text string) []problem {
+	var problems []problem
+	for _, loc := range mdLink.FindAllStringSubmatchIndex(text, -1) {
+		if loc[2] < 0 && loc[4] < 0 {
+			continue
+		}
+		at := file + ":" + line(text, loc[0])
+		target := file
+		if loc[2] >= 0 {
+			target = path.Join(path.Dir(file), text[loc[2]:loc[3]])
+		}
+		name, ok := strings.CutPrefix(target, "docs/")
+		if !ok {
+			// A page outside docs/ (LICENSE, the README): it only has to exist.
+			if _, err := os.Stat(filepath.Join(m.root, filepath.FromSlash(target))); err != nil {
+				problems = append(problems, at+": links to "+target+", which does not exist")
+			}
+			continue
+		}
+		p, err := m.page(name)
+		if err != nil {
+			problems = append(problems, at+": links to "+target+", which does not exist")
+			continue
+		}
+		if loc[4] >= 0 && !p.anchors[text[loc[4]:loc[5]]] {
+			problems = append(problems, at+": links to "+target+"#"+text[loc[4]:loc[5]]+", which is no heading of it")
+		}
+	}
+	return problems
 }
 
 // page reads docs/name once and returns its headings; a page that is not Markdown has none.
