@@ -142,9 +142,9 @@ func section(w io.Writer, title string, body func() (string, error)) {
 // DiagnosticsFile is where, in the local reports directory, a failed run's diagnostics are saved.
 const DiagnosticsFile = "testrun-diagnostics.txt"
 
-// savedDiagnostics is the diagnostics file being written. Pod text in it is escaped as on a terminal: CI logs
+// SavedDiagnostics is the diagnostics file being written. Pod text in it is escaped as on a terminal: CI logs
 // show such files with cat as often as editors open them.
-type savedDiagnostics struct {
+type SavedDiagnostics struct {
 	Path string
 	f    *os.File
 	err  error
@@ -152,7 +152,7 @@ type savedDiagnostics struct {
 
 // CreateDiagnostics creates the diagnostics file next to reports (nil, nil without reports). It never replaces
 // a file of the test's own.
-func CreateDiagnostics(reports *outcome.Reports) (*savedDiagnostics, error) {
+func CreateDiagnostics(reports *outcome.Reports) (*SavedDiagnostics, error) {
 	if reports == nil {
 		return nil, nil
 	}
@@ -167,19 +167,19 @@ func CreateDiagnostics(reports *outcome.Reports) (*savedDiagnostics, error) {
 	if err != nil {
 		return nil, fmt.Errorf("saving the diagnostics: %w", err)
 	}
-	return &savedDiagnostics{Path: path, f: f}, nil
+	return &SavedDiagnostics{Path: path, f: f}, nil
 }
 
 // Header says which run failed and how, before the describe output.
-func (s *savedDiagnostics) Header(spec runspec.Spec, o outcome.Outcome) {
+func (s *SavedDiagnostics) Header(spec runspec.Spec, o outcome.Outcome) {
 	fmt.Fprintf(s, "run %s in namespace %s: %s (exit code %d)\n", spec.Name, spec.Namespace, o.Reason, o.ExitCode)
 	if o.Message != "" {
 		fmt.Fprintf(s, "%s\n", o.Message)
 	}
 }
 
-// Write never fails, so that a full disk does not cut the copy on the terminal short; close reports it.
-func (s *savedDiagnostics) Write(b []byte) (int, error) {
+// Write never fails, so that a full disk does not cut the copy on the terminal short; Close reports it.
+func (s *SavedDiagnostics) Write(b []byte) (int, error) {
 	if s.err == nil {
 		_, s.err = io.WriteString(s.f, printers.EscapeTerminal(string(b)))
 	}
@@ -187,7 +187,7 @@ func (s *savedDiagnostics) Write(b []byte) (int, error) {
 }
 
 // Close ends the file with the tail of the test's output; a file that could not be written whole is removed.
-func (s *savedDiagnostics) Close(tail *TailBuffer) error {
+func (s *SavedDiagnostics) Close(tail *TailBuffer) error {
 	if text := tail.String(); text != "" {
 		section(s, fmt.Sprintf("the test's last lines of output (at most %d)", TailLines), func() (string, error) { return text, nil })
 	}
@@ -213,6 +213,7 @@ type TailBuffer struct {
 	max   int
 }
 
+// NewTailBuffer returns a TailBuffer that keeps the given number of last lines.
 func NewTailBuffer(lines int) *TailBuffer { return &TailBuffer{max: lines} }
 
 // Write implements io.Writer.

@@ -74,6 +74,8 @@ type ContainerResult struct {
 	DurationSeconds *float64     `json:"durationSeconds,omitempty"`
 }
 
+// NewResult returns the result document of the run of spec that ended (or stands) as o, with its pod as last
+// seen; started is when the plugin created the Job.
 func NewResult(spec runspec.Spec, o Outcome, pod *corev1.Pod, started time.Time) *Result {
 	now := time.Now()
 	r := &Result{
@@ -159,6 +161,7 @@ type ReportFile struct {
 	SHA256 string `json:"sha256"`
 }
 
+// HumanBytes returns n bytes as a person reads them: GiB, MiB or KiB with one decimal, or bytes.
 func HumanBytes(n int64) string {
 	switch {
 	case n >= 1<<30:

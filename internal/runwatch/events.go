@@ -35,7 +35,7 @@ const (
 	reasonNominated = "Nominated"
 )
 
-// eventWatch adds to Classify what only events tell, for a run whose pod is not running yet:
+// EventWatch adds to Classify what only events tell, for a run whose pod is not running yet:
 //   - a pod the Job controller cannot create (a missing ServiceAccount, PodSecurity, a ResourceQuota, a
 //     LimitRange, an admission webhook): only the Job's FailedCreate events say so, and without this the
 //     run would wait for its timeout and then blame the test;
@@ -48,7 +48,7 @@ const (
 //
 // The events are read at most every eventCheckEvery; the ticker C makes a pod that changes no more be
 // looked at again.
-type eventWatch struct {
+type EventWatch struct {
 	client kubernetes.Interface
 	// scheduleTimeout is how long a pod may stay unschedulable; 0 fails the run as soon as it is.
 	scheduleTimeout time.Duration
@@ -66,22 +66,25 @@ type eventWatch struct {
 	nodesListed        time.Time
 }
 
-func NewEventWatch(client kubernetes.Interface, scheduleTimeout time.Duration) *eventWatch {
-	return &eventWatch{client: client, scheduleTimeout: scheduleTimeout, ticker: time.NewTicker(eventCheckEvery)}
+// NewEventWatch returns an EventWatch that reads events through client; scheduleTimeout is how long a pod
+// may stay unschedulable (0: it fails at once). Stop it when the run is over.
+func NewEventWatch(client kubernetes.Interface, scheduleTimeout time.Duration) *EventWatch {
+	return &EventWatch{client: client, scheduleTimeout: scheduleTimeout, ticker: time.NewTicker(eventCheckEvery)}
 }
 
 // C ticks while the watch runs, so that a pod that changes no more is checked again.
-func (e *eventWatch) C() <-chan time.Time { return e.ticker.C }
+func (e *EventWatch) C() <-chan time.Time { return e.ticker.C }
 
-func (e *eventWatch) Stop() { e.ticker.Stop() }
+// Stop stops the ticker.
+func (e *EventWatch) Stop() { e.ticker.Stop() }
 
 // Refine returns o, Classify's outcome for job and pod, with what their events add.
-func (e *eventWatch) Refine(ctx context.Context, job *batchv1.Job, pod *corev1.Pod, o outcome.Outcome) outcome.Outcome {
+func (e *EventWatch) Refine(ctx context.Context, job *batchv1.Job, pod *corev1.Pod, o outcome.Outcome) outcome.Outcome {
 	if pod == nil {
 		return e.jobRefused(ctx, job, o)
 	}
 	if pod.UID != e.pod {
-		*e = eventWatch{client: e.client, scheduleTimeout: e.scheduleTimeout, ticker: e.ticker, pod: pod.UID}
+		*e = EventWatch{client: e.client, scheduleTimeout: e.scheduleTimeout, ticker: e.ticker, pod: pod.UID}
 	}
 	switch {
 	case o.Done && o.Reason == corev1.PodReasonUnschedulable:
@@ -109,7 +112,7 @@ func nodeSilent(pod *corev1.Pod) bool {
 
 // nodeSilent waits TransientWait for the node of pod to report again, then fails the run: its node is lost.
 // The test may still run there, but nothing can follow it, and the cluster evicts it only minutes later.
-func (e *eventWatch) nodeSilent(pod *corev1.Pod, o outcome.Outcome) outcome.Outcome {
+func (e *EventWatch) nodeSilent(pod *corev1.Pod, o outcome.Outcome) outcome.Outcome {
 	if e.silentSince.IsZero() {
 		e.silentSince = time.Now()
 	}
@@ -127,7 +130,7 @@ func (e *eventWatch) nodeSilent(pod *corev1.Pod, o outcome.Outcome) outcome.Outc
 // jobRefused fails a run whose Job exists but has no pod, when the Job controller reported that the API
 // server refused to create it. The controller retries, but what refuses a pod (admission) does not change
 // by itself within a run: failing at the first refusal names the fix minutes before a timeout would.
-func (e *eventWatch) jobRefused(ctx context.Context, job *batchv1.Job, o outcome.Outcome) outcome.Outcome {
+func (e *EventWatch) jobRefused(ctx context.Context, job *batchv1.Job, o outcome.Outcome) outcome.Outcome {
 	if job == nil || o.Done {
 		return o
 	}
@@ -175,7 +178,7 @@ func refusalHint(msg, namespace string) string {
 }
 
 // creating fails a pod whose volumes cannot be mounted, and says when its image is being pulled.
-func (e *eventWatch) creating(ctx context.Context, pod *corev1.Pod, o outcome.Outcome) outcome.Outcome {
+func (e *EventWatch) creating(ctx context.Context, pod *corev1.Pod, o outcome.Outcome) outcome.Outcome {
 	var newest *corev1.Event
 	for _, ev := range e.read(ctx, pod) {
 		if newest == nil || eventTime(newest).Before(eventTime(ev)) {
@@ -198,7 +201,7 @@ func (e *eventWatch) creating(ctx context.Context, pod *corev1.Pod, o outcome.Ou
 // unschedulable keeps waiting for a node within scheduleTimeout, unless an autoscaler said it will not add one.
 // A pod kept off its nodes only by what passes by itself (a node not ready or unreachable for a moment,
 // under memory, disk or PID pressure) waits at least TransientWait, with the reason in the status line.
-func (e *eventWatch) unschedulable(ctx context.Context, pod *corev1.Pod, o outcome.Outcome) outcome.Outcome {
+func (e *EventWatch) unschedulable(ctx context.Context, pod *corev1.Pod, o outcome.Outcome) outcome.Outcome {
 	wait, waitName := e.scheduleTimeout, "--schedule-timeout "+e.scheduleTimeout.String()
 	transient := transientTaints(outcome.PodCondition(pod, corev1.PodScheduled).Message, func() []string { return e.untoleratedTaints(ctx, pod) })
 	if transient != "" && wait < TransientWait {
@@ -312,7 +315,7 @@ const untoleratedTaints = "node(s) had untolerated taint(s)"
 // untoleratedTaints returns the keys of the NoSchedule and NoExecute taints that pod does not tolerate on
 // the nodes its node selector allows (empty, not nil, when there is none), or nil when the nodes cannot be
 // read. The list is read again at most every eventCheckEvery.
-func (e *eventWatch) untoleratedTaints(ctx context.Context, pod *corev1.Pod) []string {
+func (e *EventWatch) untoleratedTaints(ctx context.Context, pod *corev1.Pod) []string {
 	if time.Since(e.nodesListed) >= eventCheckEvery {
 		e.nodesListed = time.Now()
 		e.nodes, e.nodesRead = nil, false
@@ -347,7 +350,7 @@ func (e *eventWatch) untoleratedTaints(ctx context.Context, pod *corev1.Pod) []s
 
 // read returns the events of pod, listed again when the last list is older than eventCheckEvery. A failed
 // list keeps the last one: events only ever shorten a wait that the timeouts bound anyway.
-func (e *eventWatch) read(ctx context.Context, pod *corev1.Pod) []*corev1.Event {
+func (e *EventWatch) read(ctx context.Context, pod *corev1.Pod) []*corev1.Event {
 	if time.Since(e.listed) >= eventCheckEvery {
 		list, err := e.client.CoreV1().Events(pod.Namespace).List(ctx, metav1.ListOptions{FieldSelector: fields.Set{
 			"involvedObject.kind": "Pod", "involvedObject.name": pod.Name,
