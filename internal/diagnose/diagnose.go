@@ -178,7 +178,7 @@ func (s *SavedDiagnostics) Header(spec runspec.Spec, o outcome.Outcome) {
 	}
 }
 
-// Write never fails, so that a full disk does not cut the copy on the terminal short; close reports it.
+// Write never fails, so that a full disk does not cut the copy on the terminal short; Close reports it.
 func (s *SavedDiagnostics) Write(b []byte) (int, error) {
 	if s.err == nil {
 		_, s.err = io.WriteString(s.f, printers.EscapeTerminal(string(b)))

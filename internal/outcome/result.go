@@ -25,7 +25,7 @@ const (
 	PhaseStarted = "Started"
 )
 
-// Result is the document `kubectl testrun run -o json|yaml` prints for scripts (docs/result.md).
+// Result is the document `kubectl testrun run -o json|yaml` prints for scripts (docs/run.md, "The result document (-o json)").
 type Result struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`

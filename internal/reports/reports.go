@@ -112,8 +112,9 @@ func (c *ReportCopier) Broken(pod *corev1.Pod) error {
 
 // readerSecurity is the security context of the fetch container that reads a run's reports: nil (the default,
 // uid 65534) unless the pod gives the test container a non-root user, which the fetch container then shares,
-// so that files only that user may read come home too. It stays non-root without any capability (DESIGN §2):
-// files a root test made readable to root alone cannot be read, and the fetch says so.
+// so that files only that user may read come home too. It stays non-root without any capability
+// (docs/design.md, "The fetch container"): files a root test made readable to root alone cannot be read, and
+// the fetch says so.
 func readerSecurity(pod *corev1.Pod) *corev1.SecurityContext {
 	var user, group *int64
 	for _, c := range pod.Spec.Containers {

@@ -57,7 +57,7 @@ const (
 
 // holderScript is what the holder container runs. The holder exists because nothing can be read from a pod
 // once all its containers have exited: ephemeral containers are accepted but never started, exec is refused
-// (docs/design.md, "Getting reports out"). The holder keeps the pod running after the test container exits,
+// (docs/design.md, "The holder"). The holder keeps the pod running after the test container exits,
 // so the plugin can add an ephemeral container that reads the reports volume, then release the holder by
 // creating ReleaseFile.
 //

@@ -2,11 +2,11 @@
 // directory and checks the result against a sha256 manifest made in the pod.
 //
 // The archive is written by a container the user may not trust, so extraction
-// is a security boundary (DESIGN.md §2): each entry is checked before any of
-// it is written, all writes go through an [os.Root] so no path can resolve
-// outside the destination, only regular files and directories are ever
-// created, and the amount of data is capped. Any violation aborts the
-// extraction with an error; nothing is skipped silently.
+// is a security boundary (docs/design.md, "Extraction is a security boundary"):
+// each entry is checked before any of it is written, all writes go through an
+// [os.Root] so no path can resolve outside the destination, only regular files
+// and directories are ever created, and the amount of data is capped. Any
+// violation aborts the extraction with an error; nothing is skipped silently.
 package extract
 
 import (

@@ -1,8 +1,8 @@
 // Package fetch copies files out of a pod, byte for byte, even from a container that has exited or has no
-// shell and no tar (DESIGN §2): an ephemeral container running the helper image mounts the volume that holds
-// the files read-only, and two execs into it stream a sha256 manifest and a tar. The tar is unpacked by
-// package extract, which treats it as hostile, and every file is checked against the manifest before it is
-// presented as complete.
+// shell and no tar: an ephemeral container running the helper image mounts the volume that holds the files
+// read-only, and two execs into it stream a sha256 manifest and a tar
+// (docs/design.md, "The fetch container"). The tar is unpacked by package extract, which treats it as
+// hostile, and every file is checked against the manifest before it is presented as complete.
 package fetch
 
 import (

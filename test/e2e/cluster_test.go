@@ -89,8 +89,8 @@ func TestClusterRunsAJobWithALocalImage(t *testing.T) {
 	}
 }
 
-// The mechanism reports rely on (DESIGN §2): an ephemeral container added to a running pod mounts the pod's
-// emptyDir and reads, byte for byte, what another container wrote there.
+// The mechanism reports rely on (docs/design.md, "Getting reports out"): an ephemeral container added to a
+// running pod mounts the pod's emptyDir and reads, byte for byte, what another container wrote there.
 func TestClusterEphemeralContainerReadsTheSharedEmptyDir(t *testing.T) {
 	ns := namespace(t)
 	pod := &corev1.Pod{

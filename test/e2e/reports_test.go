@@ -108,7 +108,8 @@ func TestReportsComeHomeByteForByte(t *testing.T) {
 }
 
 // 7. A test that crashes before writing JUnit leaves a synthesized failing junit.xml with the reason, and
-// the diagnostics printed on stderr are saved beside it (DESIGN §4), also when the test could not start.
+// the diagnostics printed on stderr are saved beside it (docs/design.md, "Failure diagnostics"), also when
+// the test could not start.
 func TestReportsSynthesizedJUnitAndDiagnosticsOfAFailedRun(t *testing.T) {
 	ns := namespace(t)
 	out := filepath.Join(t.TempDir(), "out")
