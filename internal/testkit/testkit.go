@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
 // update rewrites the golden files instead of comparing with them: go test ./pkg/x/ -update.
@@ -52,4 +54,19 @@ func WriteFiles(t testing.TB, dir string, files map[string]string) {
 			t.Fatalf("writing test file %s: %v", name, err)
 		}
 	}
+}
+
+// Execute runs the command that newCmd builds on test streams, with args, as the root command runs it (no
+// usage or error printed by cobra: main reports errors), and returns what it wrote on stdout and stderr and
+// its error; exitcode.Code(ctx, err) is then the process's exit code.
+func Execute(t testing.TB, newCmd func(genericiooptions.IOStreams) *cobra.Command, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	cmd := newCmd(streams)
+	cmd.SetArgs(args)
+	cmd.SetOut(out)
+	cmd.SetErr(errOut)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	err = cmd.ExecuteContext(t.Context())
+	return out.String(), errOut.String(), err
 }
