@@ -63,6 +63,9 @@ func Execute(t testing.TB, newCmd func(genericiooptions.IOStreams) *cobra.Comman
 	t.Helper()
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
 	cmd := newCmd(streams)
+	if args == nil {
+		args = []string{} // nil would make cobra read the test binary's own arguments
+	}
 	cmd.SetArgs(args)
 	cmd.SetOut(out)
 	cmd.SetErr(errOut)
