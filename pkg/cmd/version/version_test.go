@@ -27,7 +27,9 @@ func stamp(t *testing.T) version.Info {
 		GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 }
 
-func newCmd(streams genericiooptions.IOStreams) *cobra.Command { return cmdversion.NewCmdVersion(streams) }
+func newCmd(streams genericiooptions.IOStreams) *cobra.Command {
+	return cmdversion.NewCmdVersion(streams)
+}
 
 func TestVersionPrintsOneLineOrADocument(t *testing.T) {
 	want := stamp(t)
