@@ -54,7 +54,7 @@ func TestSynthesizeGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Synthesize: %v", err)
 	}
-	testkit.Golden(t, filepath.Join("testdata", "synthesize.golden"), []byte(b.String()))
+	testkit.Golden(t, filepath.Join("testdata", "synthesize.golden"), b.Bytes())
 }
 
 func TestSynthesizeRoundTrip(t *testing.T) {
