@@ -1,7 +1,6 @@
 package runspec
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,6 +8,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-testrun/kubectl-testrun/internal/testkit"
 )
 
 // configSpec has a configuration file from each source and the CI's git metadata, so the golden file shows
@@ -40,19 +41,7 @@ func TestBuildJobConfigGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("rendering the Job as YAML: %v", err)
 	}
-	path := filepath.Join("testdata", "job-config.golden.yaml")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatalf("updating golden file: %v", err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading golden file (run go test ./internal/runspec/ -run TestBuildJob -update to create it): %v", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("BuildJob rendered a Job different from %s (-want +got); if intended, rerun with -update:\n%s", path, diff)
-	}
+	testkit.Golden(t, filepath.Join("testdata", "job-config.golden.yaml"), got)
 }
 
 // The files reach the test container only, read-only, each through a subPath mount of its own volume.

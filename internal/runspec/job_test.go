@@ -1,7 +1,6 @@
 package runspec
 
 import (
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,10 +14,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
-)
 
-// update rewrites the golden files of this package instead of comparing with them.
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"github.com/kubectl-testrun/kubectl-testrun/internal/testkit"
+)
 
 // minimalSpec is what the smallest `kubectl testrun run --image` asks for.
 func minimalSpec() Spec {
@@ -79,19 +77,7 @@ func TestBuildJobGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("rendering the Job as YAML: %v", err)
 			}
-			path := filepath.Join("testdata", tt.golden)
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatalf("updating golden file: %v", err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("reading golden file (run go test ./internal/runspec/ -update to create it): %v", err)
-			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("BuildJob rendered a Job different from %s (-want +got); if intended, rerun with -update:\n%s", path, diff)
-			}
+			testkit.Golden(t, filepath.Join("testdata", tt.golden), got)
 		})
 	}
 }

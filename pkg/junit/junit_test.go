@@ -10,26 +10,14 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kubectl-testrun/kubectl-testrun/internal/testkit"
 )
 
 // reportsDir holds one report from each tool the package is known to read,
 // laid out as a test run's report directory after `fetch`, with files that
 // are not JUnit reports among them.
 const reportsDir = "testdata/reports"
-
-// writeFiles creates each file under dir, with its parent directories.
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		path := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 func TestFindReportsDir(t *testing.T) {
 	got, err := Find(reportsDir)
@@ -78,7 +66,7 @@ func TestFind(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFiles(t, dir, map[string]string{"report.xml": tt.content})
+			testkit.WriteFiles(t, dir, map[string]string{"report.xml": tt.content})
 			got, err := Find(dir)
 			if err != nil {
 				t.Fatalf("Find: %v", err)
@@ -93,7 +81,7 @@ func TestFind(t *testing.T) {
 func TestFindNames(t *testing.T) {
 	const suite = `<testsuite name="s"></testsuite>`
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{
+	testkit.WriteFiles(t, dir, map[string]string{
 		"junit.xml":                 suite,
 		"a/b/c/TEST-deep.xml":       suite,
 		"UPPER.XML":                 suite,
@@ -306,7 +294,7 @@ func TestSummarizeInline(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFiles(t, dir, map[string]string{"junit.xml": tt.content})
+			testkit.WriteFiles(t, dir, map[string]string{"junit.xml": tt.content})
 			tt.want.Files = []string{"junit.xml"}
 			got, err := Summarize(dir, []string{"junit.xml"})
 			if err != nil {
@@ -390,7 +378,7 @@ func TestSummarizeErrors(t *testing.T) {
 
 func TestReadReportLimit(t *testing.T) {
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"big.xml": strings.Repeat("x", 11)})
+	testkit.WriteFiles(t, dir, map[string]string{"big.xml": strings.Repeat("x", 11)})
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		t.Fatal(err)

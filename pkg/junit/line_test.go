@@ -1,36 +1,13 @@
 package junit
 
 import (
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/testkit"
 )
-
-// update rewrites the golden files of this package instead of comparing with them.
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares got with testdata/name, or rewrites the file with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatalf("updating golden file: %v", err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading golden file (run go test ./pkg/junit/ -update to create it): %v", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("output differs from %s (-want +got); if intended, rerun with -update:\n%s", path, diff)
-	}
-}
 
 func TestLineGolden(t *testing.T) {
 	reports, err := Summarize(reportsDir, mustFind(t, reportsDir))
@@ -83,7 +60,7 @@ func TestLineGolden(t *testing.T) {
 					t.Fatalf("Line() = %q holds the control character %q, which could drive a terminal", got, r)
 				}
 			}
-			golden(t, "line-"+tt.name+".golden", got+"\n")
+			testkit.Golden(t, filepath.Join("testdata", "line-"+tt.name+".golden"), []byte(got+"\n"))
 		})
 	}
 }

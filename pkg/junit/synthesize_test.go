@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kubectl-testrun/kubectl-testrun/internal/testkit"
 )
 
 // synthesized is the part of a synthesized report the tests read back with
@@ -52,7 +54,7 @@ func TestSynthesizeGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Synthesize: %v", err)
 	}
-	golden(t, "synthesize.golden", b.String())
+	testkit.Golden(t, filepath.Join("testdata", "synthesize.golden"), b.Bytes())
 }
 
 func TestSynthesizeRoundTrip(t *testing.T) {
@@ -88,7 +90,7 @@ func TestSynthesizeRoundTrip(t *testing.T) {
 			if err := Synthesize(&b, tt.runName, tt.reason, tt.detail); err != nil {
 				t.Fatalf("Synthesize: %v", err)
 			}
-			writeFiles(t, dir, map[string]string{"junit.xml": b.String()})
+			testkit.WriteFiles(t, dir, map[string]string{"junit.xml": b.String()})
 			files := mustFind(t, dir)
 			if diff := cmp.Diff([]string{"junit.xml"}, files); diff != "" {
 				t.Fatalf("Find does not see the synthesized report (-want +got):\n%s", diff)
@@ -135,7 +137,7 @@ func TestSynthesizeHostileText(t *testing.T) {
 
 	// go-junit must read the same text as encoding/xml.
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"junit.xml": b.String()})
+	testkit.WriteFiles(t, dir, map[string]string{"junit.xml": b.String()})
 	got, err := Summarize(dir, []string{"junit.xml"})
 	if err != nil {
 		t.Fatalf("Summarize: %v", err)

@@ -17,6 +17,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-testrun/kubectl-testrun/internal/testkit"
 )
 
 var (
@@ -64,20 +66,6 @@ func testrunIn(t *testing.T, dir string, env []string, args ...string) result {
 	cmd.Dir = dir
 	cmd.Env = append(cmd.Env, env...)
 	return run(t, cmd)
-}
-
-// writeFiles writes files (relative path → content) under dir.
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // 1. Every shipped plugin runs its sample suite from a locally built image: the framework's own output
@@ -133,7 +121,7 @@ func TestPluginArgsAfterDashReplaceTheDefinitionArgs(t *testing.T) {
 // 3. kubectl testrun plugins lists the shipped plugins and the repository's own definitions.
 func TestPluginsListsShippedAndLocalDefinitions(t *testing.T) {
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{".testrun/api.yaml": `apiVersion: testrun.dev/v1alpha1
+	testkit.WriteFiles(t, dir, map[string]string{".testrun/api.yaml": `apiVersion: testrun.dev/v1alpha1
 kind: TestDefinition
 metadata:
   name: api
@@ -189,7 +177,7 @@ spec:
   command: [/testee]
   imagee: ` + testee + `
 `
-	writeFiles(t, dir, map[string]string{"api.yaml": typo, ".testrun/api.yaml": typo})
+	testkit.WriteFiles(t, dir, map[string]string{"api.yaml": typo, ".testrun/api.yaml": typo})
 	for _, tc := range []struct {
 		args []string
 		file string
@@ -222,7 +210,7 @@ func TestConfigFromValueSecretAndConfigMapReachesTheTest(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{
+	testkit.WriteFiles(t, dir, map[string]string{
 		".testrun/config.yaml": `apiVersion: testrun.dev/v1alpha1
 kind: TestConfig
 spec:
@@ -357,7 +345,7 @@ spec:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFiles(t, dir, map[string]string{"missing.yaml": definition(tt.source)})
+			testkit.WriteFiles(t, dir, map[string]string{"missing.yaml": definition(tt.source)})
 			r := testrunIn(t, dir, nil, "run", "-f", "missing.yaml", "-n", ns, "--timeout", "2m")
 			wantCode(t, r, 125)
 			wantStderr(t, r, tt.want)
@@ -389,7 +377,7 @@ spec:
   - {name: TESTEE_EXIT, value: "` + exit + `"}
 `
 	}
-	writeFiles(t, dir, map[string]string{
+	testkit.WriteFiles(t, dir, map[string]string{
 		".testrun/smoke-pass.yaml": def("smoke-pass", "smoke", "0"),
 		".testrun/smoke-fail.yaml": def("smoke-fail", "smoke", "3"),
 		".testrun/nightly.yaml":    def("nightly", "nightly", "9"),
@@ -444,7 +432,7 @@ func TestMissingSecretVolumeFailsFastUnderTheDocumentedRole(t *testing.T) {
 	ns := namespace(t)
 	as := bindRole(t, ns, documentedRole(t))
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"mount.yaml": `apiVersion: testrun.dev/v1alpha1
+	testkit.WriteFiles(t, dir, map[string]string{"mount.yaml": `apiVersion: testrun.dev/v1alpha1
 kind: TestDefinition
 metadata:
   name: mount

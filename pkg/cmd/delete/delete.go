@@ -132,5 +132,9 @@ func (o *Options) Run(ctx context.Context) error {
 	if len(runs) == 0 {
 		fmt.Fprintf(o.ErrOut, "No runs to delete in namespace %q.\n", o.clients.Namespace)
 	}
-	return err
+	if err != nil {
+		// DeleteRuns joins the API server's refusals into one message: an API error, 125 like in every verb.
+		return exitcode.New(exitcode.CannotRun, err)
+	}
+	return nil
 }

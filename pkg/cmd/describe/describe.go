@@ -72,7 +72,7 @@ func NewCmdDescribe(f *cmdkit.Factory, streams genericiooptions.IOStreams) *cobr
 		ValidArgsFunction:     f.CompleteRuns(),
 		RunE:                  cmdkit.RunE(o),
 	}
-	o.PrintFlags.AddFlags(cmd, "Print the result document as json or yaml.")
+	o.AddFlags(cmd, "Print the result document as json or yaml.")
 	return cmd
 }
 

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,12 +11,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-testrun/kubectl-testrun/internal/testkit"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 )
-
-// update rewrites the golden files of this package instead of comparing with them.
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const local = `apiVersion: testrun.dev/v1alpha1
 kind: TestDefinition
@@ -35,15 +31,7 @@ spec:
 func execute(t *testing.T, files map[string]string, args ...string) (string, error) {
 	t.Helper()
 	dir := t.TempDir()
-	for name, content := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testkit.WriteFiles(t, dir, files)
 	t.Chdir(dir)
 	var out, errOut bytes.Buffer
 	root := cmd.NewCmdTestrun(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
@@ -77,18 +65,7 @@ func TestPluginsTableGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("kubectl testrun %s: %v", strings.Join(tt.args, " "), err)
 			}
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("reading golden file (run go test ./pkg/cmd/plugins/ -update to create it): %v", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("output differs from %s (-want +got); if intended, rerun with -update:\n%s", path, diff)
-			}
+			testkit.Golden(t, path, []byte(got))
 		})
 	}
 }

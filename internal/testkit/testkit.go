@@ -1,0 +1,75 @@
+// Package testkit is what the unit tests of every package share: one golden-file helper with its -update
+// flag, one writer of a tree of test files, and the builders of a run's pod as the Job controller and the
+// kubelet leave it in a fake clientset.
+//
+// It imports no package of this module, so that the tests of any package (runspec's own included) can use
+// it without an import cycle: callers build a run's Job with runspec.BuildJob and name its containers.
+package testkit
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+// update rewrites the golden files instead of comparing with them: go test ./pkg/x/ -update.
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/ instead of comparing with them")
+
+// Golden compares got with the golden file at path, or rewrites the file with got when the tests run with
+// -update. Give an absolute path in a test that changes its working directory.
+func Golden(t testing.TB, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatalf("updating golden file %s: %v", path, err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatalf("updating golden file %s: %v", path, err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading golden file (rerun with -update to create it): %v", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("output differs from %s (-want +got); if intended, rerun with -update:\n%s", path, diff)
+	}
+}
+
+// WriteFiles writes files (a slash-separated path relative to dir → its content) under dir, creating the
+// directories they need.
+func WriteFiles(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatalf("writing test file %s: %v", name, err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatalf("writing test file %s: %v", name, err)
+		}
+	}
+}
+
+// Execute runs the command that newCmd builds on test streams, with args, as the root command runs it (no
+// usage or error printed by cobra: main reports errors), and returns what it wrote on stdout and stderr and
+// its error; exitcode.Code(ctx, err) is then the process's exit code.
+func Execute(t testing.TB, newCmd func(genericiooptions.IOStreams) *cobra.Command, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	cmd := newCmd(streams)
+	if args == nil {
+		args = []string{} // nil would make cobra read the test binary's own arguments
+	}
+	cmd.SetArgs(args)
+	cmd.SetOut(out)
+	cmd.SetErr(errOut)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	err = cmd.ExecuteContext(t.Context())
+	return out.String(), errOut.String(), err
+}
