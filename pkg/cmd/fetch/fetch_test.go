@@ -153,15 +153,15 @@ func (p *podFiles) Calls() []string {
 const junitXML = `<testsuite name="api" tests="3" failures="1"><testcase name="a"/><testcase name="b"/><testcase name="c"><failure message="boom"/></testcase></testsuite>`
 
 // execute runs `fetch ARGS` against client through the command line, with the API server's exec.
-func execute(t *testing.T, client *fake.Clientset, args ...string) (stdout, stderr string, err error) {
+func execute(t *testing.T, client *fake.Clientset, args ...string) (stdout string, err error) {
 	t.Helper()
-	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	streams, _, out, _ := genericiooptions.NewTestIOStreams()
 	cmd := NewCmdFetch(cmdkit.NewFakeFactory(client, ns), streams)
 	cmd.SetArgs(args)
 	cmd.SetOut(io.Discard)
 	cmd.SetErr(io.Discard)
 	err = cmd.ExecuteContext(t.Context())
-	return out.String(), errOut.String(), err
+	return out.String(), err
 }
 
 func TestFetchRejectsBadInputNamingTheFlag(t *testing.T) {
@@ -191,7 +191,7 @@ func TestFetchRejectsBadInputNamingTheFlag(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			client := newClient(t)
-			stdout, _, err := execute(t, client, tc.args...)
+			stdout, err := execute(t, client, tc.args...)
 			if code := exitcode.Code(t.Context(), err); code != exitcode.CannotRun || err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("fetch %s: exit code %d, error %v; want %d and an error containing %q", strings.Join(tc.args, " "), code, err, exitcode.CannotRun, tc.want)
 			}
@@ -229,7 +229,7 @@ func TestFetchOfARunThatCannotBeReadSaysWhy(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			client := newClient(t, job, pod, pending, pendingPod, done, donePod)
 			to := filepath.Join(t.TempDir(), "out")
-			stdout, _, err := execute(t, client, append(tc.args, "--to", to)...)
+			stdout, err := execute(t, client, append(tc.args, "--to", to)...)
 			if code := exitcode.Code(t.Context(), err); code != exitcode.CannotRun || err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("fetch %s: exit code %d, error %v; want %d and an error containing %q", strings.Join(tc.args, " "), code, err, exitcode.CannotRun, tc.want)
 			}
