@@ -15,6 +15,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 )
 
 // Options say what `kubectl testrun logs` shows.
@@ -100,14 +102,15 @@ func Logs(ctx context.Context, client kubernetes.Interface, namespace string, se
 					o := outcome.Classify(nil, pod)
 					if o.Done && !o.TestEnded && o.Reason != corev1.PodReasonUnschedulable {
 						wg.Wait()
-						return fmt.Errorf("pod %q: %s", pod.Name, o.Message)
+						// The code run would exit with for the same failure.
+						return exitcode.Errorf(o.ExitCode, "pod %q: %s", pod.Name, o.Message)
 					}
 					pending = true
 				}
 			}
 		}
 		if !o.Follow && len(pods) == 0 {
-			return fmt.Errorf("no pod matches %q in namespace %q", selector, namespace)
+			return exitcode.Errorf(exitcode.CannotRun, "no pod matches %q in namespace %q", selector, namespace)
 		}
 		if !o.Follow || (len(pods) > 0 && !pending && allEnded(pods, o.AllContainers)) {
 			wg.Wait()

@@ -284,7 +284,9 @@ func waitRunning(ctx context.Context, client kubernetes.Interface, namespace, po
 		fmt.Errorf("fetch container %q did not start within %s: see kubectl describe pod %s -n %s", container, fetchStart, pod, namespace))
 	defer cancel()
 	selector := fields.OneTermEqualSelector("metadata.name", pod).String()
-	lw := &cache.ListWatch{
+	// Wrapped as client-go's own informers are: a client that cannot stream a list's initial events (the
+	// fake clientset of unit tests) is then listed and watched the classic way, not waited on forever.
+	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.FieldSelector = selector
 			return client.CoreV1().Pods(namespace).List(ctx, o)
@@ -293,7 +295,7 @@ func waitRunning(ctx context.Context, client kubernetes.Interface, namespace, po
 			o.FieldSelector = selector
 			return client.CoreV1().Pods(namespace).Watch(ctx, o)
 		},
-	}
+	}, client)
 	var failed error
 	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, nil, func(e watch.Event) (bool, error) {
 		if e.Type == watch.Deleted {

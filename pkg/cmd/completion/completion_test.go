@@ -71,3 +71,24 @@ func head(s string, n int) string {
 	lines := strings.SplitN(s, "\n", n+1)
 	return strings.Join(lines[:min(n, len(lines))], "\n")
 }
+
+// failingWriter is a stdout that was closed.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) {
+	return 0, errors.New("write /dev/stdout: broken pipe")
+}
+
+// A script that cannot be written says which one and why.
+func TestCompletionScriptThatCannotBeWritten(t *testing.T) {
+	streams, _, _, _ := genericiooptions.NewTestIOStreams()
+	o := completion.NewOptions(genericiooptions.IOStreams{In: streams.In, Out: failingWriter{}, ErrOut: streams.ErrOut})
+	o.Complete(cmd.NewCmdTestrun(streams), []string{"zsh"})
+	if err := o.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	err := o.Run()
+	if err == nil || !strings.Contains(err.Error(), "writing the zsh completion script: write /dev/stdout: broken pipe") {
+		t.Errorf("Run() with a closed stdout = %v, want an error naming the zsh script and the cause", err)
+	}
+}

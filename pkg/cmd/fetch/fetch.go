@@ -64,6 +64,8 @@ type Options struct {
 	isPod   bool
 	factory *cmdkit.Factory
 	clients cmdkit.Clients
+	// exec runs the fetch container's commands: the API server's, unless a unit test set a fake first.
+	exec podexec.Executor
 	genericiooptions.IOStreams
 }
 
@@ -74,6 +76,7 @@ func NewOptions(f *cmdkit.Factory, streams genericiooptions.IOStreams) *Options 
 		PrintFlags:  cmdkit.NewPrintFlags("json", "yaml"),
 		HelperImage: runspec.DefaultHelperImage,
 		Release:     true,
+		Progress:    cmdkit.ProgressFlags{Color: "auto"},
 		Limits:      extract.DefaultLimits(),
 		IOStreams:   streams,
 	}
@@ -113,8 +116,13 @@ func (o *Options) Complete(_ *cobra.Command, args []string) error {
 	} else if name, ok := strings.CutPrefix(o.target, "pods/"); ok {
 		o.target, o.isPod = name, true
 	}
-	o.clients, err = o.factory.Clients()
-	return err
+	if o.clients, err = o.factory.Clients(); err != nil {
+		return err
+	}
+	if o.exec == nil {
+		o.exec = &podexec.Remote{Config: o.clients.Config, Client: o.clients.Client}
+	}
+	return nil
 }
 
 // Validate checks the flags; each error names the flag.
@@ -146,12 +154,11 @@ func (o *Options) Validate() error {
 // Run copies the files.
 func (o *Options) Run(ctx context.Context) error {
 	client, namespace := o.clients.Client, o.clients.Namespace
-	exec := &podexec.Remote{Config: o.clients.Config, Client: client}
 	f := &reports.Fetch{
 		Client:   client,
-		Exec:     exec,
+		Exec:     o.exec,
 		Progress: o.Progress.Progress(o.ErrOut),
-		Fetcher:  &enginefetch.Fetcher{Client: client, Exec: exec, HelperImage: o.HelperImage, Limits: o.Limits},
+		Fetcher:  &enginefetch.Fetcher{Client: client, Exec: o.exec, HelperImage: o.HelperImage, Limits: o.Limits},
 	}
 	var reports *outcome.Reports
 	var err error

@@ -2,17 +2,19 @@ package plugins_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-testrun/kubectl-testrun/internal/testkit"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/plugins"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 )
 
@@ -121,9 +123,55 @@ func TestPluginsRejectsBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := execute(t, tt.files, tt.args...)
-			if code := exitcode.Code(context.Background(), err); code != exitcode.CannotRun || err == nil || !strings.Contains(err.Error(), tt.want) {
+			if code := exitcode.Code(t.Context(), err); code != exitcode.CannotRun || err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("exit code %d, error %v; want 125 and %q", code, err, tt.want)
 			}
 		})
+	}
+}
+
+// -o yaml prints the same list as -o json; a definition without labels or description shows <none>.
+func TestPluginsYAMLAndDefinitionsWithoutLabels(t *testing.T) {
+	bare := "apiVersion: testrun.dev/v1alpha1\nkind: TestDefinition\nmetadata: {name: bare}\nspec: {image: bare:1}\n"
+	out, err := execute(t, map[string]string{".testrun/bare.yaml": bare}, "plugins", "-o", "yaml", "bare")
+	if err != nil {
+		t.Fatalf("plugins -o yaml bare: %v", err)
+	}
+	var list struct {
+		Kind  string `json:"kind"`
+		Items []struct {
+			Metadata struct {
+				Name        string            `json:"name"`
+				Annotations map[string]string `json:"annotations"`
+			} `json:"metadata"`
+		} `json:"items"`
+	}
+	if err := yaml.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("output is not YAML: %v\n%s", err, out)
+	}
+	if list.Kind != "TestDefinitionList" || len(list.Items) != 1 || list.Items[0].Metadata.Name != "bare" ||
+		list.Items[0].Metadata.Annotations["testrun.dev/source"] != ".testrun/bare.yaml" {
+		t.Errorf("plugins -o yaml bare printed %+v, want a TestDefinitionList of bare from .testrun/bare.yaml:\n%s", list, out)
+	}
+	table, err := execute(t, map[string]string{".testrun/bare.yaml": bare}, "plugins", "-o", "wide", "bare")
+	if err != nil {
+		t.Fatalf("plugins -o wide bare: %v", err)
+	}
+	want := "NAME   SOURCE               LABELS   DESCRIPTION   REQUIRES\nbare   .testrun/bare.yaml   <none>   <none>        <none>\n"
+	if diff := cmp.Diff(want, table); diff != "" {
+		t.Errorf("plugins -o wide bare (-want +got):\n%s", diff)
+	}
+}
+
+// With no definition anywhere the table says so on stderr and prints nothing on stdout.
+func TestPluginsWithoutDefinitionsSaysSo(t *testing.T) {
+	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	o := plugins.NewOptions(streams)
+	o.DefinitionsDir, o.Plugins = t.TempDir(), fstest.MapFS{}
+	if err := o.Run(t.Context()); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if out.Len() != 0 || errOut.String() != "No definitions found.\n" {
+		t.Errorf("stdout %q, stderr %q; want nothing and %q", out, errOut, "No definitions found.\n")
 	}
 }
