@@ -72,7 +72,7 @@ func NewCmdDescribe(f *cmdkit.Factory, streams genericiooptions.IOStreams) *cobr
 		ValidArgsFunction:     f.CompleteRuns(),
 		RunE:                  cmdkit.RunE(o),
 	}
-	o.AddFlags(cmd, "Print the result document as json or yaml.")
+	o.PrintFlags.AddFlags(cmd, "Print the result document as json or yaml.")
 	return cmd
 }
 

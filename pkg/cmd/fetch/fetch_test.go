@@ -283,7 +283,7 @@ func TestFetchRunCopiesItsReportsAndReleasesAnEndedRun(t *testing.T) {
 			job, pod := runObjects("r", corev1.PodRunning, tc.test)
 			exec := &podFiles{files: map[string]string{"junit.xml": junitXML, "log/out.txt": "hello\n"}}
 			o, out, errOut := newOptions(t, newClient(t, job, pod), exec, []string{"run/r"}, func(o *Options) {
-				o.Release, o.Output = tc.release, "json"
+				o.Release, o.PrintFlags.Output = tc.release, "json"
 			})
 			if err := o.Run(t.Context()); err != nil {
 				t.Fatalf("fetch r: %v (stderr %q)", err, errOut)
@@ -335,7 +335,7 @@ func TestFetchPodCopiesAPathOfAVolume(t *testing.T) {
 	client := newClient(t, pod)
 	exec := &podFiles{files: map[string]string{"junit.xml": junitXML}}
 	o, out, errOut := newOptions(t, client, exec, []string{"pod/api-0"}, func(o *Options) {
-		o.Path, o.Output = "/workspace/results", "yaml"
+		o.Path, o.PrintFlags.Output = "/workspace/results", "yaml"
 	})
 	if err := o.Run(t.Context()); err != nil {
 		t.Fatalf("fetch pod/api-0: %v (stderr %q)", err, errOut)
@@ -364,7 +364,7 @@ func TestFetchThatFailsExits125WithTheDocument(t *testing.T) {
 	job, pod := runObjects("r", corev1.PodRunning, exited(0))
 	exec := &podFiles{files: map[string]string{"junit.xml": junitXML, "big.bin": strings.Repeat("x", 100)}}
 	o, out, _ := newOptions(t, newClient(t, job, pod), exec, []string{"r"}, func(o *Options) {
-		o.Output, o.Limits.MaxFileBytes = "json", 50
+		o.PrintFlags.Output, o.Limits.MaxFileBytes = "json", 50
 	})
 	err := o.Run(t.Context())
 	if code := exitcode.Code(t.Context(), err); code != exitcode.CannotRun || err == nil || !strings.Contains(err.Error(), "big.bin") {

@@ -66,7 +66,7 @@ func NewCmdList(f *cmdkit.Factory, streams genericiooptions.IOStreams) *cobra.Co
 	fl := cmd.Flags()
 	fl.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", o.AllNamespaces, "List the runs of every namespace.")
 	fl.StringVarP(&o.Selector, "selector", "l", o.Selector, "Only runs with these labels.")
-	o.AddFlags(cmd, "Output format: wide, json, yaml or name; empty for a table.")
+	o.PrintFlags.AddFlags(cmd, "Output format: wide, json, yaml or name; empty for a table.")
 	fl.BoolVar(&o.NoHeaders, "no-headers", o.NoHeaders, "Print the table without its header.")
 	return cmd
 }

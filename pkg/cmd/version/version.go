@@ -42,7 +42,7 @@ func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE:    cmdkit.RunE(o),
 	}
-	o.AddFlags(cmd, "Output format: one of json or yaml; empty for one line.")
+	o.PrintFlags.AddFlags(cmd, "Output format: one of json or yaml; empty for one line.")
 	return cmd
 }
 
