@@ -60,10 +60,10 @@ func main() {
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := bench(ctx, selected, *n); err != nil {
+	err = bench(ctx, selected, *n)
+	stop()
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
-		stop()
 		os.Exit(1)
 	}
 }

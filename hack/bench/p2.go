@@ -96,8 +96,11 @@ func (e *env) heldRun(ctx context.Context, ns, name, files string) (string, stri
 		return "", "", render.err
 	}
 	names, err := e.createFrom(ctx, ns, render.stdout)
-	if err != nil || len(names) != 1 {
-		return "", "", fmt.Errorf("creating the run %s: %v (created %v)", name, err, names)
+	if err != nil {
+		return "", "", fmt.Errorf("creating the run %s: %w", name, err)
+	}
+	if len(names) != 1 {
+		return "", "", fmt.Errorf("creating the run %s made %v, want one Job", name, names)
 	}
 	pod, err := e.podOf(ctx, ns, "testrun.dev/name="+names[0])
 	if err != nil {
