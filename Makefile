@@ -47,7 +47,7 @@ e2e:
 ## and ratios, each against baselines measured in the same run (hack/bench, docs/performance.md). BENCH=P1,P4
 ## runs a subset (P1…P6, T1; P2 and P5 are the slow ones), BENCH_N the runs per figure (default 5)
 bench:
-	BENCH='$(BENCH)' BENCH_N='$(BENCH_N)' go run ./hack/bench
+	@BENCH='$(BENCH)' BENCH_N='$(BENCH_N)' go run ./hack/bench
 
 ## demo: the in-cluster story end to end on the local cluster (brought up first): a system under test
 ## deployed as a Deployment and a Service, the go-test plugin's sample suite run against it by its Service
