@@ -8,7 +8,8 @@
 //
 // It brings the local cluster up (or reuses it: hack/cluster/cluster.sh up does nothing when it runs), builds
 // the plugin the way releases are built, loads the test images, runs each benchmark in its own namespace and
-// deletes that namespace afterwards. Baselines use the harness kubectl at the cluster's version.
+// deletes that namespace, waiting until it is gone, before the next one. Baselines use the harness kubectl
+// at the cluster's version.
 package main
 
 import (
@@ -86,11 +87,12 @@ func bench(ctx context.Context, selected []benchmark, n int) error {
 			failed = append(failed, fmt.Sprintf("%s: %v", b.id, err))
 			logf("%s failed: %v", b.id, err)
 		}
+		// Before the next benchmark, so that its pods (P2 holds 1 GiB) weigh on no other figure.
+		e.deleteNamespaces()
 		if ctx.Err() != nil {
 			break
 		}
 	}
-	e.deleteNamespaces()
 	printTable(os.Stdout, rows, summary{start: start, took: time.Since(start), n: n, loadBefore: load, loadAfter: loadAverage(), selfRSS: e.selfRSS})
 	if len(failed) > 0 {
 		return fmt.Errorf("some benchmarks failed:\n  %s", strings.Join(failed, "\n  "))
