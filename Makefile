@@ -15,7 +15,7 @@ TOOL    := go tool -modfile=hack/tools/go.mod
 DIST_DATE ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u +%Y-%m-%dT%H:%M:%SZ)
 BASE_URL ?= https://github.com/kubectl-testrun/kubectl-testrun/releases/download/$(VERSION)
 
-.PHONY: all build test unit fuzz e2e demo conformance cluster-up cluster-down cluster-status lint verify clean
+.PHONY: all build test unit fuzz e2e bench demo conformance cluster-up cluster-down cluster-status lint verify clean
 .PHONY: dist docs verify-docs verify-krew tools
 
 all: build
@@ -42,6 +42,12 @@ unit:
 ## e2e: the built binary against the real local cluster
 e2e:
 	go test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -v ./test/e2e/...
+
+## bench: kubectl testrun against plain kubectl on the local cluster (brought up first), one table of medians
+## and ratios, each against baselines measured in the same run (hack/bench, docs/performance.md). BENCH=P1,P4
+## runs a subset (P1…P6, T1; P2 and P5 are the slow ones), BENCH_N the runs per figure (default 5)
+bench:
+	@BENCH='$(BENCH)' BENCH_N='$(BENCH_N)' go run ./hack/bench
 
 ## demo: the in-cluster story end to end on the local cluster (brought up first): a system under test
 ## deployed as a Deployment and a Service, the go-test plugin's sample suite run against it by its Service

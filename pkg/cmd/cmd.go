@@ -2,9 +2,13 @@
 package cmd
 
 import (
+	"flag"
+
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/component-base/logs/klogflags"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-testrun/kubectl-testrun/internal/cmdkit"
@@ -21,7 +25,8 @@ import (
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 )
 
-// NewCmdTestrun returns the root command with every subcommand and the standard kubeconfig flags.
+// NewCmdTestrun returns the root command with every subcommand, the standard kubeconfig flags and klog's
+// verbosity flags.
 func NewCmdTestrun(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "kubectl-testrun",
@@ -35,6 +40,7 @@ func NewCmdTestrun(streams genericiooptions.IOStreams) *cobra.Command {
 	}
 	configFlags := genericclioptions.NewConfigFlags(true)
 	configFlags.AddFlags(cmd.PersistentFlags())
+	addKlogFlags(cmd.PersistentFlags())
 	// A flag that does not parse is bad input: the same exit code as any other (docs/exit-codes.md).
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return exitcode.Errorf(exitcode.CannotRun, "%w\nSee '%s --help' for usage.", err, c.CommandPath())
@@ -72,4 +78,12 @@ func argsAreInput(c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		argsAreInput(sub)
 	}
+}
+
+// addKlogFlags adds klog's -v/--v and --vmodule to flags, the two that kubectl keeps, so that -v=6 logs
+// every API request a command makes, with its verb, URL, status and duration, as kubectl -v=6 does.
+func addKlogFlags(flags *pflag.FlagSet) {
+	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klogflags.Init(klogFlags)
+	flags.AddGoFlagSet(klogFlags)
 }

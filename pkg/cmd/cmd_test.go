@@ -3,10 +3,15 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
 	"k8s.io/kubectl/pkg/cmd/util/sanity"
 
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
@@ -63,6 +68,52 @@ func TestRunCommandsRejectBadInput(t *testing.T) {
 			}
 			if code := exitcode.Code(context.Background(), err); code != exitcode.CannotRun && !strings.Contains(tc.want, "accepts") {
 				t.Errorf("exit code = %d, want 125 for bad input", code)
+			}
+		})
+	}
+}
+
+// -v=6 on a verb logs each API request the verb makes, the way kubectl -v=6 does, and the default logs none.
+func TestVerbosityFlagLogsAPIRequests(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/apis/batch/v1/namespaces/ns/jobs":
+			fmt.Fprint(w, `{"apiVersion":"batch/v1","kind":"JobList","items":[]}`)
+		case "/api/v1/namespaces/ns/pods":
+			fmt.Fprint(w, `{"apiVersion":"v1","kind":"PodList","items":[]}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer api.Close()
+	t.Setenv("KUBECONFIG", t.TempDir()+"/none")
+	var logged bytes.Buffer
+	klog.LogToStderr(false)
+	klog.SetOutput(&logged)
+	t.Cleanup(func() {
+		klog.LogToStderr(true)
+		klog.SetOutput(os.Stderr)
+	})
+
+	for _, tc := range []struct {
+		verbosity string
+		want      bool
+	}{
+		{"-v=6", true},
+		{"--v=0", false},
+	} {
+		t.Run(tc.verbosity, func(t *testing.T) {
+			logged.Reset()
+			root := NewCmdTestrun(genericiooptions.NewTestIOStreamsDiscard())
+			root.SetArgs([]string{"list", "-n", "ns", "--server", api.URL, tc.verbosity})
+			if err := root.ExecuteContext(t.Context()); err != nil {
+				t.Fatalf("kubectl testrun list %s: %v", tc.verbosity, err)
+			}
+			klog.Flush()
+			request := `verb="GET" url="` + api.URL + `/apis/batch/v1/namespaces/ns/jobs`
+			if got := strings.Contains(logged.String(), request); got != tc.want {
+				t.Errorf("with %s, the log has the request %s: %v, want %v; the log:\n%s", tc.verbosity, request, got, tc.want, logged.String())
 			}
 		})
 	}
