@@ -21,8 +21,12 @@ BASE_URL ?= https://github.com/kubectl-testrun/kubectl-testrun/releases/download
 all: build
 
 ## build: the plugin binary in bin/
+# The compile flags are the local cluster's (GO_BUILD_FLAGS in hack/cluster/lib.sh), so that the packages both
+# compile (client-go, apimachinery, the API types, the standard library) are compiled once on a fresh machine;
+# -dwarf=false takes nothing from the binary, which -s already strips. GOGC/GOMEMLIMIT apply to the compiler
+# and linker only, not to the built binary.
 build:
-	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-testrun
+	CGO_ENABLED=0 GOGC=400 GOMEMLIMIT=4GiB go build -trimpath -gcflags=all=-dwarf=false -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-testrun
 
 ## test: unit tests, a short fuzz of the extractor, then end-to-end tests against the local cluster
 ## (brought up when it is not running)
@@ -46,7 +50,10 @@ e2e:
 ## demo: the in-cluster story end to end on the local cluster (brought up first): a system under test
 ## deployed as a Deployment and a Service, the go-test plugin's sample suite run against it by its Service
 ## name, its JUnit report brought home (hack/demo/demo.sh, docs/in-cluster.md)
-demo: build
+# On a fresh machine the cluster's modules download while the plugin compiles; the plugin goes first, so the
+# cluster's build finds the packages they share compiled.
+demo:
+	@hack/cluster/build.sh --download & $(MAKE) --no-print-directory build; wait $$! || true
 	PATH="$(CURDIR)/bin:$$PATH" hack/demo/demo.sh
 
 ## conformance: opt-in, not part of test: builds Kubernetes' e2e.test for the cluster's version into a local
