@@ -16,7 +16,7 @@ DIST_DATE ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%d
 BASE_URL ?= https://github.com/kubectl-testrun/kubectl-testrun/releases/download/$(VERSION)
 
 .PHONY: all build test unit fuzz e2e demo conformance cluster-up cluster-down cluster-status lint verify clean
-.PHONY: dist docs verify-docs verify-krew tools
+.PHONY: dist docs verify-docs verify-krew tools lint-shell
 
 all: build
 
@@ -93,15 +93,23 @@ verify-krew:
 docs:
 	go run ./hack/gendocs docs/commands
 
-## lint: golangci-lint (pinned in hack/tools/go.mod) over every package, e2e tests included
+## lint: golangci-lint (pinned in hack/tools/go.mod) over every package, e2e tests included, then lint-shell
 # With the e2e and conformance tags every file of the tree is compiled: no file is excluded by them (none has
 # !e2e or !conformance).
-lint:
+lint: lint-shell
 	$(TOOL) golangci-lint run --build-tags e2e,conformance ./...
+
+## lint-shell: ShellCheck (Debian's package, pinned and installed by hack/tools/shellcheck.sh; settings in
+## .shellcheckrc) and shfmt (pinned in hack/tools/go.mod) over every shell script under hack/ and .ci/
+SHFMT_FLAGS := -i 2
+lint-shell:
+	@scripts=$$($(TOOL) shfmt -f hack .ci); \
+	  hack/tools/shellcheck.sh $$scripts; \
+	  $(TOOL) shfmt $(SHFMT_FLAGS) -d $$scripts || { echo 'shell scripts not formatted: run $(TOOL) shfmt $(SHFMT_FLAGS) -w hack .ci'; exit 1; }
 
 ## tools: build the pinned tools once (go tool caches them), e.g. before going offline
 tools:
-	@for t in golangci-lint validate-krew-manifest krew; do $(TOOL) -n $$t; done
+	@for t in golangci-lint validate-krew-manifest krew shfmt; do $(TOOL) -n $$t; done
 
 ## dist: release archives for linux, darwin and windows x amd64, arm64 into dist/, with checksums.txt and
 ## the krew manifest dist/testrun.yaml; BASE_URL says where the archives will be published
