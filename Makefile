@@ -16,13 +16,17 @@ DIST_DATE ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%d
 BASE_URL ?= https://github.com/kubectl-testrun/kubectl-testrun/releases/download/$(VERSION)
 
 .PHONY: all build test unit fuzz e2e bench demo conformance cluster-up cluster-down cluster-status lint verify clean
-.PHONY: dist docs verify-docs verify-krew tools
+.PHONY: dist docs verify-docs verify-krew tools lint-shell
 
 all: build
 
 ## build: the plugin binary in bin/
+# The compile flags are the local cluster's (GO_BUILD_FLAGS in hack/cluster/lib.sh), so that the packages both
+# compile (client-go, apimachinery, the API types, the standard library) are compiled once on a fresh machine;
+# -dwarf=false takes nothing from the binary, which -s already strips. GOGC/GOMEMLIMIT apply to the compiler
+# and linker only, not to the built binary.
 build:
-	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-testrun
+	CGO_ENABLED=0 GOGC=400 GOMEMLIMIT=4GiB go build -trimpath -gcflags=all=-dwarf=false -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-testrun
 
 ## test: unit tests, a short fuzz of the extractor, then end-to-end tests against the local cluster
 ## (brought up when it is not running)
@@ -52,7 +56,10 @@ bench:
 ## demo: the in-cluster story end to end on the local cluster (brought up first): a system under test
 ## deployed as a Deployment and a Service, the go-test plugin's sample suite run against it by its Service
 ## name, its JUnit report brought home (hack/demo/demo.sh, docs/in-cluster.md)
-demo: build
+# On a fresh machine the cluster's modules download while the plugin compiles; the plugin goes first, so the
+# cluster's build finds the packages they share compiled.
+demo:
+	@hack/cluster/build.sh --download & $(MAKE) --no-print-directory build; wait $$! || true
 	PATH="$(CURDIR)/bin:$$PATH" hack/demo/demo.sh
 
 ## conformance: opt-in, not part of test: builds Kubernetes' e2e.test for the cluster's version into a local
@@ -92,15 +99,23 @@ verify-krew:
 docs:
 	go run ./hack/gendocs docs/commands
 
-## lint: golangci-lint (pinned in hack/tools/go.mod) over every package, e2e tests included
+## lint: golangci-lint (pinned in hack/tools/go.mod) over every package, e2e tests included, then lint-shell
 # With the e2e and conformance tags every file of the tree is compiled: no file is excluded by them (none has
 # !e2e or !conformance).
-lint:
+lint: lint-shell
 	$(TOOL) golangci-lint run --build-tags e2e,conformance ./...
+
+## lint-shell: ShellCheck (Debian's package, pinned and installed by hack/tools/shellcheck.sh; settings in
+## .shellcheckrc) and shfmt (pinned in hack/tools/go.mod) over every shell script under hack/ and .ci/
+SHFMT_FLAGS := -i 2
+lint-shell:
+	@scripts=$$($(TOOL) shfmt -f hack .ci); \
+	  hack/tools/shellcheck.sh $$scripts; \
+	  $(TOOL) shfmt $(SHFMT_FLAGS) -d $$scripts || { echo 'shell scripts not formatted: run $(TOOL) shfmt $(SHFMT_FLAGS) -w hack .ci'; exit 1; }
 
 ## tools: build the pinned tools once (go tool caches them), e.g. before going offline
 tools:
-	@for t in golangci-lint validate-krew-manifest krew; do $(TOOL) -n $$t; done
+	@for t in golangci-lint validate-krew-manifest krew shfmt; do $(TOOL) -n $$t; done
 
 ## dist: release archives for linux, darwin and windows x amd64, arm64 into dist/, with checksums.txt and
 ## the krew manifest dist/testrun.yaml; BASE_URL says where the archives will be published

@@ -19,7 +19,10 @@ PLATFORMS=(linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windo
 TOOLS=(go tool -modfile=hack/tools/go.mod)
 
 log() { printf 'dist: %s\n' "$*" >&2; }
-die() { printf 'dist: error: %s\n' "$*" >&2; exit 1; }
+die() {
+  printf 'dist: error: %s\n' "$*" >&2
+  exit 1
+}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -54,7 +57,10 @@ manifest=$DIST_DIR/$PLUGIN.yaml
 
 log "validating $manifest with validate-krew-manifest"
 "${TOOLS[@]}" validate-krew-manifest -manifest "$manifest" -skip-install 2>"$work/validate.log" ||
-  { cat "$work/validate.log" >&2; die "$manifest is not a valid krew manifest"; }
+  {
+    cat "$work/validate.log" >&2
+    die "$manifest is not a valid krew manifest"
+  }
 
 # validate-krew-manifest's own install step downloads the uris, which are not published yet: install each
 # platform with krew from the local archive instead (krew checks the sha256 and unpacks only the files
@@ -68,7 +74,10 @@ for platform in "${PLATFORMS[@]}"; do
   KREW_ROOT=$root KREW_OS=$os KREW_ARCH=$arch KREW_NO_UPGRADE_CHECK=1 \
     "${TOOLS[@]}" krew install --manifest="$manifest" \
     --archive="$DIST_DIR/kubectl-testrun_${VERSION}_${os}_${arch}.$ext" >"$work/krew.log" 2>&1 ||
-    { cat "$work/krew.log" >&2; die "krew cannot install $manifest on $os/$arch"; }
+    {
+      cat "$work/krew.log" >&2
+      die "krew cannot install $manifest on $os/$arch"
+    }
   store=$root/store/$PLUGIN/$VERSION
   for f in LICENSE "$exe"; do
     [ -f "$store/$f" ] || die "krew install on $os/$arch did not extract $f into $store"
@@ -80,8 +89,9 @@ for platform in "${PLATFORMS[@]}"; do
   # Every binary is built for its platform (its build information says so) and holds the release version
   # (-trimpath keeps -ldflags out of the build information, so look for the string the linker set).
   info=$(go version -m "$store/$exe")
-  grep -qxF $'\tbuild\tGOOS='"$os" <<<"$info" && grep -qxF $'\tbuild\tGOARCH='"$arch" <<<"$info" ||
+  if ! { grep -qxF $'\tbuild\tGOOS='"$os" <<<"$info" && grep -qxF $'\tbuild\tGOARCH='"$arch" <<<"$info"; }; then
     die "$os/$arch archive holds a binary built for another platform:"$'\n'"$info"
+  fi
   grep -qaF -- "$VERSION" "$store/$exe" || die "$os/$arch binary does not hold version $VERSION"
   if [ "$os/$arch" = "$(go env GOHOSTOS)/$(go env GOHOSTARCH)" ]; then
     # This one runs here: installed through krew, it must report the release version itself.

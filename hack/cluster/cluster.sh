@@ -91,7 +91,10 @@ cert() {
   {
     echo "basicConstraints=CA:FALSE"
     echo "keyUsage=critical,digitalSignature,keyEncipherment"
-    if [ -n "$san" ]; then echo "extendedKeyUsage=serverAuth,clientAuth"; echo "subjectAltName=$san"; else echo "extendedKeyUsage=clientAuth"; fi
+    if [ -n "$san" ]; then
+      echo "extendedKeyUsage=serverAuth,clientAuth"
+      echo "subjectAltName=$san"
+    else echo "extendedKeyUsage=clientAuth"; fi
   } >"$ext"
   openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
     -days 365 -sha256 -extfile "$ext" -out "$PKI/$name.crt" 2>/dev/null
@@ -330,9 +333,11 @@ command_for() {
     echo etcd --name "$NODE_NAME" --data-dir "$STATE/etcd" \
       --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
       --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-      --initial-cluster "$NODE_NAME=http://127.0.0.1:$ETCD_PEER_PORT" ;;
+      --initial-cluster "$NODE_NAME=http://127.0.0.1:$ETCD_PEER_PORT"
+    ;;
   containerd)
-    echo containerd --config "$STATE/containerd/config.toml" ;;
+    echo containerd --config "$STATE/containerd/config.toml"
+    ;;
   apiserver)
     echo "$BIN/kube-apiserver" --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
       --bind-address 0.0.0.0 --secure-port "$APISERVER_PORT" --advertise-address "$NODE_IP" \
@@ -343,26 +348,32 @@ command_for() {
       --service-account-issuer https://kubernetes.default.svc.cluster.local \
       --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
       --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction --allow-privileged=true \
-      --profiling=false ;;
+      --profiling=false
+    ;;
   controller-manager)
     echo "$BIN/kube-controller-manager" --kubeconfig "$STATE/controller-manager.kubeconfig" \
       --authentication-kubeconfig "$STATE/controller-manager.kubeconfig" \
       --authorization-kubeconfig "$STATE/controller-manager.kubeconfig" \
       --bind-address 127.0.0.1 --leader-elect=false --use-service-account-credentials=true \
       --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
-      --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" --profiling=false ;;
+      --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" --profiling=false
+    ;;
   scheduler)
     echo "$BIN/kube-scheduler" --kubeconfig "$STATE/scheduler.kubeconfig" \
       --authentication-kubeconfig "$STATE/scheduler.kubeconfig" --authorization-kubeconfig "$STATE/scheduler.kubeconfig" \
-      --bind-address 127.0.0.1 --leader-elect=false --profiling=false ;;
+      --bind-address 127.0.0.1 --leader-elect=false --profiling=false
+    ;;
   kubelet)
     echo "$BIN/kubelet" --config "$STATE/kubelet/config.yaml" --kubeconfig "$STATE/kubelet.kubeconfig" \
       --root-dir "$STATE/kubelet" --cert-dir "$STATE/kubelet/pki" \
-      --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" ;;
+      --hostname-override "$NODE_NAME" --node-ip "$NODE_IP"
+    ;;
   kube-proxy)
-    echo "$BIN/kube-proxy" --config "$STATE/kube-proxy/config.yaml" ;;
+    echo "$BIN/kube-proxy" --config "$STATE/kube-proxy/config.yaml"
+    ;;
   coredns)
-    echo "$BIN/coredns" -conf "$STATE/coredns/Corefile" ;;
+    echo "$BIN/coredns" -conf "$STATE/coredns/Corefile"
+    ;;
   *) die "unknown component $1: one of ${COMPONENTS[*]}" ;;
   esac
 }
@@ -397,7 +408,10 @@ stop() {
   pid=$(pid_of "$c") || return 0
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
     kill -KILL "$pid" 2>/dev/null || true
     while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
   fi
@@ -506,7 +520,10 @@ cmd_up() {
     rm -f "$built"
     die "installing the Debian packages failed: see the output above"
   fi
-  wait "$build_pid" || { rm -f "$built"; die "building the components failed: see the output above"; }
+  wait "$build_pid" || {
+    rm -f "$built"
+    die "building the components failed: see the output above"
+  }
   BIN=$(tail -n 1 "$built")
   rm -f "$built"
   mkdir -p "$STATE" "$LOGS" "$PIDS"
@@ -550,7 +567,10 @@ node_ready() {
 
 cmd_down() {
   require_root
-  [ -d "$STATE" ] || { log "nothing to do: $STATE does not exist"; return 0; }
+  [ -d "$STATE" ] || {
+    log "nothing to do: $STATE does not exist"
+    return 0
+  }
   if alive apiserver && alive kubelet && alive containerd; then
     # Let the kubelet tear pods down properly, so that CNI releases their network namespaces.
     kubectl_admin delete jobs --all --all-namespaces --wait=false >/dev/null 2>&1 || true
@@ -621,7 +641,10 @@ restore_host_state() {
   for n in /run/netns/cni-*; do
     [ -e "$n" ] || continue
     grep -qxF "netns $n" "$STATE/host-state" && continue
-    ip netns delete "$(basename "$n")" 2>/dev/null || { umount "$n" 2>/dev/null; rm -f "$n"; }
+    ip netns delete "$(basename "$n")" 2>/dev/null || {
+      umount "$n" 2>/dev/null
+      rm -f "$n"
+    }
   done
   local d
   for d in /sys/fs/cgroup/kubepods /sys/fs/cgroup/*/kubepods; do
@@ -636,8 +659,12 @@ restore_host_state() {
 cmd_status() {
   local c rc=0
   for c in "${COMPONENTS[@]}"; do
-    if alive "$c"; then printf '%-19s running (pid %s), log %s\n' "$c" "$(pid_of "$c")" "$LOGS/$c.log"
-    else printf '%-19s stopped\n' "$c"; rc=1; fi
+    if alive "$c"; then
+      printf '%-19s running (pid %s), log %s\n' "$c" "$(pid_of "$c")" "$LOGS/$c.log"
+    else
+      printf '%-19s stopped\n' "$c"
+      rc=1
+    fi
   done
   if alive apiserver; then kubectl_admin get nodes -o wide || rc=1; fi
   [ $rc -eq 0 ] && echo "KUBECONFIG=$ADMIN_KUBECONFIG"
@@ -657,6 +684,9 @@ case ${1:-} in
 up) cmd_up ;;
 down) cmd_down ;;
 status) cmd_status ;;
-restart) shift; cmd_restart "$@" ;;
+restart)
+  shift
+  cmd_restart "$@"
+  ;;
 *) die "usage: $0 up|down|status|restart COMPONENT" ;;
 esac

@@ -6,17 +6,17 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # command -> Debian package that provides it
 declare -A need=(
-  [etcd]=etcd-server
-  [containerd]=containerd
-  [runc]=runc
-  [/usr/lib/cni/bridge]=containernetworking-plugins
-  [iptables]=iptables
-  [nft]=nftables
-  [conntrack]=conntrack
-  [openssl]=openssl
-  [/bin/busybox]=busybox-static
-  [ip]=iproute2
-  [mount]=mount
+  ["etcd"]=etcd-server
+  ["containerd"]=containerd
+  ["runc"]=runc
+  ["/usr/lib/cni/bridge"]=containernetworking-plugins
+  ["iptables"]=iptables
+  ["nft"]=nftables
+  ["conntrack"]=conntrack
+  ["openssl"]=openssl
+  ["/bin/busybox"]=busybox-static
+  ["ip"]=iproute2
+  ["mount"]=mount
 )
 pkgs=()
 for cmd in "${!need[@]}"; do
@@ -30,7 +30,11 @@ export DEBIAN_FRONTEND=noninteractive
 # Never let a package's maintainer script start its own daemon: the cluster scripts start theirs.
 policy=/usr/sbin/policy-rc.d
 made_policy=
-if [ ! -e $policy ]; then printf '#!/bin/sh\nexit 101\n' > $policy; chmod +x $policy; made_policy=1; fi
+if [ ! -e $policy ]; then
+  printf '#!/bin/sh\nexit 101\n' >$policy
+  chmod +x $policy
+  made_policy=1
+fi
 trap '[ -n "$made_policy" ] && rm -f $policy' EXIT
 apt-get update -qq || die "apt-get update failed: check the network and /etc/apt/sources.list"
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null ||

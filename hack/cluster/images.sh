@@ -64,7 +64,8 @@ load_cluster_images() (
   # gobuild PKG OUT: a static linux binary.
   gobuild() {
     command -v go >/dev/null || die "go is not on PATH: install Go 1.26 or newer (https://go.dev/dl)"
-    (cd "$root" && CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags=-s -o "$2" "$1") ||
+    (cd "$root" && CGO_ENABLED=0 GOOS=linux GOGC=$BUILD_GOGC GOMEMLIMIT=$BUILD_GOMEMLIMIT \
+      go build "${GO_BUILD_FLAGS[@]}" -ldflags=-s -o "$2" "$1") ||
       die "building $1 failed: see the go output above"
   }
   # Shared sources of every image: the packer and this script. A stamp file is touched before the build
@@ -97,8 +98,8 @@ load_cluster_images() (
         ln -s busybox "$d/bin/$applet" || die "making the busybox applet link bin/$applet failed"
       fi
     done < <(/bin/busybox --list)
-    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > "$d/etc/passwd"
-    printf 'root:x:0:\nnogroup:x:65534:\n' > "$d/etc/group"
+    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$d/etc/passwd"
+    printf 'root:x:0:\nnogroup:x:65534:\n' >"$d/etc/group"
     chmod 0644 "$d/etc/passwd" "$d/etc/group"
     load "$d" "$TESTRUN_BUSYBOX_IMAGE" -cmd sh
   fi

@@ -50,14 +50,20 @@ cmd_set() {
 }
 
 cmd_restore() {
-  [ -f "$ORIGINAL" ] || { log "nothing to restore: the kubelet runs its original configuration"; return 0; }
+  [ -f "$ORIGINAL" ] || {
+    log "nothing to restore: the kubelet runs its original configuration"
+    return 0
+  }
   mv "$ORIGINAL" "$CONFIG"
   log "kubelet configuration restored"
   restart_and_wait
 }
 
 case ${1:-} in
-set) shift; cmd_set "$@" ;;
+set)
+  shift
+  cmd_set "$@"
+  ;;
 restore) cmd_restore ;;
 *) die "usage: $0 set FIELD=VALUE... | restore" ;;
 esac

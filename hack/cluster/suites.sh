@@ -20,11 +20,13 @@
 # packer) are newer than its stamp in $TESTRUN_CACHE_DIR/images, or FORCE=1.
 #
 # Usage: hack/cluster/suites.sh [PLUGIN...]   (default: every plugin; prints each image's name)
+#        hack/cluster/suites.sh --compile [PLUGIN...]   only compile the Go suites (go-test, ginkgo) into the Go
+#            build cache: no image, no containerd needed. make demo runs it at low priority while the cluster
+#            comes up, so that the image build after it only links.
 # Environment: CONTAINERD_ADDRESS, TESTRUN_CACHE_DIR (see lib.sh), FORCE=1, DEBIAN_MIRROR (default: the
 # Debian mirror this machine's apt is configured with).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
 . "$here/lib.sh"
 # The mirror apt already uses here: the first URIs of a deb822 .sources file, else the first deb line.
 apt_mirror() {
@@ -42,16 +44,23 @@ all=(go-test ginkgo shell pytest jest)
 
 image_of() { echo "testrun.local/suite-$1:v1"; }
 
+compile_only=
+if [ "${1:-}" = --compile ]; then
+  compile_only=1
+  shift
+fi
 [ $# -gt 0 ] || set -- "${all[@]}"
 for p in "$@"; do
   [[ " ${all[*]} " == *" $p "* ]] || die "no sample suite for plugin '$p': choose among ${all[*]}"
 done
 
-command -v ctr >/dev/null || die "ctr is not on PATH: install containerd (hack/cluster/deps.sh)"
-[ -S "$CONTAINERD_ADDRESS" ] ||
-  die "no containerd socket at $CONTAINERD_ADDRESS: start the cluster with hack/cluster/cluster.sh up (make cluster-up), or set CONTAINERD_ADDRESS to its socket"
-present=$(ctr --address "$CONTAINERD_ADDRESS" -n k8s.io images ls -q 2>&1) ||
-  die "containerd is not answering on $CONTAINERD_ADDRESS: start the cluster with hack/cluster/cluster.sh up (ctr said: ${present##*$'\n'})"
+if [ -z "$compile_only" ]; then
+  command -v ctr >/dev/null || die "ctr is not on PATH: install containerd (hack/cluster/deps.sh)"
+  [ -S "$CONTAINERD_ADDRESS" ] ||
+    die "no containerd socket at $CONTAINERD_ADDRESS: start the cluster with hack/cluster/cluster.sh up (make cluster-up), or set CONTAINERD_ADDRESS to its socket"
+  present=$(ctr --address "$CONTAINERD_ADDRESS" -n k8s.io images ls -q 2>&1) ||
+    die "containerd is not answering on $CONTAINERD_ADDRESS: start the cluster with hack/cluster/cluster.sh up (ctr said: ${present##*$'\n'})"
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/suites.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -76,7 +85,7 @@ apt_install() {
   if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >"$work/apt.log" 2>&1; then
     apt-get update >>"$work/apt.log" 2>&1 || true
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >>"$work/apt.log" 2>&1 ||
-      die "apt-get install $* failed (see below); check that the Debian mirror is reachable$(printf '\n'; tail -n 5 "$work/apt.log")"
+      die "apt-get install $* failed (see below); check that the Debian mirror is reachable$(printf '\n' && tail -n 5 "$work/apt.log")"
   fi
 }
 
@@ -85,14 +94,16 @@ gobuild() {
   local dir=$1 out=$2
   shift 2
   command -v go >/dev/null || die "go is not on PATH: install Go 1.26 or newer (https://go.dev/dl)"
-  (cd "$dir" && GOWORK=off CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags=-s -o "$out" "$@") ||
+  (cd "$dir" && GOWORK=off CGO_ENABLED=0 GOOS=linux GOGC=$BUILD_GOGC GOMEMLIMIT=$BUILD_GOMEMLIMIT \
+    go build "${GO_BUILD_FLAGS[@]}" -ldflags=-s -o "$out" "$@") ||
     die "building $* in $dir failed: see the go output above; check that the Go module proxy is reachable (go env GOPROXY)"
 }
 
 # gotest_c DIR OUT [PKG]: the test binary of the package PKG (default .) of the suite module DIR, as
 # go test -c makes it.
 gotest_c() {
-  (cd "$1" && GOWORK=off CGO_ENABLED=0 GOOS=linux go test -c -trimpath -ldflags=-s -o "$2" "${3:-.}") ||
+  (cd "$1" && GOWORK=off CGO_ENABLED=0 GOOS=linux GOGC=$BUILD_GOGC GOMEMLIMIT=$BUILD_GOMEMLIMIT \
+    go test -c "${GO_BUILD_FLAGS[@]}" -ldflags=-s -o "$2" "${3:-.}") ||
     die "compiling the tests of $1/${3:-.} failed: see the go output above"
 }
 
@@ -110,7 +121,7 @@ load() {
 # busybox_root DIR: Debian's static busybox with a link per applet, /etc/passwd and /tmp.
 busybox_root() {
   local d=$1 applet
-  [ -x /bin/busybox ] && /bin/busybox --list >/dev/null 2>&1 || apt_install busybox-static
+  if ! { [ -x /bin/busybox ] && /bin/busybox --list >/dev/null 2>&1; }; then apt_install busybox-static; fi
   mkdir -p "$d/bin" "$d/etc" "$d/tmp"
   chmod 1777 "$d/tmp"
   cp /bin/busybox "$d/bin/busybox"
@@ -135,7 +146,7 @@ debian_root() {
   rm -rf "$dir.tmp"
   mkdir -p "$cache"
   debootstrap --variant=minbase --include=python3-pytest,nodejs bookworm "$dir.tmp" "$DEBIAN_MIRROR" >"$work/debootstrap.log" 2>&1 ||
-    die "debootstrap failed: check that $DEBIAN_MIRROR is reachable or set DEBIAN_MIRROR$(printf '\n'; tail -n 5 "$work/debootstrap.log")"
+    die "debootstrap failed: check that $DEBIAN_MIRROR is reachable or set DEBIAN_MIRROR$(printf '\n' && tail -n 5 "$work/debootstrap.log")"
   touch "$dir.tmp/.complete"
   rm -rf "$dir"
   mv "$dir.tmp" "$dir"
@@ -169,10 +180,28 @@ jest_modules() {
     mkdir -p "$dir"
     cp "$suites/jest/package.json" "$suites/jest/package-lock.json" "$dir/"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >"$work/npm.log" 2>&1) ||
-      die "npm ci failed: check that the npm registry is reachable$(printf '\n'; tail -n 5 "$work/npm.log")"
+      die "npm ci failed: check that the npm registry is reachable$(printf '\n' && tail -n 5 "$work/npm.log")"
     touch "$dir/.complete"
   fi
   echo "$dir/node_modules"
+}
+
+# go_binaries PLUGIN DIR: the Go binaries of the plugin's image (go-test, ginkgo) in DIR/bin and DIR/tests.
+go_binaries() {
+  local d=$2
+  mkdir -p "$d/bin" "$d/tests"
+  case $1 in
+  go-test)
+    gotest_c "$suites/go-test" "$d/tests/suite.test"
+    gotest_c "$suites/go-test" "$d/tests/sut.test" ./sut
+    gobuild "$suites/go-test" "$d/bin/gotestsum" gotest.tools/gotestsum
+    gobuild "$suites/go-test" "$d/bin/test2json" cmd/test2json
+    ;;
+  ginkgo)
+    gotest_c "$suites/ginkgo" "$d/tests/suite.test"
+    gobuild "$suites/ginkgo" "$d/bin/ginkgo" github.com/onsi/ginkgo/v2/ginkgo
+    ;;
+  esac
 }
 
 build() {
@@ -181,19 +210,15 @@ build() {
   mkdir -p "$d"
   case $p in
   go-test)
-    mkdir -p "$d/bin" "$d/tests" "$d/tmp"
+    mkdir -p "$d/tmp"
     chmod 1777 "$d/tmp"
-    gotest_c "$suites/go-test" "$d/tests/suite.test"
-    gotest_c "$suites/go-test" "$d/tests/sut.test" ./sut
-    gobuild "$suites/go-test" "$d/bin/gotestsum" gotest.tools/gotestsum
-    gobuild "$suites/go-test" "$d/bin/test2json" cmd/test2json
+    go_binaries go-test "$d"
     load "$d" go-test -env "GOVERSION=$(go env GOVERSION)"
     ;;
   ginkgo)
-    mkdir -p "$d/bin" "$d/tests" "$d/tmp"
+    mkdir -p "$d/tmp"
     chmod 1777 "$d/tmp"
-    gotest_c "$suites/ginkgo" "$d/tests/suite.test"
-    gobuild "$suites/ginkgo" "$d/bin/ginkgo" github.com/onsi/ginkgo/v2/ginkgo
+    go_binaries ginkgo "$d"
     load "$d" ginkgo
     ;;
   shell)
@@ -221,6 +246,10 @@ build() {
   log "image $(image_of "$p") ready in $((SECONDS - start))s"
 }
 
+if [ -n "$compile_only" ]; then
+  for p in "$@"; do go_binaries "$p" "$work/$p"; done
+  exit 0
+fi
 for p in "$@"; do
   if wanted "$p"; then
     build "$p"

@@ -11,6 +11,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cluster=$(cd "$here/../cluster" && pwd)
+# shellcheck source=../cluster/lib.sh
 . "$cluster/lib.sh"
 
 version=$(k8s_version)
@@ -23,8 +24,10 @@ if [ ! -x "$e2e" ] || [ "$cluster/k8s/go.sum" -nt "$e2e" ] || [ "${FORCE:-}" = 1
   command -v go >/dev/null || die "go is not on PATH: install Go 1.26 or newer (https://go.dev/dl) and retry"
   log "building e2e.test $version (go test -c k8s.io/kubernetes/test/e2e; long the first time)"
   start=$SECONDS
-  major=${version#v}; major=${major%%.*}
-  minor=${version#v*.}; minor=${minor%%.*}
+  major=${version#v}
+  major=${major%%.*}
+  minor=${version#v*.}
+  minor=${minor%%.*}
   pkg=k8s.io/component-base/version
   ldflags="-s -w -X $pkg.gitVersion=$version -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
   mkdir -p "$bin"
@@ -36,7 +39,10 @@ if [ ! -x "$e2e" ] || [ "$cluster/k8s/go.sum" -nt "$e2e" ] || [ "${FORCE:-}" = 1
   cp "$cluster/k8s/go.mod" "$cluster/k8s/go.sum" "$mod/"
   (cd "$mod" && GOWORK=off CGO_ENABLED=0 go test -c -mod=mod -vet=off -trimpath -gcflags=all=-dwarf=false \
     -ldflags "$ldflags" -o "$e2e.tmp" k8s.io/kubernetes/test/e2e) ||
-    { rm -rf "$mod"; die "building e2e.test failed: see the go output above; check that the Go module proxy is reachable (go env GOPROXY)"; }
+    {
+      rm -rf "$mod"
+      die "building e2e.test failed: see the go output above; check that the Go module proxy is reachable (go env GOPROXY)"
+    }
   rm -rf "$mod"
   mv "$e2e.tmp" "$e2e"
   log "e2e.test ready in $((SECONDS - start))s"

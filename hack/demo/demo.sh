@@ -15,12 +15,21 @@ reports=${DEMO_REPORTS:-$(mktemp -d "${TMPDIR:-/tmp}/testrun-demo.XXXXXX")/repor
 
 say() { printf '\n== %s\n' "$*" >&2; }
 
-command -v kubectl-testrun >/dev/null || { echo "demo: kubectl-testrun is not on PATH: run make demo (it builds bin/kubectl-testrun)" >&2; exit 1; }
+command -v kubectl-testrun >/dev/null || {
+  echo "demo: kubectl-testrun is not on PATH: run make demo (it builds bin/kubectl-testrun)" >&2
+  exit 1
+}
+# The sample suite compiles at low priority while the cluster comes up: on a fresh machine it takes the CPU
+# the cluster's build and start leave idle, and the image build below only links. Its errors, if any, show
+# again in that build.
+nice -n 10 "$root/hack/cluster/suites.sh" --compile go-test >/dev/null 2>&1 &
+compile=$!
 say "the local cluster (hack/cluster/cluster.sh up)"
 eval "$("$root/hack/cluster/cluster.sh" up | tail -n 1)"
 export KUBECONFIG
 kubectl=$("$root/hack/cluster/build.sh" | tail -n 1)/kubectl
 say "the go-test plugin's sample image (hack/cluster/suites.sh go-test)"
+wait "$compile" || true
 image=$("$root/hack/cluster/suites.sh" go-test | tail -n 1)
 
 say "the system under test: Deployment and Service sut in namespace $ns"
@@ -34,4 +43,4 @@ set -x
 kubectl-testrun run sut-tests --plugin go-test --image "$image" -n "$ns" --reports "$reports" \
   --env GO_TEST_BINARY=/tests/sut.test --env GO_TEST_PACKAGE=sut
 { set +x; } 2>/dev/null
-say "reports in $reports: $(ls "$reports" | tr '\n' ' ')"
+say "reports in $reports: $(cd "$reports" && printf '%s ' *)"
