@@ -2,19 +2,27 @@
 // flag, one writer of a tree of test files, and the builders of a run's pod as the Job controller and the
 // kubelet leave it in a fake clientset.
 //
-// It imports no package of this module, so that the tests of any package (runspec's own included) can use
-// it without an import cycle: callers build a run's Job with runspec.BuildJob and name its containers.
+// It imports no package of this module but pkg/exitcode, so that the tests of any package (runspec's own
+// included) can use it without an import cycle: callers build a run's Job with runspec.BuildJob and name its containers.
 package testkit
 
 import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 )
 
 // update rewrites the golden files instead of comparing with them: go test ./pkg/x/ -update.
@@ -72,4 +80,25 @@ func Execute(t testing.TB, newCmd func(genericiooptions.IOStreams) *cobra.Comman
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
 	err = cmd.ExecuteContext(t.Context())
 	return out.String(), errOut.String(), err
+}
+
+// Forbid makes client refuse verb on resource, as an API server refuses a user without the right.
+func Forbid(client *fake.Clientset, verb, resource string) {
+	client.PrependReactor(verb, resource, func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: resource}, "", nil)
+	})
+}
+
+// WantBadInput fails t unless err makes the command exit 125 (bad input or an API error, docs/exit-codes.md)
+// with a message that says each of wants; what names the command and its arguments in the failure.
+func WantBadInput(t testing.TB, what string, err error, wants ...string) {
+	t.Helper()
+	if code := exitcode.Code(t.Context(), err); code != exitcode.CannotRun {
+		t.Errorf("%s exit code = %d (error %v), want %d", what, code, err, exitcode.CannotRun)
+	}
+	for _, want := range wants {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s error %v does not say %q", what, err, want)
+		}
+	}
 }

@@ -1,8 +1,8 @@
 package delete_test
 
 import (
+	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -21,7 +20,6 @@ import (
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/testkit"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/delete"
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 )
 
 // seed returns three runs in namespace ci, created 3, 2 and 1 hours ago (two of suite api), and one in
@@ -149,11 +147,7 @@ func TestDeleteTakesThePodsWithTheJob(t *testing.T) {
 // Bad input, a run that does not exist and an API error exit 125 and delete nothing.
 func TestDeleteFailuresExit125(t *testing.T) {
 	forbidden := func(verb string) func(*fake.Clientset) {
-		return func(c *fake.Clientset) {
-			c.PrependReactor(verb, "jobs", func(k8stesting.Action) (bool, runtime.Object, error) {
-				return true, nil, apierrors.NewForbidden(corev1.Resource("jobs"), "", nil)
-			})
-		}
+		return func(c *fake.Clientset) { testkit.Forbid(c, verb, "jobs") }
 	}
 	tests := []struct {
 		name    string
@@ -178,14 +172,7 @@ func TestDeleteFailuresExit125(t *testing.T) {
 				tt.react(client)
 			}
 			out, _, err := testkit.Execute(t, newDelete(client), tt.args...)
-			if code := exitcode.Code(t.Context(), err); code != exitcode.CannotRun {
-				t.Errorf("delete %v exit code = %d (error %v), want %d", tt.args, code, err, exitcode.CannotRun)
-			}
-			for _, want := range tt.wantErr {
-				if err == nil || !strings.Contains(err.Error(), want) {
-					t.Errorf("delete %v error %v does not say %q", tt.args, err, want)
-				}
-			}
+			testkit.WantBadInput(t, fmt.Sprintf("delete %v", tt.args), err, tt.wantErr...)
 			if out != "" {
 				t.Errorf("delete %v printed %q on stdout, want nothing deleted", tt.args, out)
 			}

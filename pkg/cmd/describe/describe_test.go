@@ -1,6 +1,7 @@
 package describe_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,12 +11,10 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
@@ -24,7 +23,6 @@ import (
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/testkit"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/describe"
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/junit"
 )
 
@@ -160,11 +158,7 @@ func TestDescribePrintsTheResultDocument(t *testing.T) {
 
 // Bad input, a run that does not exist and an API error exit 125, naming what to fix.
 func TestDescribeFailuresExit125(t *testing.T) {
-	forbidden := func(c *fake.Clientset) {
-		c.PrependReactor("list", "jobs", func(k8stesting.Action) (bool, runtime.Object, error) {
-			return true, nil, apierrors.NewForbidden(corev1.Resource("jobs"), "", nil)
-		})
-	}
+	forbidden := func(c *fake.Clientset) { testkit.Forbid(c, "list", "jobs") }
 	tests := []struct {
 		name    string
 		args    []string
@@ -185,14 +179,7 @@ func TestDescribeFailuresExit125(t *testing.T) {
 				tt.react(client)
 			}
 			out, _, err := testkit.Execute(t, newDescribe(client), tt.args...)
-			if code := exitcode.Code(t.Context(), err); code != exitcode.CannotRun {
-				t.Errorf("describe %v exit code = %d (error %v), want %d", tt.args, code, err, exitcode.CannotRun)
-			}
-			for _, want := range tt.wantErr {
-				if err == nil || !strings.Contains(err.Error(), want) {
-					t.Errorf("describe %v error %v does not say %q", tt.args, err, want)
-				}
-			}
+			testkit.WantBadInput(t, fmt.Sprintf("describe %v", tt.args), err, tt.wantErr...)
 			if out != "" {
 				t.Errorf("describe %v printed %q on stdout, want nothing after a failure", tt.args, out)
 			}

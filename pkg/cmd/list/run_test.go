@@ -2,26 +2,23 @@ package list_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-testrun/kubectl-testrun/internal/cmdkit"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/testkit"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/list"
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 )
 
 // seed returns four runs as the plugin creates them, relative to now so that AGE reads the same whenever the
@@ -150,11 +147,7 @@ func TestListOfNoRunsSaysSoOnStderr(t *testing.T) {
 
 // Bad input and an API error exit 125, naming what to fix.
 func TestListFailuresExit125(t *testing.T) {
-	forbidden := func(c *fake.Clientset) {
-		c.PrependReactor("list", "jobs", func(k8stesting.Action) (bool, runtime.Object, error) {
-			return true, nil, apierrors.NewForbidden(corev1.Resource("jobs"), "", nil)
-		})
-	}
+	forbidden := func(c *fake.Clientset) { testkit.Forbid(c, "list", "jobs") }
 	tests := []struct {
 		name    string
 		args    []string
@@ -172,14 +165,7 @@ func TestListFailuresExit125(t *testing.T) {
 				tt.react(client)
 			}
 			out, _, err := testkit.Execute(t, newList(client), tt.args...)
-			if code := exitcode.Code(t.Context(), err); code != exitcode.CannotRun {
-				t.Errorf("list %v exit code = %d (error %v), want %d", tt.args, code, err, exitcode.CannotRun)
-			}
-			for _, want := range tt.wantErr {
-				if err == nil || !strings.Contains(err.Error(), want) {
-					t.Errorf("list %v error %v does not say %q", tt.args, err, want)
-				}
-			}
+			testkit.WantBadInput(t, fmt.Sprintf("list %v", tt.args), err, tt.wantErr...)
 			if out != "" {
 				t.Errorf("list %v printed %q on stdout, want nothing after a failure", tt.args, out)
 			}

@@ -1,6 +1,7 @@
 package wait_test
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -8,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
@@ -139,11 +139,7 @@ func TestWaitOnAJobDeletedMeanwhileExits125(t *testing.T) {
 
 // Bad input, a run that does not exist (its pod without its Job is no run) and an API error exit 125.
 func TestWaitFailuresExit125(t *testing.T) {
-	forbidden := func(c *fake.Clientset) {
-		c.PrependReactor("list", "jobs", func(k8stesting.Action) (bool, runtime.Object, error) {
-			return true, nil, apierrors.NewForbidden(corev1.Resource("jobs"), "", nil)
-		})
-	}
+	forbidden := func(c *fake.Clientset) { testkit.Forbid(c, "list", "jobs") }
 	tests := []struct {
 		name    string
 		args    []string
@@ -164,14 +160,7 @@ func TestWaitFailuresExit125(t *testing.T) {
 				tt.react(client)
 			}
 			_, _, err := testkit.Execute(t, newWait(client), tt.args...)
-			if code := exitcode.Code(t.Context(), err); code != exitcode.CannotRun {
-				t.Errorf("wait %v exit code = %d (error %v), want %d", tt.args, code, err, exitcode.CannotRun)
-			}
-			for _, want := range tt.wantErr {
-				if err == nil || !strings.Contains(err.Error(), want) {
-					t.Errorf("wait %v error %v does not say %q", tt.args, err, want)
-				}
-			}
+			testkit.WantBadInput(t, fmt.Sprintf("wait %v", tt.args), err, tt.wantErr...)
 		})
 	}
 }
