@@ -47,9 +47,9 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	spec := o.runs[0].Spec
 	outIsTTY := printers.IsTerminal(o.Out)
-	progress := cmdkit.NewProgress(o.ErrOut, printers.IsTerminal(o.ErrOut), !o.noColor, o.Quiet)
+	progress := cmdkit.NewProgress(o.ErrOut, printers.IsTerminal(o.ErrOut), o.Progress.UseColor(o.ErrOut), o.Progress.Quiet)
 	logs := progress.LogWriter(o.Out, outIsTTY)
-	if o.Output != "" {
+	if o.PrintFlags.Output != "" {
 		// stdout is for the result document alone.
 		logs = progress.LogWriter(o.ErrOut, printers.IsTerminal(o.ErrOut))
 	}
@@ -57,8 +57,8 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if o.Output != "" {
-		if err := cmdkit.PrintDocument(o.Out, o.Output, result); err != nil {
+	if o.PrintFlags.Output != "" {
+		if err := cmdkit.PrintDocument(o.Out, o.PrintFlags.Output, result); err != nil {
 			return err
 		}
 	}
@@ -95,19 +95,19 @@ func (o *Options) detach(ctx context.Context) error {
 			return err
 		}
 		docs = append(docs, runner.Detached(r.Spec, started))
-		if o.Output == "" {
+		if o.PrintFlags.Output == "" {
 			if _, err := fmt.Fprintln(o.Out, r.Spec.Name); err != nil {
 				return err
 			}
 		}
 	}
 	switch {
-	case o.Output == "":
+	case o.PrintFlags.Output == "":
 		return nil
 	case len(docs) == 1:
-		return cmdkit.PrintDocument(o.Out, o.Output, docs[0])
+		return cmdkit.PrintDocument(o.Out, o.PrintFlags.Output, docs[0])
 	}
-	return cmdkit.PrintDocument(o.Out, o.Output, resultList(docs))
+	return cmdkit.PrintDocument(o.Out, o.PrintFlags.Output, resultList(docs))
 }
 
 // resultList is the document -o prints for several runs, as kubectl testrun list does.
@@ -120,7 +120,7 @@ func resultList(results []*outcome.Result) map[string]any {
 // non-zero code, 0 when all passed.
 func (o *Options) runParallel(ctx context.Context) error {
 	logsTo, logsTTY := o.Out, printers.IsTerminal(o.Out)
-	if o.Output != "" {
+	if o.PrintFlags.Output != "" {
 		// stdout is for the result document alone.
 		logsTo, logsTTY = o.ErrOut, printers.IsTerminal(o.ErrOut)
 	}
@@ -130,12 +130,12 @@ func (o *Options) runParallel(ctx context.Context) error {
 	}
 	ended := runner.RunParallel(ctx, specs, labels, logsTo, o.ErrOut, func(i int, logs, messages io.Writer) (*runner.Runner, reporter.Reporter) {
 		// Several runs share the terminal: one line per change of state each, no status line redrawn in place.
-		progress := cmdkit.NewProgress(messages, false, !o.noColor, o.Quiet)
+		progress := cmdkit.NewProgress(messages, false, o.Progress.UseColor(o.ErrOut), o.Progress.Quiet)
 		return o.runner(o.runs[i], progress.LogWriter(logs, logsTTY), progress), progress
 	})
 	code := exitcode.OK
 	results := make([]*outcome.Result, len(o.runs))
-	progress := cmdkit.NewProgress(o.ErrOut, false, !o.noColor, o.Quiet)
+	progress := cmdkit.NewProgress(o.ErrOut, false, o.Progress.UseColor(o.ErrOut), o.Progress.Quiet)
 	for _, e := range ended {
 		r := o.runs[e.Index]
 		results[e.Index] = e.Result
@@ -150,14 +150,14 @@ func (o *Options) runParallel(ctx context.Context) error {
 		}
 		progress.Warnf("%s", line)
 	}
-	if o.Output != "" {
+	if o.PrintFlags.Output != "" {
 		docs := make([]*outcome.Result, 0, len(results))
 		for _, r := range results {
 			if r != nil {
 				docs = append(docs, r)
 			}
 		}
-		if err := cmdkit.PrintDocument(o.Out, o.Output, resultList(docs)); err != nil {
+		if err := cmdkit.PrintDocument(o.Out, o.PrintFlags.Output, resultList(docs)); err != nil {
 			return err
 		}
 	}
@@ -184,7 +184,7 @@ func (o *Options) printDryRun(ctx context.Context) error {
 		jobs = append(jobs, job)
 	}
 	switch {
-	case o.Output == "":
+	case o.PrintFlags.Output == "":
 		for _, job := range jobs {
 			if _, err := fmt.Fprintf(o.Out, "job.batch/%s created (%s dry run)\n", job.Name, dryRunName(o.dryRun)); err != nil {
 				return err
@@ -192,9 +192,9 @@ func (o *Options) printDryRun(ctx context.Context) error {
 		}
 		return nil
 	case len(jobs) == 1:
-		return cmdkit.PrintDocument(o.Out, o.Output, jobs[0])
+		return cmdkit.PrintDocument(o.Out, o.PrintFlags.Output, jobs[0])
 	}
-	return cmdkit.PrintDocument(o.Out, o.Output, map[string]any{"apiVersion": "v1", "kind": "List", "items": jobs})
+	return cmdkit.PrintDocument(o.Out, o.PrintFlags.Output, map[string]any{"apiVersion": "v1", "kind": "List", "items": jobs})
 }
 
 func dryRunName(s cmdutil.DryRunStrategy) string {

@@ -14,7 +14,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
@@ -108,9 +107,8 @@ type Options struct {
 	Tolerations     []string
 	Labels          []string
 	Keep            bool
-	Output          string
-	Color           string
-	Quiet           bool
+	PrintFlags      *cmdkit.PrintFlags
+	Progress        cmdkit.ProgressFlags
 	DumpSelector    string
 	HelperImage     string
 	ReportDirs      []string
@@ -140,7 +138,6 @@ type Options struct {
 	client  kubernetes.Interface
 	config  *rest.Config
 	api     *runwatch.APIHealth
-	noColor bool
 	flags   plan.Flags
 
 	genericiooptions.IOStreams
@@ -153,7 +150,8 @@ func NewOptions(f *cmdkit.Factory, streams genericiooptions.IOStreams) *Options 
 		Timeout:        runspec.DefaultTimeout,
 		Hold:           runspec.DefaultHold,
 		GracePeriod:    runspec.DefaultGrace,
-		Color:          "auto",
+		PrintFlags:     cmdkit.NewPrintFlags("json", "yaml"),
+		Progress:       cmdkit.ProgressFlags{Color: "auto"},
 		HelperImage:    runspec.DefaultHelperImage,
 		ReportDirs:     []string{runspec.DefaultReportDir},
 		CopyLimits:     extract.DefaultLimits(),
@@ -198,9 +196,8 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.StringArrayVar(&o.Tolerations, "toleration", o.Tolerations, "Let the test pod run on nodes with this taint, written as kubectl taint writes it: KEY=VALUE:EFFECT, KEY:EFFECT (any value) or KEY (every effect); repeatable.")
 	f.StringArrayVarP(&o.Labels, "label", "l", o.Labels, "A label KEY=VALUE for the Job and its pod; repeatable.")
 	f.BoolVar(&o.Keep, "keep", o.Keep, "Keep the Job and its pod after the run, for inspection.")
-	f.StringVarP(&o.Output, "output", "o", o.Output, "Print a result document: json or yaml (with --dry-run, the Job).")
-	f.StringVar(&o.Color, "color", o.Color, "Colour the plugin's messages: auto (on a terminal without NO_COLOR), always or never.")
-	f.BoolVarP(&o.Quiet, "quiet", "q", o.Quiet, "Print no progress; failures and their diagnostics are still printed.")
+	o.PrintFlags.AddFlags(cmd, "Print a result document: json or yaml (with --dry-run, the Job).")
+	o.Progress.AddFlags(cmd, "Print no progress; failures and their diagnostics are still printed.")
 	f.StringVar(&o.DumpSelector, "dump-selector", o.DumpSelector, "On failure, also describe and show the logs of the pods this label selector matches (the system under test).")
 	f.StringVar(&o.HelperImage, "helper-image", o.HelperImage, "The image of the holder container (needs sh, date, sleep and touch) and, with --reports, of the fetch container (also tar, find and sha256sum), for clusters that cannot pull the default.")
 	f.StringArrayVar(&o.ReportDirs, "report-dir", o.ReportDirs, "Where the test writes its reports in its container; exported to it as $TESTRUN_REPORT_DIR. Repeat it for more directories (e.g. a coverage directory): each then comes home under its own path.")
@@ -277,13 +274,6 @@ func (o *Options) Complete(cmd *cobra.Command, args []string) error {
 		}
 		o.runs = append(o.runs, o.plan(d, base, namespace, catalog.GlobalConfig(), reports))
 	}
-	switch o.Color {
-	case "always":
-	case "never":
-		o.noColor = true
-	default:
-		o.noColor = !printers.AllowsColorOutput(o.ErrOut)
-	}
 	if o.dryRun == cmdutil.DryRunClient {
 		return nil
 	}
@@ -358,15 +348,11 @@ func (o *Options) plan(def *definition.Definition, base, namespace string, globa
 // Validate checks the flags and the runs they make without talking to the cluster; each error names the
 // flag to fix.
 func (o *Options) Validate() error {
-	switch o.Output {
-	case "", "json", "yaml":
-	default:
-		return fmt.Errorf("--output %q is not supported: use json or yaml", o.Output)
+	if err := o.PrintFlags.Validate(); err != nil {
+		return err
 	}
-	switch o.Color {
-	case "auto", "always", "never":
-	default:
-		return fmt.Errorf("--color %q is not supported: use auto, always or never", o.Color)
+	if err := o.Progress.Validate(); err != nil {
+		return err
 	}
 	switch corev1.PullPolicy(o.ImagePullPolicy) {
 	case "", corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:

@@ -3,6 +3,7 @@ package run_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -509,5 +510,20 @@ func TestRunTolerations(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, job.Spec.Template.Spec.Tolerations); diff != "" {
 		t.Errorf("tolerations (-want +got):\n%s", diff)
+	}
+}
+
+// run's -o and --color complete their values, as every verb's do through the kit.
+func TestRunCompletesOutputAndColor(t *testing.T) {
+	t.Setenv("KUBECONFIG", t.TempDir()+"/none")
+	for flag, want := range map[string]string{"--output": "json\nyaml\n", "--color": "auto\nalways\nnever\n"} {
+		var out bytes.Buffer
+		root := cmd.NewCmdTestrun(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: io.Discard})
+		root.SetOut(&out) // cobra writes completions to the command's own output
+		root.SetArgs([]string{"__complete", "run", flag, ""})
+		err := root.ExecuteContext(t.Context())
+		if err != nil || !strings.HasPrefix(out.String(), want) {
+			t.Errorf("completing run %s = %q, %v; want the values %q first", flag, out.String(), err, want)
+		}
 	}
 }
