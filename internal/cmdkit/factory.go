@@ -64,6 +64,12 @@ func (f *Factory) Namespace() (string, error) {
 	return ns, nil
 }
 
+// The client-side rate limit of every command's API client.
+const (
+	clientQPS   = 50
+	clientBurst = 100
+)
+
 // newClients builds the clients from the kubeconfig flags.
 func newClients(f *genericclioptions.ConfigFlags) (Clients, error) {
 	var c Clients
@@ -73,6 +79,11 @@ func newClients(f *genericclioptions.ConfigFlags) (Clients, error) {
 	}
 	if c.Config, err = f.ToRESTConfig(); err != nil {
 		return c, exitcode.New(exitcode.CannotRun, err)
+	}
+	// client-go's default rate limit (5 requests a second, bursts of 10) holds back the few requests a run
+	// makes at its end by 120–170 ms each (docs/performance.md); the run's requests are bounded by design.
+	if c.Config.QPS == 0 && c.Config.Burst == 0 {
+		c.Config.QPS, c.Config.Burst = clientQPS, clientBurst
 	}
 	c.API = &runwatch.APIHealth{}
 	c.Config.Wrap(c.API.Wrap)
