@@ -34,6 +34,9 @@ type LogFollower struct {
 	Terminated func() bool
 	// Retry is the pause before reopening a stream that failed; zero means one second.
 	Retry time.Duration
+	// CleanEndPause is the first pause before reopening a stream that ended cleanly while Terminated still
+	// says the container runs; zero means 250 ms (see Follow).
+	CleanEndPause time.Duration
 	// Timestamps keeps the kubelet's timestamp at the start of each line written.
 	Timestamps bool
 	// SinceSeconds, when set, starts the log that many seconds back instead of at its beginning.
@@ -63,10 +66,11 @@ func (f *LogFollower) Follow(ctx context.Context) error {
 	if retry == 0 {
 		retry = time.Second
 	}
-	notFound := 0
+	notFound, quiet := 0, 0
 	for {
 		// Read before opening: a stream opened after the container terminated holds its whole remaining log.
 		final := f.Once || f.Terminated()
+		before := f.last
 		err := f.stream(ctx, !f.Once)
 		switch {
 		case ctx.Err() != nil:
@@ -88,7 +92,18 @@ func (f *LogFollower) Follow(ctx context.Context) error {
 			}
 		case err == nil:
 			notFound = 0
-			// A clean end while the container still ran: reconnect at once from the last line.
+			// A clean end while the container still ran, as far as its status says: most often the container
+			// has just ended and the kubelet reports it a second later. Reopening at once would spin and use
+			// up the client's rate limit (docs/performance.md): reopen as soon as the status says it ended
+			// (the final read), or after a pause that grows while the streams bring nothing new.
+			if !f.last.Equal(before) {
+				quiet = 0
+			}
+			pause := min(f.cleanEndPause()<<quiet, maxCleanEndPause)
+			quiet = min(quiet+1, 8)
+			if err := f.awaitEnd(ctx, pause); err != nil {
+				return err
+			}
 			continue
 		}
 		select {
@@ -98,6 +113,40 @@ func (f *LogFollower) Follow(ctx context.Context) error {
 		}
 	}
 }
+
+// awaitEnd returns once Terminated says the container ended, or after pause.
+func (f *LogFollower) awaitEnd(ctx context.Context, pause time.Duration) error {
+	deadline := time.NewTimer(pause)
+	defer deadline.Stop()
+	tick := time.NewTicker(endPoll)
+	defer tick.Stop()
+	for !f.Terminated() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			return nil
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+func (f *LogFollower) cleanEndPause() time.Duration {
+	if f.CleanEndPause > 0 {
+		return f.CleanEndPause
+	}
+	return defaultCleanEndPause
+}
+
+// How a stream that ended cleanly while the container ran is reopened (see Follow): endPoll is how often the
+// status (a local cache) is read meanwhile; the pause starts at defaultCleanEndPause and doubles up to
+// maxCleanEndPause while the reopened streams bring no line.
+const (
+	endPoll              = 20 * time.Millisecond
+	defaultCleanEndPause = 250 * time.Millisecond
+	maxCleanEndPause     = 2 * time.Second
+)
 
 // maxNotFound is how many times in a row a log may be refused as not found while its pod exists: a restarted
 // kubelet answers so for a few seconds, until it has listed its pods again.

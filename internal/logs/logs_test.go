@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -295,4 +296,62 @@ func TestLogFollowerWaitsOutAKubeletThatDoesNotKnowThePodYet(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A stream that ends cleanly while the status still says the container runs (it has just ended; the kubelet
+// reports that a second later) is not reopened at once, which would spin through requests: the follower
+// reopens when the status says the container ended, for the final read, or after a pause that grows.
+func TestLogFollowerDoesNotSpinOnACleanEndBeforeTheStatus(t *testing.T) {
+	const t0 = "2026-11-22T10:00:00.100000000Z"
+	t.Run("reopens for the final read once the status says it ended", func(t *testing.T) {
+		var out strings.Builder
+		var opens atomic.Int32
+		var ended atomic.Bool
+		f := &LogFollower{
+			Out: &out,
+			// No pause ends before the status does.
+			CleanEndPause: time.Hour,
+			Terminated:    ended.Load,
+			open: func(context.Context, *corev1.PodLogOptions) (io.ReadCloser, error) {
+				opens.Add(1)
+				return io.NopCloser(strings.NewReader(t0 + " last\n")), nil
+			},
+		}
+		done := make(chan error, 1)
+		go func() { done <- f.Follow(t.Context()) }()
+		time.Sleep(200 * time.Millisecond)
+		if n := opens.Load(); n != 1 {
+			t.Errorf("%d streams opened before the status said the container ended, want 1", n)
+		}
+		ended.Store(true)
+		if err := <-done; err != nil {
+			t.Fatalf("Follow: %v", err)
+		}
+		if n := opens.Load(); n != 2 {
+			t.Errorf("%d streams opened in all, want 2 (the first and the final read)", n)
+		}
+		if out.String() != "last\n" {
+			t.Errorf("output %q, want the line once", out.String())
+		}
+	})
+	t.Run("reopens after the pause while the status says nothing", func(t *testing.T) {
+		var out strings.Builder
+		var opens atomic.Int32
+		streams := []string{t0 + " a\n", t0 + " a\n" + t0 + " b\n"}
+		f := &LogFollower{
+			Out:           &out,
+			CleanEndPause: time.Millisecond,
+			Terminated:    func() bool { return opens.Load() >= 2 },
+			open: func(context.Context, *corev1.PodLogOptions) (io.ReadCloser, error) {
+				n := opens.Add(1)
+				return io.NopCloser(strings.NewReader(streams[min(int(n), len(streams))-1])), nil
+			},
+		}
+		if err := f.Follow(t.Context()); err != nil {
+			t.Fatalf("Follow: %v", err)
+		}
+		if out.String() != "a\nb\n" {
+			t.Errorf("output %q, want a and b once each", out.String())
+		}
+	})
 }
