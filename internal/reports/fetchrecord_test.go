@@ -93,9 +93,11 @@ func TestReleaseHolderLeavesTheRecordFirst(t *testing.T) {
 	if err := ReleaseHolder(t.Context(), exec, "ci", "p", rec); err != nil {
 		t.Fatal(err)
 	}
+	script := `[ -z "$3" ] || printf '%s\n' "$3" > "$4"; touch "$1"; [ -p "$2" ] && echo 1<> "$2"; true`
+	files := runspec.ReleaseFile + " " + runspec.WakeFile + " "
 	want := []string{
-		"ci/p/holder: touch " + runspec.ReleaseFile,
-		`ci/p/holder: sh -c printf '%s\n' "$1" > "$2"; touch "$3" release ` + rec.Encode() + " " + runspec.FetchedFile + " " + runspec.ReleaseFile,
+		"ci/p/holder: sh -c " + script + " release " + files + " " + runspec.FetchedFile,
+		"ci/p/holder: sh -c " + script + " release " + files + rec.Encode() + " " + runspec.FetchedFile,
 	}
 	if diff := cmp.Diff(want, exec.Calls()); diff != "" {
 		t.Errorf("exec calls (-want +got):\n%s", diff)

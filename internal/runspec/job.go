@@ -71,9 +71,14 @@ const (
 // termination message (the kubelet makes that file writable for any user), so the pod's status keeps it.
 //
 // It always exits 0, also on SIGTERM, so that the pod's phase, and so the Job's, follows the test container's
-// exit code alone. It sleeps in the background and waits, because sh runs a trap only between commands: a
-// foreground sleep would delay the exit on TERM. It has no "$$": Kubernetes turns "$$" in a command into "$";
-// the shell reads its own PID from /proc/self, which a builtin's redirection opens in the shell itself.
+// exit code alone. It has no "$$": Kubernetes turns "$$" in a command into "$"; the shell reads its own PID
+// from /proc/self, which a builtin's redirection opens in the shell itself.
+//
+// Its wait costs no process (docs/performance.md, P4): it reads the time from /proc/uptime, and it waits a
+// second at a time with the shell's `read -t` on WakeFile, a FIFO the release also writes, so the release is
+// seen at once; sh runs a trap as soon as a signal interrupts that read. A helper image whose shell has no
+// `read -t` (dash) or no mkfifo sleeps in the background and waits instead (a foreground sleep would delay
+// the exit on TERM).
 const holderScript = `trap 'exit 0' TERM INT
 proc=${` + envProcDir + `:-/proc}
 self=
@@ -83,15 +88,19 @@ for p in "$proc"/[0-9]*; do
   p=${p##*/}
   [ "$p" = 1 ] || [ "$p" = "$self" ] || test="$test $p"
 done
+wake=` + WakeFile + `
+{ mkfifo "$wake" && { read -t 0 _ <> "$wake"; [ $? -le 1 ]; }; } 2>/dev/null || wake=
 ended=
 until [ -e ` + ReleaseFile + ` ]; do
+  read -r now _ < /proc/uptime
+  now=${now%%.*}
   if [ -z "$ended" ]; then
-    ended=$(date +%s)
+    ended=$now
     for p in $test; do [ -d "$proc/$p" ] && ended= && break; done
-  elif [ $(( $(date +%s) - ended )) -ge ` + "$" + EnvHoldSeconds + ` ]; then
+  elif [ $(( now - ended )) -ge ` + "$" + EnvHoldSeconds + ` ]; then
     break
   fi
-  sleep 0.2 & wait $!
+  if [ -n "$wake" ]; then read -t "${` + envPollSeconds + `:-1}" _ <> "$wake"; else sleep "${` + envPollSeconds + `:-1}" & wait $!; fi
 done
 if [ -s ` + FetchedFile + ` ] && IFS= read -r record < ` + FetchedFile + `; then
   printf '%s' "$record" > /dev/termination-log
@@ -99,8 +108,12 @@ fi
 exit 0
 `
 
-// envProcDir lets the unit tests of holderScript give it a fake /proc; the Job never sets it.
-const envProcDir = "TESTRUN_PROC_DIR"
+// envProcDir lets the unit tests of holderScript give it a fake /proc, envPollSeconds a longer wait between
+// its checks; the Job sets neither.
+const (
+	envProcDir     = "TESTRUN_PROC_DIR"
+	envPollSeconds = "TESTRUN_POLL_SECONDS"
+)
 
 // BuildJob returns the Job of a run, ready to create or to print: it has its apiVersion and kind, and the
 // defaults of s applied. It does not validate s; call Spec.Validate first.

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -273,96 +274,156 @@ func checkErr(t *testing.T, err error, wantErr string) {
 	}
 }
 
-// TestHolderScript runs the holder's script with a local sh and a fake /proc, so its ways out (release, hold
-// over after the test ended, SIGTERM) are checked without a cluster, in a few seconds. It prefers busybox,
-// the shell of the default helper image.
+// TestHolderScript runs the holder's script with a local shell and a fake /proc, so its ways out (release,
+// hold over after the test ended, SIGTERM) are checked without a cluster, in a few seconds: with busybox, the
+// shell of the default helper image, and with dash, a shell without `read -t`, which takes the fallback.
 func TestHolderScript(t *testing.T) {
-	sh, err := exec.LookPath("busybox")
-	args := []string{"sh", "-c"}
-	if err != nil {
-		if sh, err = exec.LookPath("sh"); err != nil {
-			t.Fatal("no busybox or sh on PATH: the holder script cannot be tested")
-		}
-		args = []string{"-c"}
+	shells := map[string][]string{}
+	if busybox, err := exec.LookPath("busybox"); err == nil {
+		shells["busybox"] = []string{busybox, "sh", "-c"}
 	}
-	// testProcess is the test's process in the fake /proc; removing it ends the test.
-	const testProcess = "7"
+	if dash, err := exec.LookPath("dash"); err == nil {
+		shells["dash"] = []string{dash, "-c"}
+	}
+	if len(shells) == 0 {
+		t.Fatal("no busybox or dash on PATH: the holder script cannot be tested (install busybox-static)")
+	}
 	tests := []struct {
 		name        string
 		holdSeconds string
-		act         func(t *testing.T, release, test string, cmd *exec.Cmd)
+		act         func(t *testing.T, h *holder)
 		atMost      time.Duration
 		atLeast     time.Duration
 	}{
 		{
 			name: "exits soon after the release file appears", holdSeconds: "60",
-			act: func(t *testing.T, release, _ string, _ *exec.Cmd) {
+			act: func(t *testing.T, h *holder) {
 				time.Sleep(300 * time.Millisecond)
-				if err := os.WriteFile(release, nil, 0o644); err != nil {
-					t.Fatal(err)
-				}
+				h.touchRelease(t)
 			},
 			atLeast: 300 * time.Millisecond, atMost: 3 * time.Second,
 		},
 		{
 			name: "exits when the hold is over after the test ended", holdSeconds: "1",
-			act: func(t *testing.T, _, test string, _ *exec.Cmd) {
+			act: func(t *testing.T, h *holder) {
 				time.Sleep(1500 * time.Millisecond)
-				if err := os.Remove(test); err != nil {
+				if err := os.Remove(h.test); err != nil {
 					t.Fatal(err)
 				}
 			},
-			atLeast: 1500 * time.Millisecond, atMost: 5 * time.Second,
+			atLeast: 1500 * time.Millisecond, atMost: 6 * time.Second,
 		},
 		{
 			name: "keeps the pod while the test runs, longer than the hold", holdSeconds: "1",
-			act: func(t *testing.T, release, _ string, _ *exec.Cmd) {
+			act: func(t *testing.T, h *holder) {
 				time.Sleep(2500 * time.Millisecond)
-				if err := os.WriteFile(release, nil, 0o644); err != nil {
-					t.Fatal(err)
-				}
+				h.touchRelease(t)
 			},
 			atLeast: 2500 * time.Millisecond, atMost: 5 * time.Second,
 		},
 		{
 			name: "exits 0 at once on SIGTERM", holdSeconds: "60",
-			act: func(t *testing.T, _, _ string, cmd *exec.Cmd) {
+			act: func(t *testing.T, h *holder) {
 				time.Sleep(300 * time.Millisecond)
-				if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				if err := h.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 					t.Fatal(err)
 				}
 			},
 			atLeast: 300 * time.Millisecond, atMost: 3 * time.Second,
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			dir := t.TempDir()
-			release := filepath.Join(dir, "release")
-			proc := filepath.Join(dir, "proc")
-			// PID 1 is the pod's pause process: never the test's.
-			for _, p := range []string{"1", testProcess} {
-				if err := os.MkdirAll(filepath.Join(proc, p), 0o755); err != nil {
-					t.Fatal(err)
+	for shell, argv := range shells {
+		for _, tt := range tests {
+			t.Run(shell+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				h := startHolder(t, argv, tt.holdSeconds, "")
+				tt.act(t, h)
+				took := h.wait(t)
+				if took < tt.atLeast || took > tt.atMost {
+					t.Errorf("the holder exited after %s, want between %s and %s", took, tt.atLeast, tt.atMost)
 				}
-			}
-			script := strings.ReplaceAll(holderScript, ReleaseFile, release)
-			cmd := exec.CommandContext(t.Context(), sh, append(args, script)...)
-			cmd.Env = append(os.Environ(), EnvHoldSeconds+"="+tt.holdSeconds, envProcDir+"="+proc)
-			start := time.Now()
-			if err := cmd.Start(); err != nil {
-				t.Fatalf("starting %s: %v", sh, err)
-			}
-			tt.act(t, release, filepath.Join(proc, testProcess), cmd)
-			err := cmd.Wait()
-			took := time.Since(start)
-			if err != nil {
-				t.Fatalf("the holder must exit 0 so the pod's phase follows the test, got: %v", err)
-			}
-			if took < tt.atLeast || took > tt.atMost {
-				t.Errorf("the holder exited after %s, want between %s and %s", took, tt.atLeast, tt.atMost)
-			}
-		})
+			})
+		}
 	}
+}
+
+// With busybox the holder waits without any process, and the release's write to the wake FIFO ends the wait
+// at once: here each wait lasts 60 s, so only the FIFO can end it within the test's time.
+func TestHolderWaitsWithoutProcessesAndWakesOnRelease(t *testing.T) {
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Fatal("no busybox on PATH: install busybox-static")
+	}
+	h := startHolder(t, []string{busybox, "sh", "-c"}, "600", "60")
+	time.Sleep(500 * time.Millisecond)
+	children, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(h.cmd.Process.Pid), "task", strconv.Itoa(h.cmd.Process.Pid), "children"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := strings.TrimSpace(string(children)); c != "" {
+		t.Errorf("the waiting holder has child processes %s, want none", c)
+	}
+	if fi, err := os.Stat(h.wake); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("the holder made no FIFO %s: %v", h.wake, err)
+	}
+	h.touchRelease(t)
+	// What the release does (reports.ReleaseHolder): open the FIFO for reading and writing, write a line.
+	f, err := os.OpenFile(h.wake, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("\n"); err != nil {
+		t.Fatal(err)
+	}
+	took := h.wait(t)
+	_ = f.Close()
+	if took > 30*time.Second {
+		t.Errorf("the holder exited %s after its start, want it woken by the FIFO long before its 60 s wait ended", took)
+	}
+}
+
+// holder is the holder's script running locally against a fake /proc whose only process besides PID 1 is
+// the test's (test: removing it ends the test).
+type holder struct {
+	cmd                 *exec.Cmd
+	release, wake, test string
+	start               time.Time
+}
+
+func startHolder(t *testing.T, argv []string, holdSeconds, pollSeconds string) *holder {
+	t.Helper()
+	dir := t.TempDir()
+	h := &holder{release: filepath.Join(dir, "release"), wake: filepath.Join(dir, "wake")}
+	proc := filepath.Join(dir, "proc")
+	// PID 1 is the pod's pause process: never the test's.
+	for _, p := range []string{"1", "7"} {
+		if err := os.MkdirAll(filepath.Join(proc, p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.test = filepath.Join(proc, "7")
+	script := strings.NewReplacer(ReleaseFile, h.release, WakeFile, h.wake).Replace(holderScript)
+	h.cmd = exec.CommandContext(t.Context(), argv[0], append(argv[1:], script)...)
+	h.cmd.Env = append(os.Environ(), EnvHoldSeconds+"="+holdSeconds, envProcDir+"="+proc, envPollSeconds+"="+pollSeconds)
+	h.start = time.Now()
+	if err := h.cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", argv[0], err)
+	}
+	return h
+}
+
+func (h *holder) touchRelease(t *testing.T) {
+	t.Helper()
+	if err := os.WriteFile(h.release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wait waits for the holder to exit 0 and returns how long it ran.
+func (h *holder) wait(t *testing.T) time.Duration {
+	t.Helper()
+	if err := h.cmd.Wait(); err != nil {
+		t.Fatalf("the holder must exit 0 so the pod's phase follows the test, got: %v", err)
+	}
+	return time.Since(h.start)
 }

@@ -36,6 +36,8 @@ const (
 	ControlDir = "/testrun"
 	// ReleaseFile is the file whose existence tells the holder to exit.
 	ReleaseFile = ControlDir + "/release"
+	// WakeFile is the FIFO the holder waits on, which the release writes to, so the holder sees it at once.
+	WakeFile = ControlDir + "/wake"
 	// HolderReportsDir is where the holder mounts ReportsVolume, read-only.
 	HolderReportsDir = ControlDir + "/reports"
 
