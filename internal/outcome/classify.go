@@ -54,7 +54,7 @@ const (
 	reasonEvicted      = "Evicted"
 	ReasonNodeLost     = "NodeLost"
 	ReasonDeadline     = "DeadlineExceeded"
-	reasonPodDeleted   = "PodDeleted"
+	ReasonPodDeleted   = "PodDeleted"
 	reasonPodFailed    = "PodFailed"
 	reasonJobFailed    = "JobFailed"
 	reasonDisrupted    = "Disrupted"
@@ -161,7 +161,7 @@ func interruptionOf(job *batchv1.Job, pod *corev1.Pod) *interruption {
 			at = at.Add(-time.Duration(*pod.DeletionGracePeriodSeconds) * time.Second)
 		}
 		return &interruption{at: at, outcome: Outcome{
-			Done: true, ExitCode: exitcode.CannotRun, Reason: reasonPodDeleted, Status: "pod deleted",
+			Done: true, ExitCode: exitcode.CannotRun, Reason: ReasonPodDeleted, Status: "pod deleted",
 			Message: fmt.Sprintf("pod %q was deleted before the test ended: run the test again, and find out who deletes pods in namespace %q (kubectl get events -n %s)",
 				pod.Name, pod.Namespace, pod.Namespace),
 		}}

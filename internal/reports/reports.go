@@ -51,6 +51,9 @@ type ReportCopier struct {
 	dir       string // the report volume's path in it
 	// Linger bounds the fetch container's life (fetch.Mount.Linger); 0 takes the pod's hold (holdOf).
 	Linger time.Duration
+	// SkipFinish leaves the fetch container running after the copy, for a pod that is deleted right after it
+	// (which ends the container): no exec to let it exit (see finish).
+	SkipFinish bool
 }
 
 // RunLinger is how long the fetch container a run adds when its test starts may have to wait for the copy:
@@ -147,7 +150,7 @@ func (c *ReportCopier) Copy(ctx context.Context, pod *corev1.Pod) *outcome.Repor
 		reports.Error = "the pod never ran, so no fetch container could be added"
 		return reports
 	}
-	if c.container != runspec.HolderContainer {
+	if running, _ := fetch.Running(pod, c.container); !running && c.container != runspec.HolderContainer {
 		if err := waitRunning(ctx, c.Client, pod.Namespace, pod.Name, c.container); err != nil {
 			reports.Error = err.Error()
 			return reports
@@ -158,7 +161,7 @@ func (c *ReportCopier) Copy(ctx context.Context, pod *corev1.Pod) *outcome.Repor
 	if cut := (*fetch.CutError)(nil); errors.As(err, &cut) {
 		files, err = c.again(ctx, pod, files, err)
 	}
-	if c.container != runspec.HolderContainer {
+	if c.container != runspec.HolderContainer && !c.SkipFinish {
 		finish(ctx, c.Fetcher, pod.Namespace, pod.Name, c.container)
 	}
 	for _, f := range files {

@@ -166,7 +166,9 @@ func (r *Runner) follow(ctx context.Context, spec runspec.Spec, tail *diagnose.T
 	var copier *reports.ReportCopier
 	var got *outcome.Reports
 	if r.Reports != "" {
-		copier = &reports.ReportCopier{Client: r.Client, Fetcher: r.Fetcher, Progress: r.Progress, To: r.Reports, Linger: reports.RunLinger(spec)}
+		copier = &reports.ReportCopier{Client: r.Client, Fetcher: r.Fetcher, Progress: r.Progress, To: r.Reports, Linger: reports.RunLinger(spec),
+			// A deleted pod ends its fetch container too.
+			SkipFinish: !r.Keep}
 	}
 	r.Progress.Start()
 	defer r.Progress.Stop()
@@ -208,13 +210,16 @@ func (r *Runner) follow(ctx context.Context, spec runspec.Spec, tail *diagnose.T
 		if job != nil {
 			seenJob = true
 		} else if seenJob {
-			return outcome.Outcome{Done: true, ExitCode: exitcode.CannotRun, Reason: "JobDeleted",
-				Message: fmt.Sprintf("job %q was deleted by someone else while the test ran: check who deletes jobs in namespace %q", spec.Name, spec.Namespace)}, pod, got, nil
+			return jobDeleted(spec), pod, got, nil
 		}
 		if p := w.Pod(); p != nil {
 			pod = p
 		}
 		o := events.Refine(ctx, job, pod, outcome.Classify(job, pod))
+		if o.Reason == outcome.ReasonPodDeleted && r.jobGone(ctx, spec) {
+			// The Job's deletion took its pod with it; the pod's watch told first.
+			return jobDeleted(spec), pod, got, nil
+		}
 		if o.Status != lastState.Status {
 			r.Progress.Status(o.Status)
 		}
@@ -242,6 +247,11 @@ func (r *Runner) follow(ctx context.Context, spec runspec.Spec, tail *diagnose.T
 				// Summarised before the release, which leaves the summary in the pod (see FetchRecord).
 				reports.Summarize(r.Progress, got, spec.Name, o, o.ExitCode == exitcode.OK, tail)
 			}
+			if !r.Keep {
+				// The Job is deleted next, and the holder leaves at once on SIGTERM: releasing it and waiting for
+				// the pod and the Job to finish would decide nothing (docs/design.md, "The holder").
+				return o, pod, got, nil
+			}
 			var rec *outcome.FetchRecord
 			if got != nil && got.Error == "" {
 				rec = outcome.NewFetchRecord(got, time.Now())
@@ -260,6 +270,19 @@ func (r *Runner) follow(ctx context.Context, spec runspec.Spec, tail *diagnose.T
 			return o, pod, got, nil
 		}
 	}
+}
+
+// jobDeleted is the outcome of a run whose Job someone else deleted.
+func jobDeleted(spec runspec.Spec) outcome.Outcome {
+	return outcome.Outcome{Done: true, ExitCode: exitcode.CannotRun, Reason: "JobDeleted",
+		Message: fmt.Sprintf("job %q was deleted by someone else while the test ran: check who deletes jobs in namespace %q", spec.Name, spec.Namespace)}
+}
+
+// jobGone asks the API server whether the run's Job is gone (or going), which the Job's watch may not have
+// told yet.
+func (r *Runner) jobGone(ctx context.Context, spec runspec.Spec) bool {
+	job, err := r.Client.BatchV1().Jobs(spec.Namespace).Get(ctx, spec.Name, metav1.GetOptions{})
+	return apierrors.IsNotFound(err) || (err == nil && job.DeletionTimestamp != nil)
 }
 
 // interrupted is the outcome of a run stopped by a signal (or any cancellation of ctx).

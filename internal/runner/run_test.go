@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/podexec"
@@ -136,11 +137,14 @@ func TestRunnerFailsFastOnImagePullAndCleansUp(t *testing.T) {
 	}
 }
 
-func TestRunnerReleasesTheHolderAndReturnsTheTestsCode(t *testing.T) {
+// A Job that is deleted after the run needs no release: the run returns the test's code as soon as the test
+// container ended, without an exec into the holder and without waiting for the pod to finish.
+func TestRunnerReturnsTheTestsCodeWithoutReleasingADeletedJob(t *testing.T) {
 	client := fake.NewClientset()
 	exec := &podexec.Recorder{}
 	r, _ := newRunner(client, exec)
-	kubelet(t, client, testExited(3, corev1.PodRunning), testExited(3, corev1.PodFailed))
+	// The pod never finishes: the holder would hold it until it is deleted.
+	kubelet(t, client, testExited(3, corev1.PodRunning))
 
 	res, err := r.Run(t.Context(), runspec.Spec{Name: "unit-a1b2c", Namespace: "ci", Image: "tests:1", Timeout: time.Minute})
 	if err != nil {
@@ -149,15 +153,19 @@ func TestRunnerReleasesTheHolderAndReturnsTheTestsCode(t *testing.T) {
 	if res.ExitCode != 3 || res.Phase != outcome.PhaseFailed {
 		t.Errorf("result = code %d phase %q, want the test's 3, Failed", res.ExitCode, res.Phase)
 	}
-	want := "ci/unit-a1b2c-abcde/holder: touch " + runspec.ReleaseFile
-	if len(exec.Calls()) != 1 || exec.Calls()[0] != want {
-		t.Errorf("exec calls = %q, want exactly %q", exec.Calls(), want)
+	if len(exec.Calls()) != 0 {
+		t.Errorf("exec calls = %q, want none: the Job is deleted, the holder with it", exec.Calls())
+	}
+	if _, err := client.BatchV1().Jobs("ci").Get(t.Context(), "unit-a1b2c", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("job still exists after the run (err %v)", err)
 	}
 }
 
-func TestRunnerKeepLeavesTheJob(t *testing.T) {
+// A kept Job is released, so that it ends with the test's status.
+func TestRunnerKeepReleasesTheHolderAndLeavesTheJob(t *testing.T) {
 	client := fake.NewClientset()
-	r, stderr := newRunner(client, &podexec.Recorder{})
+	exec := &podexec.Recorder{}
+	r, stderr := newRunner(client, exec)
 	r.Keep = true
 	kubelet(t, client, testExited(0, corev1.PodRunning), testExited(0, corev1.PodSucceeded))
 
@@ -170,6 +178,9 @@ func TestRunnerKeepLeavesTheJob(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "kept job kept-a1b2c") {
 		t.Errorf("stderr does not say the job was kept:\n%s", stderr.String())
+	}
+	if calls := exec.Calls(); len(calls) != 1 || !strings.HasPrefix(calls[0], "ci/kept-a1b2c-abcde/holder: sh -c ") || !strings.Contains(calls[0], runspec.ReleaseFile) {
+		t.Errorf("exec calls = %q, want one release of the holder", calls)
 	}
 }
 
@@ -254,5 +265,36 @@ func TestRunnerKeepsATestsOwnDiagnosticsFile(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "diagnostics not saved") || !strings.Contains(stderr.String(), "--- describe job smoke-x1x2x") {
 		t.Errorf("stderr lacks the warning or the diagnostics themselves:\n%s", stderr)
+	}
+}
+
+// A Job deleted by someone else in the foreground is still there, terminating, when its pod's deletion shows:
+// the run names the Job's deletion, not the pod's (in the background the pod's watch may tell first too).
+func TestRunnerNamesTheJobsDeletionWhenItsPodGoesFirst(t *testing.T) {
+	client := fake.NewClientset()
+	r, stderr := newRunner(client, &podexec.Recorder{})
+	kubelet(t, client, func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodRunning
+		job, err := client.BatchV1().Jobs("ci").Get(t.Context(), "gone-a1b2c", metav1.GetOptions{})
+		if err != nil {
+			t.Errorf("getting the job: %v", err)
+			return
+		}
+		now := metav1.Now()
+		job.DeletionTimestamp = &now
+		if _, err := client.BatchV1().Jobs("ci").Update(t.Context(), job, metav1.UpdateOptions{}); err != nil {
+			t.Errorf("marking the job deleted: %v", err)
+		}
+		p.DeletionTimestamp, p.DeletionGracePeriodSeconds = &now, ptr.To[int64](3)
+	})
+	res, err := r.Run(t.Context(), runspec.Spec{Name: "gone-a1b2c", Namespace: "ci", Image: "tests:1", Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.ExitCode != exitcode.CannotRun || res.Reason != "JobDeleted" {
+		t.Errorf("result = code %d reason %q, want 125 JobDeleted", res.ExitCode, res.Reason)
+	}
+	if !strings.Contains(stderr.String(), "deleted by someone else") {
+		t.Errorf("stderr does not say the job was deleted by someone else:\n%s", stderr.String())
 	}
 }
