@@ -13,14 +13,15 @@ import (
 // ReleaseHolder tells the holder of pod to exit, so the pod and the Job finish with the test's status;
 // with a record of the fetched reports, which the holder carries out (see FetchRecord).
 func ReleaseHolder(ctx context.Context, exec podexec.Executor, namespace, pod string, rec *outcome.FetchRecord) error {
-	// The release comes whether or not the record could be written: the test's status matters more. The FIFO
-	// is opened for reading and writing, which never blocks; the holder reads what is written only while it
-	// waits on it, and checks the release file at least once a second anyway (see runspec's holderScript).
+	// The release comes whether or not the record could be written: the test's status matters more. The wake
+	// FIFO is opened for reading and writing, which never blocks, and gets a line for each of its readers (the
+	// holder and a fetch container); a reader that was not waiting on it at that moment sees the release file
+	// within a second anyway (see runspec's holderScript).
 	record := ""
 	if rec != nil {
 		record = rec.Encode()
 	}
-	command := []string{"sh", "-c", `[ -z "$3" ] || printf '%s\n' "$3" > "$4"; touch "$1"; [ -p "$2" ] && echo 1<> "$2"; true`,
+	command := []string{"sh", "-c", `[ -z "$3" ] || printf '%s\n' "$3" > "$4"; touch "$1"; [ -p "$2" ] && printf '\n\n' 1<> "$2"; true`,
 		"release", runspec.ReleaseFile, runspec.WakeFile, record, runspec.FetchedFile}
 	return exec.Exec(ctx, namespace, pod, runspec.HolderContainer, command, nil, io.Discard, io.Discard)
 }

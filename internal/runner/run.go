@@ -167,8 +167,8 @@ func (r *Runner) follow(ctx context.Context, spec runspec.Spec, tail *diagnose.T
 	var got *outcome.Reports
 	if r.Reports != "" {
 		copier = &reports.ReportCopier{Client: r.Client, Fetcher: r.Fetcher, Progress: r.Progress, To: r.Reports, Linger: reports.RunLinger(spec),
-			// A deleted pod ends its fetch container too.
-			SkipFinish: !r.Keep}
+			// The release that follows the copy ends the fetch container too.
+			SkipFinish: true}
 	}
 	r.Progress.Start()
 	defer r.Progress.Stop()
@@ -247,11 +247,6 @@ func (r *Runner) follow(ctx context.Context, spec runspec.Spec, tail *diagnose.T
 				// Summarised before the release, which leaves the summary in the pod (see FetchRecord).
 				reports.Summarize(r.Progress, got, spec.Name, o, o.ExitCode == exitcode.OK, tail)
 			}
-			if !r.Keep {
-				// The Job is deleted next, and the holder leaves at once on SIGTERM: releasing it and waiting for
-				// the pod and the Job to finish would decide nothing (docs/design.md, "The holder").
-				return o, pod, got, nil
-			}
 			var rec *outcome.FetchRecord
 			if got != nil && got.Error == "" {
 				rec = outcome.NewFetchRecord(got, time.Now())
@@ -261,6 +256,11 @@ func (r *Runner) follow(ctx context.Context, spec runspec.Spec, tail *diagnose.T
 				return o, pod, got, nil
 			}
 			settleBy = time.After(settle)
+		}
+		if ended != nil && !r.Keep && pod != nil && outcome.PodFinished(pod) {
+			// The released pod has finished, so deleting it is quick; a running pod takes the kubelet a few
+			// seconds to tear down. Whether the Job noticed decides nothing (docs/design.md, "The holder").
+			return *ended, pod, got, nil
 		}
 		if o.Done {
 			if ended != nil && !o.TestEnded {

@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"context"
+
 	"github.com/kubectl-testrun/kubectl-testrun/internal/diagnose"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/reporter"
@@ -137,24 +139,26 @@ func TestRunnerFailsFastOnImagePullAndCleansUp(t *testing.T) {
 	}
 }
 
-// A Job that is deleted after the run needs no release: the run returns the test's code as soon as the test
-// container ended, without an exec into the holder and without waiting for the pod to finish.
-func TestRunnerReturnsTheTestsCodeWithoutReleasingADeletedJob(t *testing.T) {
+// The run releases the holder once the reports are home and returns the test's code as soon as the pod
+// finished: the Job, deleted next, need not say so too (here it never does: the fake has no Job controller,
+// and waiting for it would take the 30 s settle bound, past the test's context).
+func TestRunnerReleasesAndReturnsOnceThePodFinished(t *testing.T) {
 	client := fake.NewClientset()
 	exec := &podexec.Recorder{}
 	r, _ := newRunner(client, exec)
-	// The pod never finishes: the holder would hold it until it is deleted.
-	kubelet(t, client, testExited(3, corev1.PodRunning))
+	kubelet(t, client, testExited(3, corev1.PodRunning), testExited(3, corev1.PodFailed))
 
-	res, err := r.Run(t.Context(), runspec.Spec{Name: "unit-a1b2c", Namespace: "ci", Image: "tests:1", Timeout: time.Minute})
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	res, err := r.Run(ctx, runspec.Spec{Name: "unit-a1b2c", Namespace: "ci", Image: "tests:1", Timeout: time.Minute})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	if res.ExitCode != 3 || res.Phase != outcome.PhaseFailed {
 		t.Errorf("result = code %d phase %q, want the test's 3, Failed", res.ExitCode, res.Phase)
 	}
-	if len(exec.Calls()) != 0 {
-		t.Errorf("exec calls = %q, want none: the Job is deleted, the holder with it", exec.Calls())
+	if calls := exec.Calls(); len(calls) != 1 || !strings.HasPrefix(calls[0], "ci/unit-a1b2c-abcde/holder: sh -c ") || !strings.Contains(calls[0], runspec.ReleaseFile) {
+		t.Errorf("exec calls = %q, want one release of the holder", calls)
 	}
 	if _, err := client.BatchV1().Jobs("ci").Get(t.Context(), "unit-a1b2c", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("job still exists after the run (err %v)", err)

@@ -53,17 +53,27 @@ const terminationLog = "/dev/termination-log"
 // message naming the missing one otherwise, so that a broken --helper-image shows while the test still runs.
 // It then keeps the fetch container running until the run is released (the control volume's release file),
 // the plugin has finished its copy (Finish writes the termination message), or the linger time has passed,
-// whichever comes first; the plugin execs into it meanwhile.
+// whichever comes first; the plugin execs into it meanwhile. Like the run's holder, it waits without starting
+// a process: it reads the time from /proc/uptime and waits a second at a time with `read -t` on the control
+// volume's wake FIFO (which the holder makes and the release writes; a FIFO opens for writing on a read-only
+// mount), and sleeps in the background where there is no FIFO or the shell has no `read -t`.
 const lingerScript = `trap 'exit 0' TERM INT
 for tool in tar find sha256sum; do
   command -v "$tool" >/dev/null 2>&1 || { echo "the helper image has no $tool" > ` + terminationLog + `; exit 127; }
 done
-end=$(( $(date +%s) + $1 ))
-until [ -e ` + controlDir + `/release ] || [ -s ` + terminationLog + ` ] || [ "$(date +%s)" -gt "$end" ]; do
-  sleep 0.2 & wait $!
+read -r now _ < /proc/uptime
+end=$(( ${now%%.*} + $1 ))
+wake=` + controlDir + `/wake
+until [ -e ` + controlDir + `/release ] || [ -s ` + terminationLog + ` ]; do
+  read -r now _ < /proc/uptime
+  [ "${now%%.*}" -gt "$end" ] && break
+  if [ -p "$wake" ] && { read -t "${` + envPollSeconds + `:-1}" _ <> "$wake"; [ $? -le 1 ]; } 2>/dev/null; then :; else sleep "${` + envPollSeconds + `:-1}" & wait $!; fi
 done
 exit 0
 `
+
+// envPollSeconds lets the unit tests of lingerScript wait longer between its checks; the pod never sets it.
+const envPollSeconds = "TESTRUN_POLL_SECONDS"
 
 // manifestScript prints a sha256sum line for every regular file of $2 (. or ./NAME) in the directory $1, with
 // the names tar gives them.
