@@ -75,6 +75,10 @@ func (f *LogFollower) Follow(ctx context.Context) error {
 		switch {
 		case ctx.Err() != nil:
 			return ctx.Err()
+		case errors.Is(err, errEnded):
+			// Cut for the final read (see stream).
+			notFound = 0
+			continue
 		case err == nil && final:
 			// The runtime finished the log file before it reported the end: a line still cut is how it ends.
 			if f.resumedEmpty {
@@ -189,13 +193,41 @@ func (f *LogFollower) stream(ctx context.Context, follow bool) error {
 			return f.Client.CoreV1().Pods(f.Source.Namespace).GetLogs(f.Source.Pod, opts).Stream(ctx)
 		}
 	}
-	rc, err := open(ctx, opts)
-	if err != nil {
-		return err
+	// A follow stream of a running container is cut as soon as the status says the container ended: the
+	// kubelet keeps such a stream open until it notices the end itself (about a second), while the final read
+	// that follows brings the rest of the log at once (see Follow).
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if follow && f.Terminated != nil && !f.Terminated() {
+		go func() {
+			tick := time.NewTicker(endPoll)
+			defer tick.Stop()
+			for {
+				select {
+				case <-sctx.Done():
+					return
+				case <-tick.C:
+					if f.Terminated() {
+						cancel(errEnded)
+						return
+					}
+				}
+			}
+		}()
 	}
-	defer rc.Close()
-	return f.copy(rc)
+	rc, err := open(sctx, opts)
+	if err == nil {
+		defer rc.Close()
+		err = f.copy(rc)
+	}
+	if errors.Is(context.Cause(sctx), errEnded) && ctx.Err() == nil {
+		return errEnded
+	}
+	return err
 }
+
+// errEnded cuts a follow stream whose container the status says has ended.
+var errEnded = errors.New("the container ended")
 
 // copy writes the lines of one stream that come after the last line written. Only the start of a reopened
 // stream is compared with what was written; after that every line is new, even one whose timestamp runs

@@ -121,20 +121,21 @@ func TestLogFollowerResumesALineCutByADroppedStream(t *testing.T) {
 				t0 + " a\n" + t1 + " line\n" + t2 + " the end, no newline", // after the container terminated
 			}
 			var out strings.Builder
-			opens := 0
+			var opens atomic.Int32
 			f := &LogFollower{
 				Out:        &out,
 				Retry:      time.Millisecond,
-				Terminated: func() bool { return opens > 0 },
+				Terminated: func() bool { return opens.Load() > 0 },
 				open: func(_ context.Context, opts *corev1.PodLogOptions) (io.ReadCloser, error) {
-					if opens > 0 && (opts.SinceTime == nil || !opts.SinceTime.Time.Equal(mustTime(t, t0))) {
-						t.Errorf("stream %d resumes at %v, want the time of the last whole line", opens, opts.SinceTime)
+					n := opens.Load()
+					if n > 0 && (opts.SinceTime == nil || !opts.SinceTime.Time.Equal(mustTime(t, t0))) {
+						t.Errorf("stream %d resumes at %v, want the time of the last whole line", n, opts.SinceTime)
 					}
-					var r io.Reader = strings.NewReader(streams[opens])
-					if opens == 0 && drop != nil {
+					var r io.Reader = strings.NewReader(streams[n])
+					if n == 0 && drop != nil {
 						r = io.MultiReader(r, iotest.ErrReader(drop))
 					}
-					opens++
+					opens.Add(1)
 					return io.NopCloser(r), nil
 				},
 			}
@@ -144,8 +145,8 @@ func TestLogFollowerResumesALineCutByADroppedStream(t *testing.T) {
 			if diff := cmp.Diff("a\nline\nthe end, no newline", out.String()); diff != "" {
 				t.Errorf("output mismatch (-want +got):\n%s", diff)
 			}
-			if opens != 2 {
-				t.Errorf("the log was opened %d times, want 2", opens)
+			if n := opens.Load(); n != 2 {
+				t.Errorf("the log was opened %d times, want 2", n)
 			}
 		})
 	}
@@ -201,11 +202,11 @@ func TestLogFollowerReportsTheGapOfARotatedLog(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var out strings.Builder
 			var gaps []string
-			opens := 0
+			var opens atomic.Int32
 			f := &LogFollower{
 				Out:        &out,
 				Retry:      time.Millisecond,
-				Terminated: func() bool { return opens == len(tc.streams)-1 },
+				Terminated: func() bool { return int(opens.Load()) == len(tc.streams)-1 },
 				Gap: func(from, to time.Time) {
 					end := "-"
 					if !to.IsZero() {
@@ -214,9 +215,7 @@ func TestLogFollowerReportsTheGapOfARotatedLog(t *testing.T) {
 					gaps = append(gaps, from.Format(stampLayout)+" "+end)
 				},
 				open: func(context.Context, *corev1.PodLogOptions) (io.ReadCloser, error) {
-					s := tc.streams[opens]
-					opens++
-					return io.NopCloser(strings.NewReader(s)), nil
+					return io.NopCloser(strings.NewReader(tc.streams[opens.Add(1)-1])), nil
 				},
 			}
 			if err := f.Follow(t.Context()); err != nil {
@@ -276,15 +275,13 @@ func TestLogFollowerWaitsOutAKubeletThatDoesNotKnowThePodYet(t *testing.T) {
 				func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(t0 + " a\n" + t1 + " b\n")), nil },
 			}
 			var out strings.Builder
-			opens := 0
+			var opens atomic.Int32
 			f := &LogFollower{
 				Client: fake.NewClientset(tc.pods...), Source: LogSource{Namespace: "ci", Pod: "p", Container: "test"},
 				Out: &out, Retry: time.Millisecond,
-				Terminated: func() bool { return opens == len(streams)-1 },
+				Terminated: func() bool { return int(opens.Load()) == len(streams)-1 },
 				open: func(context.Context, *corev1.PodLogOptions) (io.ReadCloser, error) {
-					s := streams[opens]
-					opens++
-					return s()
+					return streams[opens.Add(1)-1]()
 				},
 			}
 			err := f.Follow(t.Context())
@@ -354,4 +351,45 @@ func TestLogFollowerDoesNotSpinOnACleanEndBeforeTheStatus(t *testing.T) {
 			t.Errorf("output %q, want a and b once each", out.String())
 		}
 	})
+}
+
+// A follow stream that the kubelet keeps open after the container ended (it notices the end about a second
+// later) is cut as soon as the status says the container ended, and the final read brings the rest.
+func TestLogFollowerCutsAStreamTheStatusSaysHasEnded(t *testing.T) {
+	const (
+		t0 = "2026-11-22T10:00:00.100000000Z"
+		t1 = "2026-11-22T10:00:00.200000000Z"
+	)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	var out strings.Builder
+	var opens atomic.Int32
+	var ended atomic.Bool
+	f := &LogFollower{
+		Out:        &out,
+		Terminated: ended.Load,
+		open: func(ctx context.Context, _ *corev1.PodLogOptions) (io.ReadCloser, error) {
+			if opens.Add(1) > 1 {
+				return io.NopCloser(strings.NewReader(t0 + " a\n" + t1 + " b\n")), nil
+			}
+			// The first stream brings a line, then stays open until it is cut.
+			r, w := io.Pipe()
+			go func() {
+				_, _ = io.WriteString(w, t0+" a\n")
+				ended.Store(true)
+				<-ctx.Done()
+				w.CloseWithError(ctx.Err())
+			}()
+			return r, nil
+		},
+	}
+	if err := f.Follow(ctx); err != nil {
+		t.Fatalf("Follow: %v (the open stream was not cut when the status said the container ended)", err)
+	}
+	if out.String() != "a\nb\n" {
+		t.Errorf("output %q, want a and b once each", out.String())
+	}
+	if n := opens.Load(); n != 2 {
+		t.Errorf("%d streams opened, want 2", n)
+	}
 }
