@@ -1,7 +1,10 @@
 package cmdkit
 
 import (
+	"io"
+
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -29,10 +32,12 @@ type Factory struct {
 	namespace func() (string, error)
 }
 
-// NewFactory returns the Factory of the real command line.
-func NewFactory(flags *genericclioptions.ConfigFlags) *Factory {
+// NewFactory returns the Factory of the real command line. The API server's warnings (a PodSecurity "would
+// violate", a deprecated API) go to warnings as kubectl prints them: "Warning: ...", each once.
+func NewFactory(flags *genericclioptions.ConfigFlags, warnings io.Writer) *Factory {
 	f := &Factory{ConfigFlags: flags}
-	f.clients = func() (Clients, error) { return newClients(flags) }
+	handler := NewWarningHandler(warnings)
+	f.clients = func() (Clients, error) { return newClients(flags, handler) }
 	f.namespace = func() (string, error) {
 		ns, _, err := flags.ToRawKubeConfigLoader().Namespace()
 		return ns, err
@@ -70,8 +75,23 @@ const (
 	clientBurst = 100
 )
 
-// newClients builds the clients from the kubeconfig flags.
-func newClients(f *genericclioptions.ConfigFlags) (Clients, error) {
+// NewWarningHandler returns the handler of the API server's warnings that kubectl uses: each warning once, as
+// "Warning: ..." on w, coloured where w allows it. The text comes from the cluster (an admission webhook
+// may write anything), so it is escaped like pod text.
+func NewWarningHandler(w io.Writer) rest.WarningHandler {
+	return escapedWarnings{rest.NewWarningWriter(w, rest.WarningWriterOptions{Deduplicate: true, Color: printers.AllowsColorOutput(w)})}
+}
+
+// escapedWarnings escapes a warning's text before its handler prints it (with its own colour).
+type escapedWarnings struct{ rest.WarningHandler }
+
+// HandleWarningHeader implements rest.WarningHandler.
+func (e escapedWarnings) HandleWarningHeader(code int, agent, text string) {
+	e.WarningHandler.HandleWarningHeader(code, agent, printers.EscapeTerminal(text))
+}
+
+// newClients builds the clients from the kubeconfig flags; warnings handles the API server's warnings.
+func newClients(f *genericclioptions.ConfigFlags, warnings rest.WarningHandler) (Clients, error) {
 	var c Clients
 	var err error
 	if c.Namespace, _, err = f.ToRawKubeConfigLoader().Namespace(); err != nil {
@@ -85,6 +105,7 @@ func newClients(f *genericclioptions.ConfigFlags) (Clients, error) {
 	if c.Config.QPS == 0 && c.Config.Burst == 0 {
 		c.Config.QPS, c.Config.Burst = clientQPS, clientBurst
 	}
+	c.Config.WarningHandler = warnings
 	c.API = &runwatch.APIHealth{}
 	c.Config.Wrap(c.API.Wrap)
 	if c.Client, err = kubernetes.NewForConfig(c.Config); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/klog/v2"
 
 	"github.com/kubectl-testrun/kubectl-testrun/internal/cluster"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/extract"
@@ -112,4 +113,36 @@ func (f *Factory) CompleteRuns() cobra.CompletionFunc {
 		}
 		return names, cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+// The values of --diagnostics.
+const (
+	// DiagnosticsSummary prints a failed run's story on stderr and saves the full diagnostics in a file.
+	DiagnosticsSummary = "summary"
+	// DiagnosticsFull prints the full diagnostics on stderr too.
+	DiagnosticsFull = "full"
+)
+
+// AddDiagnosticsFlag binds --diagnostics, which run and wait share.
+func AddDiagnosticsFlag(cmd *cobra.Command, v *string) {
+	if *v == "" {
+		*v = DiagnosticsSummary
+	}
+	cmd.Flags().StringVar(v, "diagnostics", *v, "What stderr shows of a failed run: summary (what failed, the reason, the warning events, the failed tests, where the full diagnostics file is) or full (also the describe output of the Job and pod and the system under test, as with -v=1). The file is written either way.")
+	_ = cmd.RegisterFlagCompletionFunc("diagnostics", cobra.FixedCompletions([]string{DiagnosticsSummary, DiagnosticsFull}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// ValidateDiagnostics checks --diagnostics.
+func ValidateDiagnostics(v string) error {
+	switch v {
+	case DiagnosticsSummary, DiagnosticsFull:
+		return nil
+	}
+	return fmt.Errorf("--diagnostics %q is not supported: use summary or full", v)
+}
+
+// FullDiagnostics says whether the full diagnostics of a failed run go to stderr: with --diagnostics=full,
+// or with -v=1 or more, where a user asks to see more of what the plugin does.
+func FullDiagnostics(v string) bool {
+	return v == DiagnosticsFull || klog.V(1).Enabled()
 }

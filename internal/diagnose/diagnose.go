@@ -2,7 +2,6 @@ package diagnose
 
 import (
 	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
-	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 
 	"context"
 	"errors"
@@ -150,19 +149,33 @@ type SavedDiagnostics struct {
 	err  error
 }
 
-// CreateDiagnostics creates the diagnostics file next to reports (nil, nil without reports). It never replaces
-// a file of the test's own.
-func CreateDiagnostics(reports *outcome.Reports) (*SavedDiagnostics, error) {
-	if reports == nil {
-		return nil, nil
+// DiagnosticsPath is where the diagnostics of run are saved: next to the reports when there are any (dir is
+// not empty), else in the system's temporary directory ($TMPDIR), named after the run.
+func DiagnosticsPath(dir, run string) string {
+	if dir != "" {
+		return filepath.Join(dir, DiagnosticsFile)
 	}
-	if err := os.MkdirAll(reports.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("saving the diagnostics: %w", err)
+	return filepath.Join(os.TempDir(), "testrun-"+run+"-diagnostics.txt")
+}
+
+// CreateDiagnostics creates the diagnostics file of run (see DiagnosticsPath). It never replaces a file of
+// the test's own, nor any other. In the temporary directory, which other users may read, only the user can
+// read it: describe output shows the test's environment.
+func CreateDiagnostics(dir, run string) (*SavedDiagnostics, error) {
+	mode := os.FileMode(0o600)
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("saving the diagnostics: %w", err)
+		}
+		mode = 0o644
 	}
-	path := filepath.Join(reports.Dir, DiagnosticsFile)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	path := DiagnosticsPath(dir, run)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("diagnostics not saved: the test wrote %s itself, and it is kept as it is", path)
+		if dir != "" {
+			return nil, fmt.Errorf("diagnostics not saved: the test wrote %s itself, and it is kept as it is", path)
+		}
+		return nil, fmt.Errorf("diagnostics not saved: %s exists already, and it is kept as it is", path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("saving the diagnostics: %w", err)
@@ -170,15 +183,20 @@ func CreateDiagnostics(reports *outcome.Reports) (*SavedDiagnostics, error) {
 	return &SavedDiagnostics{Path: path, f: f}, nil
 }
 
-// Header says which run failed and how, before the describe output.
-func (s *SavedDiagnostics) Header(spec runspec.Spec, o outcome.Outcome) {
-	fmt.Fprintf(s, "run %s in namespace %s: %s (exit code %d)\n", spec.Name, spec.Namespace, o.Reason, o.ExitCode)
-	if o.Message != "" {
-		fmt.Fprintf(s, "%s\n", o.Message)
+// Header says which run failed and how, then tells its story, before the describe output.
+func (s *SavedDiagnostics) Header(f Failure) {
+	fmt.Fprintf(s, "run %s in namespace %s: %s (exit code %d)\n", f.Run, f.Namespace, f.Outcome.Reason, f.Outcome.ExitCode)
+	if f.Outcome.Message != "" {
+		fmt.Fprintf(s, "%s\n", f.Outcome.Message)
 	}
+	fmt.Fprintf(s, "\n%s\n", f.Headline())
+	for _, l := range f.Story() {
+		fmt.Fprintf(s, "%s\n", l)
+	}
+	fmt.Fprintln(s)
 }
 
-// Write never fails, so that a full disk does not cut the copy on the terminal short; Close reports it.
+// Write never fails, so that a full disk does not cut the rest short; Close reports it.
 func (s *SavedDiagnostics) Write(b []byte) (int, error) {
 	if s.err == nil {
 		_, s.err = io.WriteString(s.f, printers.EscapeTerminal(string(b)))
@@ -187,9 +205,9 @@ func (s *SavedDiagnostics) Write(b []byte) (int, error) {
 }
 
 // Close ends the file with the tail of the test's output; a file that could not be written whole is removed.
-func (s *SavedDiagnostics) Close(tail *TailBuffer) error {
-	if text := tail.String(); text != "" {
-		section(s, fmt.Sprintf("the test's last lines of output (at most %d)", TailLines), func() (string, error) { return text, nil })
+func (s *SavedDiagnostics) Close(tail string) error {
+	if tail != "" {
+		section(s, fmt.Sprintf("the test's last lines of output (at most %d)", TailLines), func() (string, error) { return tail, nil })
 	}
 	err := s.err
 	if cerr := s.f.Close(); err == nil {
@@ -200,6 +218,51 @@ func (s *SavedDiagnostics) Close(tail *TailBuffer) error {
 		return fmt.Errorf("saving the diagnostics in %s: %w", s.Path, err)
 	}
 	return nil
+}
+
+// Explain gathers the diagnostics of the failed run f within budget and saves them (see CreateDiagnostics,
+// dir is the reports directory or ""): the story, the describe output of the Job and pod with their events,
+// the system under test, and the test's last lines. streamed is the test's output as the plugin streamed it
+// (its last lines), "" when it was not; then the last lines are read from the pod's log, and the story shows
+// them. It returns f completed with its events, the lines not streamed and the file, and the describe output
+// for a caller that prints the full diagnostics.
+func (d Diagnosis) Explain(ctx context.Context, budget time.Duration, f Failure, dir, streamed string) (Failure, string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	var notes strings.Builder
+	warnings, err := d.Warnings(ctx, f.Namespace, f.Run, f.Pod)
+	if err != nil {
+		fmt.Fprintf(&notes, "--- warning events: (could not get them: %v)\n", err)
+	}
+	f.Warnings = warnings
+	tail := streamed
+	f.Streamed = streamed != ""
+	if tail == "" && f.Pod != nil {
+		tail = strings.TrimRight(d.LastLines(ctx, f.Pod, TailLines), "\n")
+		f.Tail = lastLines(tail, StoryTailLines)
+	}
+	var bundle strings.Builder
+	d.WriteWithin(ctx, &bundle, max(time.Until(deadline), 0), f.Namespace, f.Run, f.Pod)
+	bundle.WriteString(notes.String())
+	saved, err := CreateDiagnostics(dir, f.Run)
+	if err != nil {
+		f.FileError = err.Error()
+		return f, bundle.String()
+	}
+	f.File = saved.Path
+	saved.Header(f)
+	_, _ = io.WriteString(saved, bundle.String())
+	if err := saved.Close(tail); err != nil {
+		f.File, f.FileError = "", err.Error()
+	}
+	return f, bundle.String()
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // TailLines is how many of the test's last lines a synthesized JUnit report carries.

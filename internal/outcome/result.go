@@ -5,6 +5,7 @@ import (
 
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -49,6 +50,8 @@ type Result struct {
 	Reports *Reports `json:"reports,omitempty"`
 	// Fetched is what the run's pod recorded about the reports fetched from it (describe of a released run).
 	Fetched *FetchRecord `json:"fetched,omitempty"`
+	// Diagnostics is the file the full diagnostics of a failed run were saved in.
+	Diagnostics string `json:"diagnostics,omitempty"`
 
 	// Interrupted says the run was stopped by a signal; it is not part of the document (Phase says it).
 	Interrupted bool `json:"-"`
@@ -87,18 +90,8 @@ func NewResult(spec runspec.Spec, o Outcome, pod *corev1.Pod, started time.Time)
 		DurationSeconds: now.Sub(started).Round(time.Millisecond).Seconds(),
 		Pods:            []PodResult{},
 	}
-	switch {
-	case o.Reason == ReasonInterrupted:
-		r.Phase, r.Interrupted = PhaseInterrupted, true
-	case o.ExitCode == exitcode.Timeout && !o.TestEnded:
-		r.Phase = PhaseTimedOut
-	case o.TestEnded && o.ExitCode == 0:
-		r.Phase = PhasePassed
-	case o.TestEnded:
-		r.Phase = PhaseFailed
-	default:
-		r.Phase = PhaseError
-	}
+	r.Phase = PhaseOf(o)
+	r.Interrupted = r.Phase == PhaseInterrupted
 	if o.TestEnded && o.ExitCode == 0 {
 		r.Reason, r.Message = "", ""
 	}
@@ -106,6 +99,21 @@ func NewResult(spec runspec.Spec, o Outcome, pod *corev1.Pod, started time.Time)
 		r.Pods = append(r.Pods, podResult(pod))
 	}
 	return r
+}
+
+// PhaseOf is the phase of a run that ended with o.
+func PhaseOf(o Outcome) string {
+	switch {
+	case o.Reason == ReasonInterrupted:
+		return PhaseInterrupted
+	case o.ExitCode == exitcode.Timeout && !o.TestEnded:
+		return PhaseTimedOut
+	case o.TestEnded && o.ExitCode == 0:
+		return PhasePassed
+	case o.TestEnded:
+		return PhaseFailed
+	}
+	return PhaseError
 }
 
 func podResult(pod *corev1.Pod) PodResult {
@@ -251,6 +259,44 @@ func FetchRecordOf(pod *corev1.Pod) *FetchRecord {
 		return nil
 	}
 	return &rec
+}
+
+// Verdict is the last line a run prints, on success and on failure, such as
+//
+//	passed: run smoke-x7k2p, 4 tests, 12.3s
+//	failed with exit code 3: run smoke-x7k2p (Error), 1 of 4 tests failed, 12.3s
+//
+// The JUnit count is there when the reports held JUnit; the duration when the run was followed from its
+// start.
+func (r *Result) Verdict() string {
+	var b strings.Builder
+	switch r.Phase {
+	case PhasePassed:
+		b.WriteString("passed")
+	case PhaseInterrupted:
+		fmt.Fprintf(&b, "interrupted with exit code %d", r.ExitCode)
+	case PhaseTimedOut:
+		fmt.Fprintf(&b, "timed out with exit code %d", r.ExitCode)
+	default:
+		fmt.Fprintf(&b, "failed with exit code %d", r.ExitCode)
+	}
+	if r.ExitCode == exitcode.OK {
+		fmt.Fprintf(&b, ": run %s", r.Name)
+	} else {
+		fmt.Fprintf(&b, ": run %s (%s)", r.Name, r.Reason)
+	}
+	if r.Reports != nil && r.Reports.JUnit != nil && len(r.Reports.JUnit.Files) > 0 {
+		j := r.Reports.JUnit
+		if failed := j.Failures + j.Errors; failed > 0 {
+			fmt.Fprintf(&b, ", %d of %d tests failed", failed, j.Tests)
+		} else {
+			fmt.Fprintf(&b, ", %d tests", j.Tests)
+		}
+	}
+	if r.DurationSeconds > 0 {
+		fmt.Fprintf(&b, ", %s", (time.Duration(r.DurationSeconds*float64(time.Second))).Round(100*time.Millisecond))
+	}
+	return b.String()
 }
 
 // ReasonReportsIncomplete is the Result reason of a run whose test passed but whose reports did not all

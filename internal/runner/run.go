@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -58,6 +59,9 @@ type Runner struct {
 	ScheduleTimeout time.Duration
 	// DumpSelector adds the system under test to the diagnostics (see Diagnosis).
 	DumpSelector string
+	// FullDiagnostics prints the full diagnostics of a failed run (describe of the Job and pod, the system
+	// under test) on stderr too, before its story; they are saved in a file anyway.
+	FullDiagnostics bool
 	// Reports, when set, is the local directory the test's report directory is copied into when it ended.
 	Reports string
 	// Fetcher copies the reports (required with Reports).
@@ -101,38 +105,42 @@ func (r *Runner) Run(ctx context.Context, spec runspec.Spec) (*outcome.Result, e
 		}
 	}
 	if oc.ExitCode != exitcode.OK {
-		if oc.Message != "" && !result.Interrupted {
-			r.Progress.Warnf("%s", oc.Message)
-		}
-		r.diagnose(ctx, spec, oc, pod, result.Reports, tail)
+		r.diagnose(ctx, spec, oc, pod, result, tail)
 	}
 	r.cleanup(ctx, spec, result.Interrupted)
 	return result, nil
 }
 
-// diagnose prints the diagnostics of a failed run and, with reports, saves them next to the reports (with the
-// tail of the test's output, which stderr does not repeat) so a CI system can keep them as an artifact.
-func (r *Runner) diagnose(ctx context.Context, spec runspec.Spec, o outcome.Outcome, pod *corev1.Pod, got *outcome.Reports, tail *diagnose.TailBuffer) {
-	w := r.Progress.BlockWriter()
-	saved, err := diagnose.CreateDiagnostics(got)
-	if err != nil {
-		r.Progress.Warnf("%v", err)
-	}
-	if saved != nil {
-		defer func() {
-			if err := saved.Close(tail); err != nil {
-				r.Progress.Warnf("%v", err)
-				return
-			}
-			got.Diagnostics = diagnose.DiagnosticsFile
-			r.Progress.Printf("diagnostics saved in %s", saved.Path)
-		}()
-		saved.Header(spec, o)
-		w = io.MultiWriter(w, saved)
+// diagnose tells the story of a failed run on stderr (what failed, the reason, the decisive events, the failed
+// test cases, the last lines of output when they were not streamed, where the rest is), and saves the full
+// diagnostics in a file: next to the reports, or in the temporary directory without them. The full
+// diagnostics go to stderr too with FullDiagnostics.
+func (r *Runner) diagnose(ctx context.Context, spec runspec.Spec, o outcome.Outcome, pod *corev1.Pod, result *outcome.Result, tail *diagnose.TailBuffer) {
+	f := diagnose.Failure{Run: spec.Name, Namespace: spec.Namespace, Outcome: o, Pod: pod}
+	dir := ""
+	if got := result.Reports; got != nil {
+		f.JUnit, dir = got.JUnit, got.Dir
 	}
 	// Diagnostics read the cluster after the end, also after an interrupt, within a budget.
-	diagnose.Diagnosis{Client: r.Client, DumpSelector: r.DumpSelector}.WriteWithin(ctx, w, diagnose.BudgetAfter(o), spec.Namespace, spec.Name, pod)
+	d := diagnose.Diagnosis{Client: r.Client, DumpSelector: r.DumpSelector}
+	f, bundle := d.Explain(ctx, diagnose.BudgetAfter(o), f, dir, tail.String())
+	if r.FullDiagnostics {
+		_, _ = io.WriteString(r.Progress.BlockWriter(), bundle)
+	}
+	r.Progress.Warnf("%s", f.Headline())
+	_, _ = io.WriteString(r.Progress.BlockWriter(), strings.Join(f.Story(), "\n")+"\n")
+	result.Diagnostics = f.File
+	if f.File != "" && result.Reports != nil {
+		result.Reports.Diagnostics = diagnose.DiagnosticsFile
+	}
 }
+
+// failedReports hides the JUnit summary printed when the reports come home: the story of a failed run
+// tells it, with the rest, once.
+type failedReports struct{ reporter.Reporter }
+
+// Report implements reporter.Reporter.
+func (failedReports) Report(string) {}
 
 // CreateJob creates the Job of spec; an error carries exit code 125.
 func CreateJob(ctx context.Context, client kubernetes.Interface, spec runspec.Spec) (*batchv1.Job, error) {
@@ -245,7 +253,11 @@ func (r *Runner) follow(ctx context.Context, spec runspec.Spec, tail *diagnose.T
 					r.Progress.Warnf("reports: %s", got.Error)
 				}
 				// Summarised before the release, which leaves the summary in the pod (see FetchRecord).
-				reports.Summarize(r.Progress, got, spec.Name, o, o.ExitCode == exitcode.OK, tail)
+				var progress reporter.Reporter = r.Progress
+				if o.ExitCode != exitcode.OK {
+					progress = failedReports{progress}
+				}
+				reports.Summarize(progress, got, spec.Name, o, o.ExitCode == exitcode.OK, tail)
 			}
 			var rec *outcome.FetchRecord
 			if got != nil && got.Error == "" {

@@ -45,7 +45,7 @@ func NewCmdTestrun(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return exitcode.Errorf(exitcode.CannotRun, "%w\nSee '%s --help' for usage.", err, c.CommandPath())
 	})
-	f := cmdkit.NewFactory(configFlags)
+	f := cmdkit.NewFactory(configFlags, streams.ErrOut)
 	cmd.AddCommand(
 		run.NewCmdRun(f, streams),
 		fetch.NewCmdFetch(f, streams),

@@ -102,6 +102,15 @@ func Code(ctx context.Context, err error) int {
 	return genericFailed
 }
 
+// causedByInterrupt tells an error that only says the command was interrupted.
+func causedByInterrupt(ctx context.Context, err error) bool {
+	var interrupt *InterruptError
+	if errors.As(err, &interrupt) {
+		return true
+	}
+	return errors.As(context.Cause(ctx), &interrupt) && (errors.Is(err, context.Canceled) || errors.Is(err, context.Cause(ctx)))
+}
+
 // apiError tells an error of the API server (a refusal, a missing object, a missing permission) or of the
 // way to it (a connection refused, a name that does not resolve, a timeout) from a bug: every command exits
 // 125 for the former, as docs/exit-codes.md says, whichever verb met it.
@@ -115,10 +124,13 @@ func apiError(err error) bool {
 // Report writes err to w the way kubectl does ("error: ..."), unless it carries no message, and returns the
 // exit code for it. Errors echo what the user typed and what the cluster said, so they are escaped like pod
 // text: a raw terminal escape in an argument never reaches the terminal.
+//
+// An error that is the interrupt itself (Ctrl-C on logs -f), or the cancellation it caused, is not printed:
+// the user knows what they did, and the exit code (130 for SIGINT) says it to a script.
 func Report(ctx context.Context, err error, w io.Writer) int {
 	code := Code(ctx, err)
 	var e *Error
-	if err != nil && (!errors.As(err, &e) || e.Err != nil) {
+	if err != nil && !causedByInterrupt(ctx, err) && (!errors.As(err, &e) || e.Err != nil) {
 		fmt.Fprintf(w, "error: %s\n", printers.EscapeTerminal(err.Error()))
 	}
 	return code

@@ -32,12 +32,18 @@ var ansiEscape = regexp.MustCompile(`\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(
 //	FAIL suite/name: first line of the message
 //	ERROR suite/name: first line of the message
 //
-// at most 20 of them, then "  … and N more". Errors and skipped tests are
+// at most 20 of them (see Lines), then "  … and N more". Errors and skipped tests are
 // left out of the first line when there are none. The text has no trailing
 // newline. Names and messages come from the reports, which a test in the pod
 // wrote: control characters and ANSI escape sequences are removed from them,
 // so the text is safe to print on a terminal.
 func (s Summary) Line() string {
+	return s.Lines(maxListed)
+}
+
+// Lines is Line naming at most listed failed cases, for where space is short (a failure's summary on
+// stderr).
+func (s Summary) Lines(listed int) string {
 	var b strings.Builder
 	if len(s.Files) == 0 {
 		return "junit: no reports"
@@ -51,8 +57,8 @@ func (s Summary) Line() string {
 	}
 	fmt.Fprintf(&b, " in %s (%s)", formatSeconds(s.Time), plural(len(s.Files), "file", "files"))
 	for i, c := range s.Failed {
-		if i == maxListed {
-			fmt.Fprintf(&b, "\n  … and %d more", len(s.Failed)-maxListed)
+		if i == listed {
+			fmt.Fprintf(&b, "\n  … and %d more", len(s.Failed)-listed)
 			break
 		}
 		verb := "FAIL"

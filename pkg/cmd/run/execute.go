@@ -63,9 +63,11 @@ func (o *Options) Run(ctx context.Context) error {
 		}
 	}
 	if result.ExitCode != exitcode.OK {
-		// The reason and the diagnostics are printed already; the code says the rest.
+		// The story is printed already: the verdict ends it, and the code says the rest.
+		progress.Warnf("%s", result.Verdict())
 		return exitcode.New(result.ExitCode, nil)
 	}
+	progress.Printf("%s", result.Verdict())
 	return nil
 }
 
@@ -82,6 +84,7 @@ func (o *Options) runner(r plan.Run, logs io.Writer, progress *cmdkit.Progress) 
 		Keep:            o.Keep,
 		ScheduleTimeout: o.ScheduleTimeout,
 		DumpSelector:    o.DumpSelector,
+		FullDiagnostics: cmdkit.FullDiagnostics(o.Diagnostics),
 		API:             o.api,
 	}
 }

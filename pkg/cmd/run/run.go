@@ -37,9 +37,12 @@ var (
 		it timed out, 125 when it could not be run (bad input, missing permission, image pull error,
 		unschedulable, missing Secret or ConfigMap) or when it passed but its --reports did not all come home
 		whole, 126 when its container could not start, 127 when its
-		command was not found, 130/143 when interrupted. When the test fails or cannot run, stderr shows the
-		describe output of the Job and pod with their events. The Job and its pod are deleted at the end,
-		also on Ctrl-C, unless --keep is given.
+		command was not found, 130/143 when interrupted. When the test fails or cannot run, stderr tells the
+		story in a few lines (the reason, the warning events, the failed tests, where the rest is) and the full
+		diagnostics (describe output of the Job and pod with their events) are saved in a file: next to the
+		reports with --reports, else in $TMPDIR; --diagnostics=full (or -v=1) prints them on stderr too. The
+		last line on stderr is the verdict (passed, or failed with the exit code). The Job and its pod are
+		deleted at the end, also on Ctrl-C, unless --keep is given.
 
 		Everything after -- is the command, which replaces the image's entrypoint (with a definition, its
 		args: see below). The run name is the given
@@ -110,6 +113,7 @@ type Options struct {
 	PrintFlags      *cmdkit.PrintFlags
 	Progress        cmdkit.ProgressFlags
 	DumpSelector    string
+	Diagnostics     string
 	HelperImage     string
 	ReportDirs      []string
 	Reports         string
@@ -152,6 +156,7 @@ func NewOptions(f *cmdkit.Factory, streams genericiooptions.IOStreams) *Options 
 		GracePeriod:    runspec.DefaultGrace,
 		PrintFlags:     cmdkit.NewPrintFlags("json", "yaml"),
 		Progress:       cmdkit.ProgressFlags{Color: "auto"},
+		Diagnostics:    cmdkit.DiagnosticsSummary,
 		HelperImage:    runspec.DefaultHelperImage,
 		ReportDirs:     []string{runspec.DefaultReportDir},
 		CopyLimits:     extract.DefaultLimits(),
@@ -198,10 +203,11 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.Keep, "keep", o.Keep, "Keep the Job and its pod after the run, for inspection.")
 	o.PrintFlags.AddFlags(cmd, "Print a result document: json or yaml (with --dry-run, the Job).")
 	o.Progress.AddFlags(cmd, "Print no progress; failures and their diagnostics are still printed.")
-	f.StringVar(&o.DumpSelector, "dump-selector", o.DumpSelector, "On failure, also describe and show the logs of the pods this label selector matches (the system under test).")
+	f.StringVar(&o.DumpSelector, "dump-selector", o.DumpSelector, "On failure, also describe and show the logs of the pods this label selector matches (the system under test), in the diagnostics file.")
+	cmdkit.AddDiagnosticsFlag(cmd, &o.Diagnostics)
 	f.StringVar(&o.HelperImage, "helper-image", o.HelperImage, "The image of the holder container (needs sh, date, sleep and touch) and, with --reports, of the fetch container (also tar, find and sha256sum), for clusters that cannot pull the default.")
 	f.StringArrayVar(&o.ReportDirs, "report-dir", o.ReportDirs, "Where the test writes its reports in its container; exported to it as $TESTRUN_REPORT_DIR. Repeat it for more directories (e.g. a coverage directory): each then comes home under its own path.")
-	f.StringVar(&o.Reports, "reports", o.Reports, "Copy the report directory into this local directory when the test ended (it must be empty or new), verify it, and summarise its JUnit files; a failed run also leaves its diagnostics there (testrun-diagnostics.txt).")
+	f.StringVar(&o.Reports, "reports", o.Reports, "Copy the report directory into this local directory when the test ended (it must be empty or new), verify it, and summarise its JUnit files; a failed run also leaves its diagnostics there (testrun-diagnostics.txt) instead of in $TMPDIR.")
 	f.BoolVar(&o.Detach, "detach", o.Detach, "Create the run and return at once, printing its name as the last line of stdout (or the result document with -o); follow it later with logs, wait and fetch.")
 	f.BoolVar(&o.Restricted, "restricted", o.Restricted, "Run the test container the way PodSecurity 'restricted' requires: non-root (the image must set a numeric user), no privilege escalation, all capabilities dropped.")
 	f.StringVarP(&o.Filename, "filename", "f", o.Filename, "Run the test definition in this file (- for stdin).")
@@ -352,6 +358,9 @@ func (o *Options) Validate() error {
 		return err
 	}
 	if err := o.Progress.Validate(); err != nil {
+		return err
+	}
+	if err := cmdkit.ValidateDiagnostics(o.Diagnostics); err != nil {
 		return err
 	}
 	switch corev1.PullPolicy(o.ImagePullPolicy) {

@@ -4,6 +4,7 @@ package wait
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/kubectl-testrun/kubectl-testrun/internal/cmdkit"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/diagnose"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runner"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 )
@@ -20,7 +22,9 @@ var (
 	long = templates.LongDesc(`
 		Wait for a test run to end and exit with the test's own exit code, as run does: 124 when --timeout
 		passes, 125 when the test cannot run (image pull error, unschedulable, missing Secret), 126/127 when its
-		command cannot start. It fails fast on the same conditions as run, with the reason and the diagnostics.
+		command cannot start. It fails fast on the same conditions as run, with the same short story on stderr
+		and the full diagnostics saved in a file in $TMPDIR (--diagnostics=full or -v=1 print them too).
+		Ctrl-C stops the waiting, not the run (exit code 130).
 
 		wait does not release the run: fetch its reports afterwards with kubectl testrun fetch.`)
 
@@ -38,6 +42,8 @@ type Options struct {
 	// ScheduleTimeout is how long the pod may stay unschedulable.
 	ScheduleTimeout time.Duration
 	Output          cmdkit.ProgressFlags
+	// Diagnostics is what stderr shows of a failed run (cmdkit.AddDiagnosticsFlag).
+	Diagnostics string
 
 	factory *cmdkit.Factory
 	run     string
@@ -61,6 +67,7 @@ func NewCmdWait(f *cmdkit.Factory, streams genericiooptions.IOStreams) *cobra.Co
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to wait; 0 waits as long as it takes. When it passes the command exits 124 and the run goes on.")
 	cmdkit.AddScheduleTimeoutFlag(cmd.Flags(), &o.ScheduleTimeout)
 	o.Output.AddFlags(cmd, "")
+	cmdkit.AddDiagnosticsFlag(cmd, &o.Diagnostics)
 	return cmd
 }
 
@@ -80,26 +87,42 @@ func (o *Options) Validate() error {
 	if err := cmdkit.ValidateScheduleTimeout(o.ScheduleTimeout); err != nil {
 		return err
 	}
+	if err := cmdkit.ValidateDiagnostics(o.Diagnostics); err != nil {
+		return err
+	}
 	return o.Output.Validate()
 }
 
-// Run waits and returns the test's exit code as an error carrying it.
+// Run waits and returns the test's exit code as an error carrying it. A failed run's story is printed and
+// its full diagnostics saved in a file; an interrupted wait says only that the run goes on.
 func (o *Options) Run(ctx context.Context) error {
 	progress := o.Output.Progress(o.ErrOut)
 	progress.Start()
-	outcome, pod, err := runner.Wait(ctx, o.clients.Client, o.clients.API, o.clients.Namespace, o.run, o.Timeout, o.ScheduleTimeout, progress)
+	oc, pod, err := runner.Wait(ctx, o.clients.Client, o.clients.API, o.clients.Namespace, o.run, o.Timeout, o.ScheduleTimeout, progress)
 	progress.Stop()
 	if err != nil {
 		return err
 	}
-	if outcome.ExitCode == exitcode.OK {
+	verdict := (&outcome.Result{Name: o.run, Phase: outcome.PhaseOf(oc), ExitCode: oc.ExitCode, Reason: oc.Reason}).Verdict()
+	switch {
+	case oc.ExitCode == exitcode.OK:
+		progress.Printf("%s", verdict)
 		return nil
+	case oc.Interrupted():
+		// Ctrl-C stops the waiting, not the run: one line says so.
+		progress.Warnf("stopped waiting (%s): run %s goes on; wait for it again, or delete it with kubectl testrun delete %s -n %s", oc.Message, o.run, o.run, o.clients.Namespace)
+		return exitcode.New(oc.ExitCode, nil)
+	case oc.ExitCode == exitcode.Timeout:
+		progress.Warnf("%s", oc.Message)
+		return exitcode.New(oc.ExitCode, nil)
 	}
-	if outcome.Message != "" {
-		progress.Warnf("%s", outcome.Message)
+	f := diagnose.Failure{Run: o.run, Namespace: o.clients.Namespace, Outcome: oc, Pod: pod}
+	f, bundle := diagnose.Diagnosis{Client: o.clients.Client}.Explain(ctx, diagnose.BudgetAfter(oc), f, "", "")
+	if cmdkit.FullDiagnostics(o.Diagnostics) {
+		progress.Block(bundle)
 	}
-	if outcome.ExitCode != exitcode.Timeout {
-		diagnose.Diagnosis{Client: o.clients.Client}.WriteWithin(ctx, progress.BlockWriter(), diagnose.BudgetAfter(outcome), o.clients.Namespace, o.run, pod)
-	}
-	return exitcode.New(outcome.ExitCode, nil)
+	progress.Warnf("%s", f.Headline())
+	progress.Block(strings.Join(f.Story(), "\n") + "\n")
+	progress.Warnf("%s", verdict)
+	return exitcode.New(oc.ExitCode, nil)
 }
