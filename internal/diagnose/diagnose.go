@@ -158,29 +158,29 @@ func DiagnosticsPath(dir, run string) string {
 	return filepath.Join(os.TempDir(), "testrun-"+run+"-diagnostics.txt")
 }
 
-// CreateDiagnostics creates the diagnostics file of run (see DiagnosticsPath). It never replaces a file of
-// the test's own, nor any other. In the temporary directory, which other users may read, only the user can
-// read it: describe output shows the test's environment.
+// CreateDiagnostics creates the diagnostics file of run (see DiagnosticsPath). It never replaces a file: when
+// the test wrote a file of that name among its reports, or a file of that name is in the temporary directory
+// already (wait on the same run twice), the diagnostics go to a new file in the temporary directory. There,
+// where other users may look, only the user can read it: describe output shows the test's environment.
 func CreateDiagnostics(dir, run string) (*SavedDiagnostics, error) {
-	mode := os.FileMode(0o600)
 	if dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("saving the diagnostics: %w", err)
 		}
+	}
+	mode := os.FileMode(0o600)
+	if dir != "" {
 		mode = 0o644
 	}
 	path := DiagnosticsPath(dir, run)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if errors.Is(err, fs.ErrExist) {
-		if dir != "" {
-			return nil, fmt.Errorf("diagnostics not saved: the test wrote %s itself, and it is kept as it is", path)
-		}
-		return nil, fmt.Errorf("diagnostics not saved: %s exists already, and it is kept as it is", path)
+		f, err = os.CreateTemp("", "testrun-"+run+"-diagnostics-*.txt")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("saving the diagnostics: %w", err)
 	}
-	return &SavedDiagnostics{Path: path, f: f}, nil
+	return &SavedDiagnostics{Path: f.Name(), f: f}, nil
 }
 
 // Header says which run failed and how, then tells its story, before the describe output.

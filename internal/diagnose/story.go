@@ -182,7 +182,8 @@ func (f Failure) Story() []string {
 	}
 	switch {
 	case f.File != "":
-		add(1, "full diagnostics (describe of the job and pod, every event): %s", f.File)
+		// Never cut: a path is of no use without its end.
+		lines = append(lines, "  full diagnostics (describe of the job and pod, every event): "+f.File)
 	case f.FileError != "":
 		add(1, "full diagnostics not saved: %s", f.FileError)
 	}

@@ -130,7 +130,7 @@ func (r *Runner) diagnose(ctx context.Context, spec runspec.Spec, o outcome.Outc
 	r.Progress.Warnf("%s", f.Headline())
 	_, _ = io.WriteString(r.Progress.BlockWriter(), strings.Join(f.Story(), "\n")+"\n")
 	result.Diagnostics = f.File
-	if f.File != "" && result.Reports != nil {
+	if f.File != "" && dir != "" && f.File == diagnose.DiagnosticsPath(dir, spec.Name) {
 		result.Reports.Diagnostics = diagnose.DiagnosticsFile
 	}
 }

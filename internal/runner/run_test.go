@@ -121,6 +121,8 @@ func TestRunnerFailsFastOnImagePullAndCleansUp(t *testing.T) {
 	r, stderr := newRunner(client, exec)
 	kubelet(t, client, pullFailing("ErrImagePull", `failed to pull and unpack image "example/missing:1": not found`))
 
+	file := diagnose.DiagnosticsPath("", "smoke-x1x2x")
+	_ = os.Remove(file) // another test's
 	res, err := r.Run(t.Context(), runspec.Spec{Name: "smoke-x1x2x", Namespace: "ci", Image: "example/missing:1", Timeout: time.Minute})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -128,8 +130,20 @@ func TestRunnerFailsFastOnImagePullAndCleansUp(t *testing.T) {
 	if res.ExitCode != exitcode.CannotRun || res.Phase != outcome.PhaseError || res.Reason != "ErrImagePull" {
 		t.Errorf("result = code %d phase %q reason %q, want 125 Error ErrImagePull", res.ExitCode, res.Phase, res.Reason)
 	}
-	if !strings.Contains(stderr.String(), "example/missing:1") || !strings.Contains(stderr.String(), "--- describe job smoke-x1x2x") {
-		t.Errorf("stderr lacks the image or the describe output:\n%s", stderr.String())
+	// The story names the image and where the describe output is; the describe output is only in the file.
+	for _, want := range []string{"testrun: run smoke-x1x2x failed: ", "example/missing:1", "reason: ErrImagePull, exit code 125", "full diagnostics (describe of the job and pod, every event): " + file} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	if strings.Contains(stderr.String(), "--- describe") {
+		t.Errorf("stderr holds the describe output, want it only in the diagnostics file:\n%s", stderr.String())
+	}
+	if b, err := os.ReadFile(file); err != nil || !strings.Contains(string(b), "--- describe job smoke-x1x2x") {
+		t.Errorf("diagnostics file %s: %v, want the describe output of the job:\n%s", file, err, b)
+	}
+	if res.Diagnostics != file {
+		t.Errorf("result diagnostics = %q, want %q", res.Diagnostics, file)
 	}
 	if len(exec.Calls()) != 0 {
 		t.Errorf("exec calls = %v, want none: the test never ran", exec.Calls())
@@ -242,7 +256,7 @@ func TestRunnerSavesDiagnosticsNextToTheReports(t *testing.T) {
 	if strings.Contains(got, "\x1b") {
 		t.Errorf("saved diagnostics hold a raw escape character from the pod's status:\n%q", got)
 	}
-	if !strings.Contains(stderr.String(), "diagnostics saved in "+filepath.Join(r.Reports, diagnose.DiagnosticsFile)) {
+	if !strings.Contains(stderr.String(), "full diagnostics (describe of the job and pod, every event): "+filepath.Join(r.Reports, diagnose.DiagnosticsFile)) {
 		t.Errorf("stderr does not say where the diagnostics are:\n%s", stderr)
 	}
 }
@@ -265,10 +279,17 @@ func TestRunnerKeepsATestsOwnDiagnosticsFile(t *testing.T) {
 		t.Errorf("the test's %s was replaced with:\n%s", diagnose.DiagnosticsFile, b)
 	}
 	if res.Reports.Diagnostics != "" {
-		t.Errorf("result names diagnostics %q, want none saved", res.Reports.Diagnostics)
+		t.Errorf("result names diagnostics %q among the reports, want them elsewhere", res.Reports.Diagnostics)
 	}
-	if !strings.Contains(stderr.String(), "diagnostics not saved") || !strings.Contains(stderr.String(), "--- describe job smoke-x1x2x") {
-		t.Errorf("stderr lacks the warning or the diagnostics themselves:\n%s", stderr)
+	// They are saved in the temporary directory instead, and stderr says where.
+	if dir := filepath.Dir(res.Diagnostics); dir != os.TempDir() {
+		t.Errorf("diagnostics saved as %q, want a file in %s", res.Diagnostics, os.TempDir())
+	}
+	if b, err := os.ReadFile(res.Diagnostics); err != nil || !strings.Contains(string(b), "--- describe job smoke-x1x2x") {
+		t.Errorf("diagnostics file %q: %v, want the describe output of the job:\n%s", res.Diagnostics, err, b)
+	}
+	if !strings.Contains(stderr.String(), "full diagnostics (describe of the job and pod, every event): "+res.Diagnostics) {
+		t.Errorf("stderr does not say where the diagnostics are:\n%s", stderr)
 	}
 }
 

@@ -65,20 +65,28 @@ func TestWaitExitsWithTheTestsCode(t *testing.T) {
 		name:       "passed",
 		args:       []string{"pass-a1b2c"},
 		wantCode:   0,
-		wantStderr: []string{"testrun: test exited with code 0\n"},
+		wantStderr: []string{"testrun: test exited with code 0\n", "testrun: passed: run pass-a1b2c\n"},
 		notStderr:  "--- describe",
 	}, {
 		name:     "failed",
 		args:     []string{"run/fail-d3e4f"},
 		wantCode: 3,
-		wantStderr: []string{"testrun: test exited with code 3\n", "testrun: the test failed with exit code 3\n",
-			"--- describe job fail-d3e4f\n", "--- describe pod fail-d3e4f-x9z8w\n"},
+		// The story, with the last lines of output (wait streamed none) and where the describe output is.
+		wantStderr: []string{"testrun: test exited with code 3\n", "testrun: run fail-d3e4f failed: the test failed with exit code 3\n",
+			"  reason: Error, exit code 3 (pod fail-d3e4f-x9z8w on node node-1)\n", "  the test's last lines of output:\n    fake logs\n",
+			"  full diagnostics (describe of the job and pod, every event): ", "testrun: failed with exit code 3: run fail-d3e4f (Error)\n"},
+		notStderr: "--- describe",
+	}, {
+		name:       "full diagnostics",
+		args:       []string{"fail-d3e4f", "--diagnostics=full"},
+		wantCode:   3,
+		wantStderr: []string{"--- describe job fail-d3e4f\n", "--- describe pod fail-d3e4f-x9z8w\n", "testrun: run fail-d3e4f failed: the test failed with exit code 3\n"},
 	}, {
 		name:     "quiet",
 		args:     []string{"fail-d3e4f", "-q"},
 		wantCode: 3,
-		// Quiet prints no progress, but the failure and its diagnostics still.
-		wantStderr: []string{"testrun: the test failed with exit code 3\n", "--- describe job fail-d3e4f\n"},
+		// Quiet prints no progress, but the failure's story still.
+		wantStderr: []string{"testrun: run fail-d3e4f failed: the test failed with exit code 3\n", "testrun: failed with exit code 3: run fail-d3e4f (Error)\n"},
 		notStderr:  "test exited with code",
 	}, {
 		name:       "timed out",
@@ -134,7 +142,7 @@ func TestWaitOnAJobDeletedMeanwhileExits125(t *testing.T) {
 	if code := exitcode.Code(t.Context(), err); code != exitcode.CannotRun {
 		t.Errorf("wait on a run whose Job was deleted: exit code = %d (error %v), want %d; stderr:\n%s", code, err, exitcode.CannotRun, errOut)
 	}
-	assertInOrder(t, "wait stderr", errOut, []string{`testrun: job "slow-g5h6i" was deleted before its test ended`})
+	assertInOrder(t, "wait stderr", errOut, []string{`testrun: run slow-g5h6i failed: job "slow-g5h6i" was deleted before its test ended`})
 }
 
 // Bad input, a run that does not exist (its pod without its Job is no run) and an API error exit 125.
