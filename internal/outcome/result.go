@@ -270,12 +270,12 @@ func FetchRecordOf(pod *corev1.Pod) *FetchRecord {
 // start.
 func (r *Result) Verdict() string {
 	var b strings.Builder
-	switch r.Phase {
-	case PhasePassed:
+	switch {
+	case r.ExitCode == exitcode.OK:
 		b.WriteString("passed")
-	case PhaseInterrupted:
+	case r.Phase == PhaseInterrupted:
 		fmt.Fprintf(&b, "interrupted with exit code %d", r.ExitCode)
-	case PhaseTimedOut:
+	case r.Phase == PhaseTimedOut:
 		fmt.Fprintf(&b, "timed out with exit code %d", r.ExitCode)
 	default:
 		fmt.Fprintf(&b, "failed with exit code %d", r.ExitCode)

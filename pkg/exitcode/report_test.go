@@ -58,3 +58,31 @@ func TestCodeMapsAPIErrorsTo125InEveryVerb(t *testing.T) {
 		t.Errorf("an interrupt must win over the error it caused: got %d, want 143", got)
 	}
 }
+
+// Ctrl-C on a command that streams until it is stopped (logs -f) exits 130 without an error line: the
+// interrupt itself, or the cancellation it caused, needs no "error: ...". Another error still prints.
+func TestReportSaysNothingOfTheInterruptItself(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(t.Context())
+	cancel(Interrupted(syscall.SIGINT))
+	tests := []struct {
+		name string
+		ctx  context.Context
+		err  error
+		code int
+		want string
+	}{
+		{"the interrupt", ctx, context.Cause(ctx), 130, ""},
+		{"the interrupt, wrapped", ctx, fmt.Errorf("following logs: %w", context.Cause(ctx)), 130, ""},
+		{"the cancellation it caused", ctx, fmt.Errorf("watching: %w", context.Canceled), 130, ""},
+		{"another error after it", ctx, errors.New("a bug"), 130, "error: a bug\n"},
+		{"a cancellation without an interrupt", t.Context(), context.Canceled, 1, "error: context canceled\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var w bytes.Buffer
+			if code := Report(tt.ctx, tt.err, &w); code != tt.code || w.String() != tt.want {
+				t.Errorf("Report(%v) = %d, wrote %q; want %d, %q", tt.err, code, w.String(), tt.code, tt.want)
+			}
+		})
+	}
+}
