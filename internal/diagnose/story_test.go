@@ -110,7 +110,7 @@ func TestStoryTellsWhatFailedAndWhereTheRestIs(t *testing.T) {
 	}, {
 		name: "it could not run: the events say why",
 		failure: Failure{Run: "run-x", Namespace: "ci",
-			Outcome: outcome.Outcome{Done: true, ExitCode: 125, Reason: "Unschedulable", Message: "pod \"run-x-abcde\" cannot be scheduled (Unschedulable): check --node-selector"},
+			Outcome:  outcome.Outcome{Done: true, ExitCode: 125, Reason: "Unschedulable", Message: "pod \"run-x-abcde\" cannot be scheduled (Unschedulable): check --node-selector"},
 			Warnings: []Warning{{Object: "pod/run-x-abcde", Reason: "FailedScheduling", Message: "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.", Count: 2}},
 			Streamed: true, File: "/tmp/d.txt"},
 		headline: `run run-x failed: pod "run-x-abcde" cannot be scheduled (Unschedulable): check --node-selector`,

@@ -294,7 +294,7 @@ func (r *Result) Verdict() string {
 		}
 	}
 	if r.DurationSeconds > 0 {
-		fmt.Fprintf(&b, ", %s", (time.Duration(r.DurationSeconds*float64(time.Second))).Round(100*time.Millisecond))
+		fmt.Fprintf(&b, ", %s", (time.Duration(r.DurationSeconds * float64(time.Second))).Round(100*time.Millisecond))
 	}
 	return b.String()
 }
