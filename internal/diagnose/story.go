@@ -129,7 +129,7 @@ func (f Failure) Headline() string {
 		msg = fmt.Sprintf("it ended with exit code %d", f.Outcome.ExitCode)
 	}
 	if f.Outcome.Interrupted() {
-		return fmt.Sprintf("run %s was interrupted: %s", f.Run, firstLine(msg))
+		return fmt.Sprintf("run %s was stopped: %s", f.Run, firstLine(msg))
 	}
 	return fmt.Sprintf("run %s failed: %s", f.Run, firstLine(msg))
 }

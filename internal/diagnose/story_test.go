@@ -124,7 +124,7 @@ func TestStoryTellsWhatFailedAndWhereTheRestIs(t *testing.T) {
 		name: "interrupted",
 		failure: Failure{Run: "run-x", Namespace: "ci", Streamed: true, File: "/tmp/d.txt",
 			Outcome: outcome.Outcome{Done: true, ExitCode: 130, Reason: outcome.ReasonInterrupted, Message: "interrupted (SIGINT)"}},
-		headline: "run run-x was interrupted: interrupted (SIGINT)",
+		headline: "run run-x was stopped: interrupted (SIGINT)",
 		want: []string{
 			"  reason: Interrupted, exit code 130",
 			"  full diagnostics (describe of the job and pod, every event): /tmp/d.txt",

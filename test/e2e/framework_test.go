@@ -33,6 +33,7 @@ var (
 	kubectlBin string // the harness' kubectl, at the cluster's version
 	pluginBin  string // the plugin binary built for this run
 	pluginDir  string // the directory holding pluginBin, put first on PATH for kubectl's plugin mechanism
+	tmpDir     string // the commands' $TMPDIR, where failed runs save their diagnostics without --reports
 	k8sVersion string // the pinned Kubernetes version
 	client     kubernetes.Interface
 )
@@ -44,6 +45,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	_ = os.RemoveAll(pluginDir)
+	_ = os.RemoveAll(tmpDir)
 	os.Exit(code)
 }
 
@@ -77,6 +79,9 @@ func setup() error {
 
 	pluginDir, err = os.MkdirTemp("", "testrun-e2e-bin-")
 	if err != nil {
+		return err
+	}
+	if tmpDir, err = os.MkdirTemp("", "testrun-e2e-tmp-"); err != nil {
 		return err
 	}
 	pluginBin = filepath.Join(pluginDir, "kubectl-testrun")
@@ -116,13 +121,15 @@ func (r result) String() string {
 	return fmt.Sprintf("exit code %d after %s\n--- stdout:\n%s\n--- stderr:\n%s", r.code, r.took.Round(time.Millisecond), r.stdout, r.stderr)
 }
 
-// command returns cmd set up with the cluster's kubeconfig and the plugin first on PATH.
+// command returns cmd set up with the cluster's kubeconfig, the plugin first on PATH and a temporary
+// directory of the tests' own.
 func command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = append(os.Environ(),
 		"KUBECONFIG="+kubeconfig,
 		"PATH="+pluginDir+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"NO_COLOR=1",
+		"TMPDIR="+tmpDir,
 	)
 	return cmd
 }

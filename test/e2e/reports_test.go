@@ -153,7 +153,7 @@ func wantDiagnostics(t *testing.T, dir string, r result, want ...string) {
 			t.Errorf("%s lacks %q:\n%s", path, w, b)
 		}
 	}
-	wantStderr(t, r, "diagnostics saved in "+path)
+	wantStderr(t, r, "full diagnostics (describe of the job and pod, every event): "+path)
 }
 
 // 4. In a namespace that enforces PodSecurity "restricted", run + fetch works.

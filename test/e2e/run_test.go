@@ -85,7 +85,8 @@ func TestRunPassingTestExitsZeroAndCleansUp(t *testing.T) {
 	assertNothingLeft(t, ns)
 }
 
-// 2. A test that exits 3 makes the command exit 3, with describe output and events on stderr.
+// 2. A test that exits 3 makes the command exit 3, with the reason on stderr and the describe output and
+// events in the diagnostics file; --diagnostics=full prints them on stderr too.
 func TestRunFailingTestExitsWithItsCodeAndDiagnoses(t *testing.T) {
 	ns := namespace(t)
 	r := testrun(t, "run", "fail", "-n", ns, "--image", testee, "--env", "TESTEE_PRINT=about to fail", "--env", "TESTEE_EXIT=3")
@@ -93,7 +94,12 @@ func TestRunFailingTestExitsWithItsCodeAndDiagnoses(t *testing.T) {
 	if r.stdout != "about to fail\n" {
 		t.Errorf("stdout = %q, want the test's own line", r.stdout)
 	}
-	wantStderr(t, r, "the test failed with exit code 3", "--- describe job fail-", "--- describe pod fail-", "Exit Code:    3", "Events:", "Started")
+	wantStderr(t, r, "the test failed with exit code 3")
+	wantDiagnosticsFile(t, r, "--- describe job fail-", "--- describe pod fail-", "Exit Code:    3", "Events:", "Started")
+
+	r = testrun(t, "run", "fail", "-n", ns, "--image", testee, "--env", "TESTEE_EXIT=3", "--diagnostics=full")
+	wantCode(t, r, 3)
+	wantStderr(t, r, "--- describe job fail-", "--- describe pod fail-", "Exit Code:    3", "Events:", "the test failed with exit code 3")
 	assertNothingLeft(t, ns)
 }
 
@@ -190,10 +196,14 @@ func TestRunInterruptCleansUp(t *testing.T) {
 	if took > 10*time.Second {
 		t.Errorf("took %s to exit after SIGINT, want under 10s", took)
 	}
-	// What it could grab in the time: the state of the run when it was stopped.
-	if !strings.Contains(stderr.String(), "--- describe pod cancelled-") || !strings.Contains(stderr.String(), "State:          Running") {
-		t.Errorf("stderr after SIGINT lacks the describe of the running pod:\n%s", stderr.String())
+	// What it could grab in the time, the state of the run when it was stopped, is in the diagnostics file;
+	// stderr tells a short story.
+	r := result{stderr: stderr.String(), code: 130}
+	wantStderr(t, r, "testrun: run cancelled-", " was stopped: interrupted (SIGINT)", "testrun: interrupted with exit code 130: run cancelled-")
+	if n := len(lines(r.stderr)); n > 20 {
+		t.Errorf("stderr after SIGINT has %d lines, want a short story:\n%s", n, r.stderr)
 	}
+	wantDiagnosticsFile(t, r, "--- describe pod cancelled-", "State:          Running")
 	assertNothingLeft(t, ns)
 }
 
@@ -366,8 +376,8 @@ func TestRunOOMKilledIsReported(t *testing.T) {
 	assertNothingLeft(t, ns)
 }
 
-// On failure, --dump-selector adds describe and logs of the system under test, as the seed suites dump
-// their service's pods.
+// On failure, --dump-selector adds describe and logs of the system under test to the diagnostics file, as the
+// seed suites dump their service's pods.
 func TestRunDumpSelectorShowsTheSystemUnderTest(t *testing.T) {
 	ns := namespace(t)
 	kubectl(t, "-n", ns, "run", "sut", "--image", busybox, "--labels", "app=sut", "--restart", "Never",
@@ -378,5 +388,5 @@ func TestRunDumpSelectorShowsTheSystemUnderTest(t *testing.T) {
 	})
 	r := testrun(t, "run", "broken", "-n", ns, "--image", testee, "--env", "TESTEE_EXIT=1", "--dump-selector", "app=sut")
 	wantCode(t, r, 1)
-	wantStderr(t, r, "--- describe pod sut (--dump-selector)", "--- last 50 lines of pod sut container sut", "service log line")
+	wantDiagnosticsFile(t, r, "--- describe pod sut (--dump-selector)", "--- last 50 lines of pod sut container sut", "service log line")
 }
