@@ -253,7 +253,7 @@ func (r *Runner) follow(ctx context.Context, spec runspec.Spec, tail *diagnose.T
 					r.Progress.Warnf("reports: %s", got.Error)
 				}
 				// Summarised before the release, which leaves the summary in the pod (see FetchRecord).
-				var progress reporter.Reporter = r.Progress
+				progress := r.Progress
 				if o.ExitCode != exitcode.OK {
 					progress = failedReports{progress}
 				}

@@ -34,7 +34,7 @@ func diagnosticsPath(t *testing.T, r result) string {
 }
 
 // wantDiagnosticsFile checks that the diagnostics file stderr names holds every string of want.
-func wantDiagnosticsFile(t *testing.T, r result, want ...string) string {
+func wantDiagnosticsFile(t *testing.T, r result, want ...string) {
 	t.Helper()
 	path := diagnosticsPath(t, r)
 	b, err := os.ReadFile(path)
@@ -46,7 +46,6 @@ func wantDiagnosticsFile(t *testing.T, r result, want ...string) string {
 			t.Errorf("%s lacks %q:\n%s", path, w, b)
 		}
 	}
-	return string(b)
 }
 
 // A plain assertion failure (exit 1, a JUnit report naming the failed case) tells a short story on stderr:
