@@ -30,14 +30,20 @@ type Factory struct {
 
 	clients   func() (Clients, error)
 	namespace func() (string, error)
+	color     string
 }
+
+// SetColor makes the API server's warnings follow the verb's --color (auto, always or never), as the plugin's
+// own messages do. The root command calls it before the verb runs.
+func (f *Factory) SetColor(mode string) { f.color = mode }
 
 // NewFactory returns the Factory of the real command line. The API server's warnings (a PodSecurity "would
 // violate", a deprecated API) go to warnings as kubectl prints them: "Warning: ...", each once.
 func NewFactory(flags *genericclioptions.ConfigFlags, warnings io.Writer) *Factory {
-	f := &Factory{ConfigFlags: flags}
-	handler := NewWarningHandler(warnings)
-	f.clients = func() (Clients, error) { return newClients(flags, handler) }
+	f := &Factory{ConfigFlags: flags, color: "auto"}
+	f.clients = func() (Clients, error) {
+		return newClients(flags, NewWarningHandler(warnings, (&ProgressFlags{Color: f.color}).UseColor(warnings)))
+	}
 	f.namespace = func() (string, error) {
 		ns, _, err := flags.ToRawKubeConfigLoader().Namespace()
 		return ns, err
@@ -76,10 +82,10 @@ const (
 )
 
 // NewWarningHandler returns the handler of the API server's warnings that kubectl uses: each warning once, as
-// "Warning: ..." on w, coloured where w allows it. The text comes from the cluster (an admission webhook
-// may write anything), so it is escaped like pod text.
-func NewWarningHandler(w io.Writer) rest.WarningHandler {
-	return escapedWarnings{rest.NewWarningWriter(w, rest.WarningWriterOptions{Deduplicate: true, Color: printers.AllowsColorOutput(w)})}
+// "Warning: ..." on w, its label coloured when color says so. The text comes from the cluster (an admission
+// webhook may write anything), so it is escaped like pod text.
+func NewWarningHandler(w io.Writer, color bool) rest.WarningHandler {
+	return escapedWarnings{rest.NewWarningWriter(w, rest.WarningWriterOptions{Deduplicate: true, Color: color})}
 }
 
 // escapedWarnings escapes a warning's text before its handler prints it (with its own colour).

@@ -30,25 +30,33 @@ func TestFactoryClientsPrintWarningsTheKubectlWay(t *testing.T) {
 	}
 	flags := genericclioptions.NewConfigFlags(false)
 	flags.APIServer, flags.Namespace, flags.KubeConfig = ptr.To(api.URL), ptr.To("ci"), ptr.To(kubeconfig)
-	var errOut bytes.Buffer
-	clients, err := NewFactory(flags, &errOut).Clients()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		if _, err := clients.Client.BatchV1().Jobs("ci").List(t.Context(), metav1.ListOptions{}); err != nil {
+	for _, tt := range []struct{ color, want string }{
+		{"auto", "Warning: " + warning + "\n"}, // no terminal here
+		{"never", "Warning: " + warning + "\n"},
+		{"always", "\x1b[33;1mWarning:\x1b[0m " + warning + "\n"},
+	} {
+		var errOut bytes.Buffer
+		f := NewFactory(flags, &errOut)
+		f.SetColor(tt.color)
+		clients, err := f.Clients()
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	if diff := cmp.Diff("Warning: "+warning+"\n", errOut.String()); diff != "" {
-		t.Errorf("stderr (-want +got):\n%s", diff)
+		for range 2 {
+			if _, err := clients.Client.BatchV1().Jobs("ci").List(t.Context(), metav1.ListOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if diff := cmp.Diff(tt.want, errOut.String()); diff != "" {
+			t.Errorf("--color=%s: stderr (-want +got):\n%s", tt.color, diff)
+		}
 	}
 }
 
 // A warning's text comes from the cluster: its terminal escapes are shown, not obeyed.
 func TestWarningHandlerEscapesTheWarning(t *testing.T) {
 	var out bytes.Buffer
-	NewWarningHandler(&out).HandleWarningHeader(299, "-", "policy \x1b]0;pwned\x07says no")
+	NewWarningHandler(&out, false).HandleWarningHeader(299, "-", "policy \x1b]0;pwned\x07says no")
 	if diff := cmp.Diff("Warning: policy ^[]0;pwned\x07says no\n", out.String()); diff != "" {
 		t.Errorf("warning (-want +got):\n%s", diff)
 	}

@@ -46,6 +46,12 @@ func NewCmdTestrun(streams genericiooptions.IOStreams) *cobra.Command {
 		return exitcode.Errorf(exitcode.CannotRun, "%w\nSee '%s --help' for usage.", err, c.CommandPath())
 	})
 	f := cmdkit.NewFactory(configFlags, streams.ErrOut)
+	// The API server's warnings follow the verb's --color, as its own messages do.
+	cmd.PersistentPreRun = func(c *cobra.Command, _ []string) {
+		if color := c.Flags().Lookup("color"); color != nil {
+			f.SetColor(color.Value.String())
+		}
+	}
 	cmd.AddCommand(
 		run.NewCmdRun(f, streams),
 		fetch.NewCmdFetch(f, streams),

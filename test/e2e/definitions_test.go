@@ -422,7 +422,8 @@ spec:
 	if strings.Contains(r.stdout, "nightly") || strings.Contains(r.stderr, "nightly") {
 		t.Errorf("the definition labelled suite=nightly ran too:\n%s", r)
 	}
-	wantStderr(t, r, "[smoke-fail] testrun: the test failed with exit code 3", "(smoke-fail) failed with exit code 3, the first to fail", "(smoke-pass) passed")
+	wantStderr(t, r, "[smoke-fail] testrun: run smoke-fail-", " failed: the test failed with exit code 3\n", "[smoke-fail]   full diagnostics (describe of the job and pod, every event): ",
+		"(smoke-fail) failed with exit code 3, the first to fail", "(smoke-pass) passed")
 	assertNothingLeft(t, ns)
 }
 
