@@ -83,6 +83,8 @@ type Flags struct {
 	Grace           time.Duration
 	HelperImage     string
 	Restricted      bool
+	// PodPatches (--overrides) apply after the definition's podTemplatePatch.
+	PodPatches []runspec.PodPatch
 }
 
 // Input is everything one run's plan depends on.
@@ -177,7 +179,11 @@ func Plan(in Input) Run {
 			env = append(env, corev1.EnvVar{Name: e.Name, Value: e.Value})
 		}
 		defConfig = def.Spec.Config
+		if p := def.PodPatch; p != nil {
+			spec.PodPatches = append(spec.PodPatches, *p)
+		}
 	}
+	spec.PodPatches = append(spec.PodPatches, f.PodPatches...)
 	configEnv, files := definition.Render(definition.MergeConfig(in.Global, f.Config, defConfig))
 	spec.Files = files
 	for _, e := range slices.Concat(configEnv, f.Env) {

@@ -144,7 +144,11 @@ func (failedReports) Report(string) {}
 
 // CreateJob creates the Job of spec; an error carries exit code 125.
 func CreateJob(ctx context.Context, client kubernetes.Interface, spec runspec.Spec) (*batchv1.Job, error) {
-	job, err := client.BatchV1().Jobs(spec.Namespace).Create(ctx, runspec.BuildJob(spec), metav1.CreateOptions{})
+	job, err := runspec.Job(spec)
+	if err != nil {
+		return nil, exitcode.New(exitcode.CannotRun, err)
+	}
+	job, err = client.BatchV1().Jobs(spec.Namespace).Create(ctx, job, metav1.CreateOptions{})
 	if err != nil {
 		return nil, exitcode.Errorf(exitcode.CannotRun, "creating job %q in namespace %q: %w", spec.Name, spec.Namespace, err)
 	}

@@ -126,6 +126,9 @@ type Spec struct {
 	// GitSHA and GitRef are the commit and ref the client's CI builds, exported to the test as
 	// TESTRUN_GIT_SHA and TESTRUN_GIT_REF when set.
 	GitSHA, GitRef string
+	// PodPatches change the pod template after the plugin built it, in order: a definition's
+	// podTemplatePatch, then --overrides (see Job).
+	PodPatches []PodPatch
 }
 
 // ConfigFile is a file the test container finds at Path, whose content is a literal Value, a Secret key or a
@@ -271,6 +274,12 @@ func (s Spec) Validate() error {
 			add("node selector key %q is not a valid label key: %s: fix --node-selector", k, strings.Join(content.IsLabelKey(k), "; "))
 		case len(content.IsLabelValue(s.NodeSelector[k])) != 0:
 			add("node selector %q has an invalid value %q: %s: fix --node-selector", k, s.NodeSelector[k], strings.Join(content.IsLabelValue(s.NodeSelector[k]), "; "))
+		}
+	}
+	if len(s.PodPatches) > 0 && len(errs) == 0 {
+		// Patches apply to the pod the rest of the Spec builds, so they are checked once the rest is valid.
+		if _, err := Job(s); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

@@ -123,8 +123,12 @@ func readDir(fsys fs.FS, dir string, origin Origin, withConfig bool) ([]*Definit
 	return defs, config, nil
 }
 
-// ReadFile parses the definition in data, read from file (-f), and marks it as given on the command line.
+// ReadFile parses the definition in data, read from file (-f), and marks it as given on the command line. A
+// batch/v1 Job manifest is read by ReadJob.
 func ReadFile(file string, data []byte) (*Definition, error) {
+	if _, kind, err := Kind(file, data); err == nil && kind == KindJob {
+		return ReadJob(file, data)
+	}
 	d, err := Parse(file, data)
 	if err != nil {
 		return nil, err

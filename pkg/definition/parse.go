@@ -28,6 +28,9 @@ func Parse(file string, data []byte) (*Definition, error) {
 	if err := locate(file, root, d.validate()); err != nil {
 		return nil, err
 	}
+	if err := d.checkPodPatch(file, root); err != nil {
+		return nil, err
+	}
 	return &d, nil
 }
 

@@ -117,7 +117,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name:    "unknown field with no near name lists the fields",
 			doc:     strings.Replace(valid, "  timeout: 20m", "  parallelism: 3", 1),
-			wantErr: `line 36: unknown field "parallelism" in spec: the fields there are image, command, args, workingDir, env, config, reports, resources, timeout, labels, requires`,
+			wantErr: `line 36: unknown field "parallelism" in spec: the fields there are image, command, args, workingDir, env, config, reports, resources, timeout, labels, requires, podTemplatePatch, podTemplatePatchType`,
 		},
 		{
 			name:    "a string where a list belongs",

@@ -10,6 +10,8 @@ package definition
 
 import (
 	"time"
+
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 )
 
 // The versioned identity of the documents this package reads.
@@ -43,6 +45,12 @@ type Definition struct {
 
 	// Source says where the definition was found; it is not part of the document.
 	Source Source `yaml:"-" json:"-"`
+	// Namespace is the namespace of the Job manifest the definition was made from (ReadJob); "" for a
+	// definition, which has none.
+	Namespace string `yaml:"-" json:"-"`
+	// PodPatch is Spec.PodTemplatePatch checked and turned into JSON by Parse, or the pod template of a Job
+	// manifest made a patch by ReadJob; nil when there is none. It is not part of the document.
+	PodPatch *runspec.PodPatch `yaml:"-" json:"-"`
 }
 
 // Metadata names a definition.
@@ -84,6 +92,13 @@ type Spec struct {
 	Labels map[string]string `yaml:"labels,omitempty" json:"labels,omitempty"`
 	// Requires says, in words, what the image must contain for the definition to work.
 	Requires string `yaml:"requires,omitempty" json:"requires,omitempty"`
+	// PodTemplatePatch changes the run's pod template after the plugin built it, as --overrides does: a
+	// mapping of the template's metadata and spec (a strategic merge or merge patch), or a list of
+	// operations (a json patch). It is the escape hatch for what no field sets: hostNetwork, a sidecar, a
+	// volume, a securityContext, a priority or runtime class, an annotation.
+	PodTemplatePatch any `yaml:"podTemplatePatch,omitempty" json:"podTemplatePatch,omitempty"`
+	// PodTemplatePatchType is strategic (the default for a mapping), merge or json (the default for a list).
+	PodTemplatePatchType string `yaml:"podTemplatePatchType,omitempty" json:"podTemplatePatchType,omitempty"`
 }
 
 // EnvVar is a literal environment variable of the test container.

@@ -175,7 +175,10 @@ func (o *Options) runParallel(ctx context.Context) error {
 func (o *Options) printDryRun(ctx context.Context) error {
 	jobs := make([]*batchv1.Job, 0, len(o.runs))
 	for _, r := range o.runs {
-		job := runspec.BuildJob(r.Spec)
+		job, err := runspec.Job(r.Spec)
+		if err != nil {
+			return exitcode.New(exitcode.CannotRun, err)
+		}
 		if o.dryRun == cmdutil.DryRunServer {
 			created, err := o.client.BatchV1().Jobs(r.Spec.Namespace).Create(ctx, job, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 			if err != nil {

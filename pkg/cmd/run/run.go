@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -120,6 +121,9 @@ type Options struct {
 	Restricted      bool
 	Detach          bool
 	CopyLimits      extract.Limits
+	// Overrides is a patch of the pod template (--overrides), of the type OverrideType.
+	Overrides    string
+	OverrideType string
 
 	// Filename, Definition, Plugin and Selector choose the definitions to run; at most one may be given.
 	Filename   string
@@ -160,6 +164,7 @@ func NewOptions(f *cmdkit.Factory, streams genericiooptions.IOStreams) *Options 
 		HelperImage:    runspec.DefaultHelperImage,
 		ReportDirs:     []string{runspec.DefaultReportDir},
 		CopyLimits:     extract.DefaultLimits(),
+		OverrideType:   string(runspec.PatchStrategic),
 		DefinitionsDir: definition.LocalDir,
 		Plugins:        plugins.FS,
 		Getenv:         os.Getenv,
@@ -210,14 +215,17 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Reports, "reports", o.Reports, "Copy the report directory into this local directory when the test ended (it must be empty or new), verify it, and summarise its JUnit files; a failed run also leaves its diagnostics there (testrun-diagnostics.txt) instead of in $TMPDIR.")
 	f.BoolVar(&o.Detach, "detach", o.Detach, "Create the run and return at once, printing its name as the last line of stdout (or the result document with -o); follow it later with logs, wait and fetch.")
 	f.BoolVar(&o.Restricted, "restricted", o.Restricted, "Run the test container the way PodSecurity 'restricted' requires: non-root (the image must set a numeric user), no privilege escalation, all capabilities dropped.")
-	f.StringVarP(&o.Filename, "filename", "f", o.Filename, "Run the test definition in this file (- for stdin).")
+	f.StringVarP(&o.Filename, "filename", "f", o.Filename, "Run the test definition, or the batch/v1 Job manifest, in this file (- for stdin).")
 	f.StringVar(&o.Definition, "definition", o.Definition, "Run the test definition of this name, from ./.testrun/ or else the shipped plugins.")
 	f.StringVar(&o.Plugin, "plugin", o.Plugin, "Run the shipped plugin of this name (go-test, pytest, jest, ginkgo, shell); give the image with --image.")
 	f.StringVar(&o.Selector, "selector", o.Selector, "Run every definition whose labels match this selector (e.g. suite=smoke), in parallel; exit with the first failing run's code.")
 	f.StringArrayVar(&o.Config, "config", o.Config, "A configuration entry NAME=VALUE, an environment variable that a definition's own entry of the same name overrides; repeatable.")
+	f.StringVar(&o.Overrides, "overrides", o.Overrides, "A patch of the pod template, in JSON or YAML, applied after everything else, for what no flag sets (e.g. '{\"spec\":{\"hostNetwork\":true}}'); the test container, the holder and shareProcessNamespace must stay (docs/overrides.md).")
+	f.StringVar(&o.OverrideType, "override-type", o.OverrideType, "How --overrides applies: strategic (lists of containers, volumes and env merge by name), merge (RFC 7396: a list replaces the whole list) or json (RFC 6902 operations).")
 	cmdkit.AddLimitFlags(f, &o.CopyLimits)
 	cmdutil.AddDryRunFlag(cmd)
 	cmdutil.CheckErr(cmd.RegisterFlagCompletionFunc("image-pull-policy", cobra.FixedCompletions([]string{"Always", "IfNotPresent", "Never"}, cobra.ShellCompDirectiveNoFileComp)))
+	cmdutil.CheckErr(cmd.RegisterFlagCompletionFunc("override-type", cobra.FixedCompletions([]string{"strategic", "merge", "json"}, cobra.ShellCompDirectiveNoFileComp)))
 	cmdutil.CheckErr(cmd.RegisterFlagCompletionFunc("filename", cobra.FixedCompletions([]string{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt)))
 	cmdutil.CheckErr(cmd.RegisterFlagCompletionFunc("definition", o.completeDefinitions(false)))
 	cmdutil.CheckErr(cmd.RegisterFlagCompletionFunc("plugin", o.completeDefinitions(true)))
@@ -278,7 +286,11 @@ func (o *Options) Complete(cmd *cobra.Command, args []string) error {
 			// However many match, each run's reports have a directory of their own.
 			reports = filepath.Join(reports, d.Metadata.Name)
 		}
-		o.runs = append(o.runs, o.plan(d, base, namespace, catalog.GlobalConfig(), reports))
+		ns, err := o.jobNamespace(d, namespace)
+		if err != nil {
+			return exitcode.New(exitcode.CannotRun, err)
+		}
+		o.runs = append(o.runs, o.plan(d, base, ns, catalog.GlobalConfig(), reports))
 	}
 	if o.dryRun == cmdutil.DryRunClient {
 		return nil
@@ -289,6 +301,18 @@ func (o *Options) Complete(cmd *cobra.Command, args []string) error {
 	}
 	o.client, o.config, o.api = clients.Client, clients.Config, clients.API
 	return nil
+}
+
+// jobNamespace returns the namespace of the run of d: a Job manifest's own namespace, unless -n names
+// another, which is an error as with kubectl apply; namespace otherwise.
+func (o *Options) jobNamespace(d *definition.Definition, namespace string) (string, error) {
+	if d.Namespace == "" {
+		return namespace, nil
+	}
+	if flag := o.factory.ConfigFlags.Namespace; flag != nil && *flag != "" && *flag != d.Namespace {
+		return "", fmt.Errorf("the Job manifest %q is in namespace %q, -n says %q: pass -n %s, or remove metadata.namespace from the manifest", d.Source.File, d.Namespace, *flag, d.Namespace)
+	}
+	return d.Namespace, nil
 }
 
 // parseFlags turns the flags into the planner's input, once for every run: lists and quantities parsed,
@@ -340,6 +364,16 @@ func (o *Options) parseFlags(cmd *cobra.Command, command []string) error {
 	}
 	if f.Tolerations, err = plan.Tolerations(o.Tolerations); err != nil {
 		return err
+	}
+	if !slices.Contains(runspec.PatchTypes, runspec.PatchType(o.OverrideType)) {
+		return fmt.Errorf("--override-type %q is not supported: use strategic, merge or json", o.OverrideType)
+	}
+	if o.Overrides != "" {
+		p, err := runspec.ParsePodPatch("--overrides", runspec.PatchType(o.OverrideType), []byte(o.Overrides))
+		if err != nil {
+			return err
+		}
+		f.PodPatches = []runspec.PodPatch{p}
 	}
 	o.flags = f
 	return nil
