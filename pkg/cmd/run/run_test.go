@@ -3,6 +3,7 @@ package run_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -91,6 +92,11 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"max bytes overflowing", []string{"run", "smoke", "--image", "x:1", "--max-bytes", "99999999999999999999"}, "--max-bytes"},
 		{"definition file without end", []string{"run", "-f", "/dev/zero"}, `-f: "/dev/zero" holds more than 1048576 bytes, the most a definition or flow file may hold`},
 		{"reports in /proc", []string{"run", "smoke", "--image", "x:1", "--reports", "/proc/x"}, `--reports "/proc/x" cannot be created`},
+		{"override type", []string{"run", "smoke", "--image", "x:1", "--override-type", "apply", "--overrides", "{}"}, `--override-type "apply" is not supported: use strategic, merge or json`},
+		{"overrides not a patch", []string{"run", "smoke", "--image", "x:1", "--overrides", "{spec: [}"}, "--overrides: the patch is neither JSON nor YAML"},
+		{"overrides removing the holder", []string{"run", "smoke", "--image", "x:1", "--overrides", `{"spec":{"containers":[{"name":"holder","$patch":"delete"}]}}`}, `--overrides: the patch removes the holder container "holder"`},
+		{"overrides removing the holder in a dry run", []string{"run", "smoke", "--image", "x:1", "--override-type", "json", "--overrides", `[{"op":"remove","path":"/spec/containers/1"}]`, "--dry-run=client", "-o", "yaml"}, `--overrides: the patch removes the holder container "holder"`},
+		{"overrides over a definition", []string{"run", "--plugin", "shell", "--image", "x:1", "--overrides", `{"spec":{"shareProcessNamespace":false}}`}, `definition "shell": --overrides: the patch turns off shareProcessNamespace`},
 		{"reports under a file", []string{"run", "smoke", "--image", "x:1", "--reports", "/dev/null/out"}, `--reports "/dev/null/out" cannot be`},
 	}
 	for _, tc := range tests {
@@ -525,5 +531,51 @@ func TestRunCompletesOutputAndColor(t *testing.T) {
 		if err != nil || !strings.HasPrefix(out.String(), want) {
 			t.Errorf("completing run %s = %q, %v; want the values %q first", flag, out.String(), err, want)
 		}
+	}
+}
+
+// The pod patches reach the printed Job in order (the definition's, then --overrides), and a Job manifest
+// given with -f is a run whose values the flags override.
+func TestRunPodPatchesAndJobManifestDryRun(t *testing.T) {
+	dir := t.TempDir()
+	definition := filepath.Join(dir, "def.yaml")
+	manifest := filepath.Join(dir, "job.yaml")
+	for file, text := range map[string]string{
+		definition: "apiVersion: testrun.dev/v1alpha1\nkind: TestDefinition\nmetadata: {name: patched}\nspec:\n  image: x:1\n  podTemplatePatch:\n    spec: {hostNetwork: true, priorityClassName: definition}\n",
+		manifest:   "apiVersion: batch/v1\nkind: Job\nmetadata: {name: manifest, namespace: ci}\nspec:\n  template:\n    spec:\n      dnsPolicy: ClusterFirstWithHostNet\n      containers: [{name: suite, image: manifest:1, args: [--all]}]\n",
+	} {
+		if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	printed := func(t *testing.T, args ...string) *batchv1.Job {
+		t.Helper()
+		out, err := execute(t, append([]string{"--dry-run=client", "-o", "yaml"}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var job batchv1.Job
+		if err := yaml.Unmarshal([]byte(out), &job); err != nil {
+			t.Fatal(err)
+		}
+		return &job
+	}
+
+	job := printed(t, "run", "-f", definition, "--overrides", `spec: {priorityClassName: flag}`)
+	if pod := job.Spec.Template.Spec; !pod.HostNetwork || pod.PriorityClassName != "flag" {
+		t.Errorf("hostNetwork %v, priorityClassName %q: want the definition's patch, then the flag's", pod.HostNetwork, pod.PriorityClassName)
+	}
+
+	job = printed(t, "run", "-f", manifest, "--image", "flag:1", "--", "--focus")
+	test := job.Spec.Template.Spec.Containers[0]
+	if job.Namespace != "ci" || !strings.HasPrefix(job.Name, "manifest-") || test.Name != "test" || test.Image != "flag:1" ||
+		strings.Join(test.Args, " ") != "--focus" || job.Spec.Template.Spec.DNSPolicy != corev1.DNSClusterFirstWithHostNet {
+		t.Errorf("the manifest made a run: namespace %q, name %q, test container %q image %q args %v, dnsPolicy %q",
+			job.Namespace, job.Name, test.Name, test.Image, test.Args, job.Spec.Template.Spec.DNSPolicy)
+	}
+
+	_, err := execute(t, "run", "-f", manifest, "-n", "other", "--dry-run=client")
+	if code := exitcode.Code(context.Background(), err); code != exitcode.CannotRun || !strings.Contains(fmt.Sprint(err), `is in namespace "ci", -n says "other": pass -n ci`) {
+		t.Errorf("a manifest of another namespace than -n: exit code %d, error %v", code, err)
 	}
 }
