@@ -1,6 +1,7 @@
 package definition
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -92,6 +93,11 @@ func readDir(fsys fs.FS, dir string, origin Origin, withConfig bool) ([]*Definit
 		data, err := input.ReadFS(fsys, name, file, input.MaxFileBytes)
 		if err != nil {
 			return nil, nil, fmt.Errorf("reading definition file %q: %w", file, err)
+		}
+		if len(bytes.TrimSpace(data)) == 0 {
+			// An empty file holds no definition: `kubectl testrun plugins pytest -o yaml > .testrun/x.yaml`
+			// has the shell create it before the command reads the directory.
+			continue
 		}
 		isConfig := withConfig && name == ConfigFileName
 		// The wrong kind in a file is said first, and alone: its fields would be reported as unknown too.

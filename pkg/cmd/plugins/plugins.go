@@ -43,8 +43,8 @@ var (
 		# Show what each one's image must contain
 		kubectl testrun plugins -o wide
 
-		# Print the pytest plugin, to start a definition of your own from it
-		kubectl testrun plugins pytest -o yaml`)
+		# Print the pytest plugin as a definition run -f accepts, to start one of your own from it
+		kubectl testrun plugins pytest -o yaml > .testrun/api-tests.yaml`)
 )
 
 // Options holds the flags of the plugins command.
@@ -75,7 +75,7 @@ func NewCmdPlugins(streams genericiooptions.IOStreams) *cobra.Command {
 		Example:               example,
 		RunE:                  cmdkit.RunE(o),
 	}
-	o.PrintFlags.AddFlags(cmd, "Output format: wide (with what the image needs) or json or yaml (the whole definitions).")
+	o.PrintFlags.AddFlags(cmd, "Output format: wide (with what the image needs) or json or yaml (for one NAME the TestDefinition, which run -f accepts; else a TestDefinitionList).")
 	return cmd
 }
 
@@ -128,8 +128,12 @@ func (o *Options) Run(context.Context) error {
 	return o.printTable(entries)
 }
 
-// printDocuments prints the whole definitions as a TestDefinitionList, each annotated with its source.
+// printDocuments prints the whole definitions as a TestDefinitionList, each annotated with its source; for
+// one NAME, the TestDefinition alone, as run -f reads it, to start a definition of one's own from.
 func (o *Options) printDocuments(entries []entry) error {
+	if len(o.names) == 1 && len(entries) == 1 {
+		return cmdkit.PrintDocument(o.Out, o.PrintFlags.Output, entries[0].def)
+	}
 	items := make([]definition.Definition, 0, len(entries))
 	for _, e := range entries {
 		d := *e.def

@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-testrun/kubectl-testrun/internal/testkit"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/cmd/plugins"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/definition"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 )
 
@@ -130,12 +131,25 @@ func TestPluginsRejectsBadInput(t *testing.T) {
 	}
 }
 
-// -o yaml prints the same list as -o json; a definition without labels or description shows <none>.
+// -o yaml of one NAME prints that TestDefinition alone, which run -f reads back strictly, also into an empty
+// file the shell created in .testrun/ first; of several, a TestDefinitionList annotated with the sources;
+// a definition without labels or description shows <none>.
 func TestPluginsYAMLAndDefinitionsWithoutLabels(t *testing.T) {
 	bare := "apiVersion: testrun.dev/v1alpha1\nkind: TestDefinition\nmetadata: {name: bare}\nspec: {image: bare:1}\n"
-	out, err := execute(t, map[string]string{".testrun/bare.yaml": bare}, "plugins", "-o", "yaml", "bare")
+	for _, name := range []string{"bare", "pytest"} {
+		// .testrun/copy.yaml is what `kubectl testrun plugins NAME -o yaml > .testrun/copy.yaml` finds.
+		out, err := execute(t, map[string]string{".testrun/bare.yaml": bare, ".testrun/copy.yaml": ""}, "plugins", "-o", "yaml", name)
+		if err != nil {
+			t.Fatalf("plugins -o yaml %s: %v", name, err)
+		}
+		d, err := definition.ReadFile("copy.yaml", []byte(out))
+		if err != nil || d.Metadata.Name != name {
+			t.Errorf("plugins -o yaml %s printed what run -f refuses (%v):\n%s", name, err, out)
+		}
+	}
+	out, err := execute(t, map[string]string{".testrun/bare.yaml": bare}, "plugins", "-o", "yaml", "bare", "pytest")
 	if err != nil {
-		t.Fatalf("plugins -o yaml bare: %v", err)
+		t.Fatalf("plugins -o yaml bare pytest: %v", err)
 	}
 	var list struct {
 		Kind  string `json:"kind"`
@@ -149,9 +163,9 @@ func TestPluginsYAMLAndDefinitionsWithoutLabels(t *testing.T) {
 	if err := yaml.Unmarshal([]byte(out), &list); err != nil {
 		t.Fatalf("output is not YAML: %v\n%s", err, out)
 	}
-	if list.Kind != "TestDefinitionList" || len(list.Items) != 1 || list.Items[0].Metadata.Name != "bare" ||
+	if list.Kind != "TestDefinitionList" || len(list.Items) != 2 || list.Items[0].Metadata.Name != "bare" ||
 		list.Items[0].Metadata.Annotations["testrun.dev/source"] != ".testrun/bare.yaml" {
-		t.Errorf("plugins -o yaml bare printed %+v, want a TestDefinitionList of bare from .testrun/bare.yaml:\n%s", list, out)
+		t.Errorf("plugins -o yaml bare pytest printed %+v, want a TestDefinitionList of bare from .testrun/bare.yaml and pytest:\n%s", list, out)
 	}
 	table, err := execute(t, map[string]string{".testrun/bare.yaml": bare}, "plugins", "-o", "wide", "bare")
 	if err != nil {
