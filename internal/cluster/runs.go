@@ -39,13 +39,14 @@ func (r Run) Outcome() outcome.Outcome { return outcome.Classify(r.Job, r.Pod) }
 func (r Run) Summary() *outcome.Result {
 	spec := runspec.Spec{Name: r.Name(), Namespace: r.Job.Namespace}
 	res := outcome.NewResult(spec, r.Outcome(), r.Pod, r.Job.CreationTimestamp.Time)
-	res.CompletionTime = metav1.Time{}
+	res.CompletionTime = outcome.EndTime(r.Job, r.Pod)
 	res.DurationSeconds = 0
 	if d, ok := r.Duration(); ok {
 		res.DurationSeconds = d.Round(time.Millisecond).Seconds()
 	}
 	if !res.Interrupted && !r.Outcome().Done && !r.Outcome().TestEnded {
 		res.Phase = PhaseRunning
+		res.CompletionTime = nil
 	}
 	if r.Pod != nil {
 		res.Fetched = outcome.FetchRecordOf(r.Pod)

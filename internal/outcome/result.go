@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -41,9 +42,11 @@ type Result struct {
 	// Reason and Message say why, when the run did not pass.
 	Reason  string `json:"reason,omitempty"`
 	Message string `json:"message,omitempty"`
-	// StartTime is when the plugin created the Job, CompletionTime when it saw the end.
-	StartTime       metav1.Time `json:"startTime"`
-	CompletionTime  metav1.Time `json:"completionTime"`
+	// StartTime is when the Job was created. CompletionTime is when the run ended: when its test container
+	// ended, or, for a run whose test never ended, when the plugin or the Job controller saw the end; absent
+	// while the run has not ended (a run started with --detach, a run still running in describe and list).
+	StartTime       metav1.Time  `json:"startTime"`
+	CompletionTime  *metav1.Time `json:"completionTime,omitempty"`
 	DurationSeconds float64     `json:"durationSeconds"`
 	Pods            []PodResult `json:"pods"`
 	// Reports are the files brought home with --reports, and their JUnit summary.
@@ -86,7 +89,7 @@ func NewResult(spec runspec.Spec, o Outcome, pod *corev1.Pod, started time.Time)
 		APIVersion: "testrun.dev/v1alpha1", Kind: "Result",
 		Name: spec.Name, Namespace: spec.Namespace,
 		ExitCode: o.ExitCode, Reason: o.Reason, Message: o.Message,
-		StartTime: metav1.NewTime(started), CompletionTime: metav1.NewTime(now),
+		StartTime: metav1.NewTime(started), CompletionTime: TestEndTime(pod),
 		DurationSeconds: now.Sub(started).Round(time.Millisecond).Seconds(),
 		Pods:            []PodResult{},
 	}
@@ -97,6 +100,9 @@ func NewResult(spec runspec.Spec, o Outcome, pod *corev1.Pod, started time.Time)
 	}
 	if pod != nil {
 		r.Pods = append(r.Pods, podResult(pod))
+	}
+	if r.CompletionTime == nil {
+		r.CompletionTime = &metav1.Time{Time: now}
 	}
 	return r
 }
@@ -114,6 +120,37 @@ func PhaseOf(o Outcome) string {
 		return PhaseFailed
 	}
 	return PhaseError
+}
+
+// TestEndTime returns when the test container of pod terminated; nil when it has not (or pod is nil).
+func TestEndTime(pod *corev1.Pod) *metav1.Time {
+	if pod == nil {
+		return nil
+	}
+	s := ContainerStatus(pod, runspec.TestContainer)
+	if s == nil || s.State.Terminated == nil || s.State.Terminated.FinishedAt.IsZero() {
+		return nil
+	}
+	t := s.State.Terminated.FinishedAt
+	return &t
+}
+
+// EndTime returns when a run found in the cluster ended: its test container's end, else when the Job
+// controller marked the Job complete or failed; nil while it has not ended.
+func EndTime(job *batchv1.Job, pod *corev1.Pod) *metav1.Time {
+	if t := TestEndTime(pod); t != nil {
+		return t
+	}
+	if job == nil {
+		return nil
+	}
+	for _, c := range job.Status.Conditions {
+		if (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) && c.Status == corev1.ConditionTrue {
+			t := c.LastTransitionTime
+			return &t
+		}
+	}
+	return job.Status.CompletionTime
 }
 
 func podResult(pod *corev1.Pod) PodResult {

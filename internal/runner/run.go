@@ -158,7 +158,7 @@ func CreateJob(ctx context.Context, client kubernetes.Interface, spec runspec.Sp
 // Detached is the result of a run started with --detach: created, not followed.
 func Detached(spec runspec.Spec, started time.Time) *outcome.Result {
 	r := outcome.NewResult(spec, outcome.Outcome{}, nil, started)
-	r.Phase = outcome.PhaseStarted
+	r.Phase, r.CompletionTime, r.DurationSeconds = outcome.PhaseStarted, nil, 0
 	return r
 }
 

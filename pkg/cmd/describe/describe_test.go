@@ -138,7 +138,7 @@ func TestDescribePrintsTheResultDocument(t *testing.T) {
 	}}
 	// The timings are checked by the text form; the start time is the Job's creation, relative to now.
 	ignore := cmpopts.IgnoreFields(outcome.ContainerResult{}, "StartedAt", "FinishedAt", "DurationSeconds")
-	ignoreStart := cmpopts.IgnoreFields(outcome.Result{}, "StartTime")
+	ignoreStart := cmpopts.IgnoreFields(outcome.Result{}, "StartTime", "CompletionTime")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out, errOut, err := testkit.Execute(t, newDescribe(fake.NewClientset(seed(time.Now())...)), tt.args...)
@@ -151,6 +151,10 @@ func TestDescribePrintsTheResultDocument(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, &got, ignore, ignoreStart); diff != "" {
 				t.Errorf("describe %v (-want +got):\n%s", tt.args, diff)
+			}
+			// An ended run, passed or failed, completed when its test did, as run -o json says.
+			if ended := got.Pods[0].Containers[0].FinishedAt; got.CompletionTime == nil || ended == nil || !got.CompletionTime.Equal(ended) {
+				t.Errorf("describe %v: completionTime %v, want the test's end %v", tt.args, got.CompletionTime, ended)
 			}
 		})
 	}
