@@ -67,7 +67,8 @@ type Case struct {
 	// Name is the test case's name.
 	Name string `json:"name"`
 	// Message is the message attribute of the <failure> or <error> or, when
-	// that is blank, the first non-blank line of its body. It is the text
+	// that is blank or a bare word ("Failed", as gotestsum writes), the first
+	// non-blank line of its body. It is the text
 	// of the report: it may hold several lines and terminal escapes.
 	Message string `json:"message,omitempty"`
 	// Error is true for an <error> and false for a <failure>.
@@ -290,11 +291,12 @@ func appendFailed(failed []Case, suite gojunit.Suite) []Case {
 		if t.Classname != "" && t.Classname != t.Name {
 			c.Suite = t.Classname
 		}
-		if strings.TrimSpace(c.Message) == "" {
-			c.Message = ""
+		if generic(c.Message) {
 			var e gojunit.Error
-			if errors.As(t.Error, &e) {
-				c.Message = firstLine(e.Body)
+			if errors.As(t.Error, &e) && reasonLine(e.Body) != "" {
+				c.Message = reasonLine(e.Body)
+			} else if strings.TrimSpace(c.Message) == "" {
+				c.Message = ""
 			}
 		}
 		failed = append(failed, c)
@@ -303,6 +305,16 @@ func appendFailed(failed []Case, suite gojunit.Suite) []Case {
 		failed = appendFailed(failed, nested)
 	}
 	return failed
+}
+
+// generic says whether a failure message says nothing the status does not: blank, or a bare word such as
+// the "Failed" gotestsum writes for every failed Go test, whose reason is in the body.
+func generic(message string) bool {
+	switch strings.ToLower(strings.TrimSpace(message)) {
+	case "", "failed", "failure", "fail", "error", "errored":
+		return true
+	}
+	return false
 }
 
 // suiteTimes returns the time attribute, in seconds, of each outermost
@@ -364,6 +376,18 @@ func seconds(v string) float64 {
 
 // firstLine returns the first non-blank line of s, without surrounding white
 // space.
+// reasonLine returns the first non-blank line of a failure's body that is not go test's framing ("=== RUN
+// TestX", "=== PAUSE", "=== CONT", "=== NAME"), which gotestsum copies into the body before the reason.
+func reasonLine(body string) string {
+	for line := range strings.Lines(body) {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "=== ") {
+			return line
+		}
+	}
+	return firstLine(body)
+}
+
 func firstLine(s string) string {
 	for line := range strings.Lines(s) {
 		if line = strings.TrimSpace(line); line != "" {

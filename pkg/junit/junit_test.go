@@ -118,14 +118,14 @@ func TestFindMissingDir(t *testing.T) {
 var reportSummaries = map[string]Summary{
 	"go/report.xml": {
 		Tests: 5, Failures: 1, Skipped: 1, Time: 0.02,
-		Failed: []Case{{Suite: "github.com/acme/shop/cart", Name: "TestRemove", Message: "Failed"}},
+		Failed: []Case{{Suite: "github.com/acme/shop/cart", Name: "TestRemove", Message: `cart_test.go:42: Remove("sku-1"): got 2 items, want 1`}},
 	},
 	// gotestsum reports a package that did not build as a failed TestMain.
 	"gotestsum/junit.xml": {
 		Tests: 4, Failures: 2, Time: 0.412,
 		Failed: []Case{
-			{Suite: "example.com/orders/api", Name: "TestRejectEmptyCart", Message: "Failed"},
-			{Suite: "example.com/orders/store", Name: "TestMain", Message: "Failed"},
+			{Suite: "example.com/orders/api", Name: "TestRejectEmptyCart", Message: "api_test.go:88: status = 500, want 400"},
+			{Suite: "example.com/orders/store", Name: "TestMain", Message: "store/store_test.go:12:2: undefined: newTestDB"},
 		},
 	},
 	// pytest's suite is always called "pytest": the class name says where
@@ -283,6 +283,16 @@ func TestSummarizeInline(t *testing.T) {
 			name:    "message from the first non-blank line of the body",
 			content: "<testsuite name=\"s\"><testcase name=\"a\"><failure>\n\n   panic: boom  \n\ngoroutine 1</failure></testcase></testsuite>",
 			want:    Summary{Tests: 1, Failures: 1, Failed: []Case{{Suite: "s", Name: "a", Message: "panic: boom"}}},
+		},
+		{
+			name:    "a generic message (gotestsum's Failed) gives way to the body's first line",
+			content: "<testsuite name=\"s\"><testcase name=\"a\"><failure message=\"Failed\">=== RUN   TestA\n    a_test.go:9: want 3, got 4\n--- FAIL: TestA</failure></testcase></testsuite>",
+			want:    Summary{Tests: 1, Failures: 1, Failed: []Case{{Suite: "s", Name: "a", Message: "a_test.go:9: want 3, got 4"}}},
+		},
+		{
+			name:    "a generic message without a body stays",
+			content: `<testsuite name="s"><testcase name="a"><failure message="Failed"/></testcase></testsuite>`,
+			want:    Summary{Tests: 1, Failures: 1, Failed: []Case{{Suite: "s", Name: "a", Message: "Failed"}}},
 		},
 		{
 			name: "cases in nested suites come after the suite's own cases",
