@@ -326,10 +326,10 @@ func holderProblem(pod *corev1.Pod, cs *corev1.ContainerStatus) (Outcome, bool) 
 	image := containerImage(pod, cs.Name, cs)
 	o := Outcome{Done: true, ExitCode: exitcode.CannotRun, Reason: reason, Status: "helper container cannot start"}
 	if pullReasons[reason] {
-		o.Message = fmt.Sprintf("helper image %q cannot be pulled (%s)%s: make it pullable from the cluster, or pass another busybox-like image (sh, date, sleep, touch) with --helper-image",
+		o.Message = fmt.Sprintf("helper image %q cannot be pulled (%s)%s: make it pullable from the cluster, or pass another busybox-like image (sh, sleep and touch; with --reports also date, tar, find and sha256sum) with --helper-image",
 			image, reason, detail(msg))
 	} else {
-		o.Message = fmt.Sprintf("the helper container cannot start from image %q (%s)%s: pass a busybox-like image (sh, date, sleep, touch) with --helper-image",
+		o.Message = fmt.Sprintf("the helper container cannot start from image %q (%s)%s: pass a busybox-like image (sh, sleep and touch) with --helper-image",
 			image, reason, detail(msg))
 	}
 	return o, true

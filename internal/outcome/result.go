@@ -47,8 +47,8 @@ type Result struct {
 	// while the run has not ended (a run started with --detach, a run still running in describe and list).
 	StartTime       metav1.Time  `json:"startTime"`
 	CompletionTime  *metav1.Time `json:"completionTime,omitempty"`
-	DurationSeconds float64     `json:"durationSeconds"`
-	Pods            []PodResult `json:"pods"`
+	DurationSeconds float64      `json:"durationSeconds"`
+	Pods            []PodResult  `json:"pods"`
 	// Reports are the files brought home with --reports, and their JUnit summary.
 	Reports *Reports `json:"reports,omitempty"`
 	// Fetched is what the run's pod recorded about the reports fetched from it (describe of a released run).

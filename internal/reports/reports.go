@@ -108,7 +108,7 @@ func (c *ReportCopier) Broken(pod *corev1.Pod) error {
 	}
 	_, err := fetch.Running(pod, c.container)
 	if err != nil && !strings.Contains(err.Error(), "--helper-image") {
-		err = fmt.Errorf("%w: the reports could not be copied: pass a busybox-like image with sh, date, sleep, touch, tar, find and sha256sum with --helper-image", err)
+		err = fmt.Errorf("%w: the reports could not be copied: pass a busybox-like image with sh, sleep, touch, tar, find and sha256sum with --helper-image", err)
 	}
 	return err
 }

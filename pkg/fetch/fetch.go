@@ -114,7 +114,7 @@ func cutBy(ctx context.Context, err error) bool {
 type Fetcher struct {
 	Client kubernetes.Interface
 	Exec   podexec.Executor
-	// HelperImage runs the fetch container; it needs sh, date, sleep, find, sha256sum and tar (busybox has them).
+	// HelperImage runs the fetch container; it needs sh, sleep, find, sha256sum and tar (busybox has them).
 	HelperImage string
 	// Limits cap what an archive may write locally.
 	Limits extract.Limits
@@ -215,7 +215,7 @@ func Running(pod *corev1.Pod, container string) (bool, error) {
 			err := fmt.Errorf("fetch container %q of pod %q ended before the fetch (%s, exit code %d): %s",
 				container, pod.Name, s.State.Terminated.Reason, s.State.Terminated.ExitCode, strings.TrimSpace(s.State.Terminated.Message))
 			if s.State.Terminated.ExitCode == 127 || s.State.Terminated.Reason == "StartError" {
-				err = fmt.Errorf("%w: pass a busybox-like image with sh, date, sleep, tar, find and sha256sum with --helper-image", err)
+				err = fmt.Errorf("%w: pass a busybox-like image with sh, sleep, tar, find and sha256sum with --helper-image", err)
 			}
 			return false, err
 		case s.State.Waiting != nil && isPullProblem(s.State.Waiting.Reason):

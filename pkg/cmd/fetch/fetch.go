@@ -97,7 +97,7 @@ func NewCmdFetch(f *cmdkit.Factory, streams genericiooptions.IOStreams) *cobra.C
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.To, "to", o.To, "The local directory to copy into (required); it must be empty or new.")
-	fl.StringVar(&o.Path, "path", o.Path, "With pod/NAME: the file or directory to copy; a file lands in --to under its own name.")
+	fl.StringVar(&o.Path, "path", o.Path, "With pod/NAME: the absolute path in the container of a directory, whose contents land in --to, or of a regular file, which lands in --to under its own name; only regular files and directories are copied.")
 	fl.StringVarP(&o.Container, "container", "c", o.Container, "With pod/NAME: the container whose path is copied (default: the pod's default container).")
 	fl.StringVar(&o.HelperImage, "helper-image", o.HelperImage, "The image of the fetch container (needs sh, find, sha256sum and tar).")
 	fl.BoolVar(&o.Release, "release", o.Release, "With RUN: release the run after copying when its test has ended.")

@@ -210,7 +210,7 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	o.Progress.AddFlags(cmd, "Print no progress; failures and their diagnostics are still printed.")
 	f.StringVar(&o.DumpSelector, "dump-selector", o.DumpSelector, "On failure, also describe and show the logs of the pods this label selector matches (the system under test), in the diagnostics file.")
 	cmdkit.AddDiagnosticsFlag(cmd, &o.Diagnostics)
-	f.StringVar(&o.HelperImage, "helper-image", o.HelperImage, "The image of the holder container (needs sh, date, sleep and touch) and, with --reports, of the fetch container (also tar, find and sha256sum), for clusters that cannot pull the default.")
+	f.StringVar(&o.HelperImage, "helper-image", o.HelperImage, "The image of the holder container (needs sh, sleep and touch) and, with --reports, of the fetch container (needs sh, sleep, tar, find and sha256sum), for clusters that cannot pull the default.")
 	f.StringArrayVar(&o.ReportDirs, "report-dir", o.ReportDirs, "Where the test writes its reports in its container; exported to it as $TESTRUN_REPORT_DIR. Repeat it for more directories (e.g. a coverage directory): each then comes home under its own path.")
 	f.StringVar(&o.Reports, "reports", o.Reports, "Copy the report directory into this local directory when the test ended (it must be empty or new), verify it, and summarise its JUnit files; a failed run also leaves its diagnostics there (testrun-diagnostics.txt) instead of in $TMPDIR.")
 	f.BoolVar(&o.Detach, "detach", o.Detach, "Create the run and return at once, printing its name as the last line of stdout (or the result document with -o); follow it later with logs, wait and fetch.")
