@@ -15,7 +15,7 @@ var (
 	// notOurs are pieces of quoted messages that come from elsewhere than the plugin's Go strings, each with
 	// where: the plugin prints them inside its own message.
 	notOurs = map[string]string{
-		"MountVolume.SetUp failed":         "the kubelet's event message, quoted after the pod's name",
+		"MountVolume.SetUp failed":          "the kubelet's event message, quoted after the pod's name",
 		"still so after --schedule-timeout": `"still so after %s" with the flag and its value`,
 		"the helper image has no tar":       `the fetch container's script: "the helper image has no $tool"`,
 		"not a directory":                   "the operating system's error for a path under a file",
