@@ -89,7 +89,7 @@ func NewResult(spec runspec.Spec, o Outcome, pod *corev1.Pod, started time.Time)
 		APIVersion: "testrun.dev/v1alpha1", Kind: "Result",
 		Name: spec.Name, Namespace: spec.Namespace,
 		ExitCode: o.ExitCode, Reason: o.Reason, Message: o.Message,
-		StartTime: metav1.NewTime(started), CompletionTime: TestEndTime(pod),
+		StartTime: metav1.NewTime(started), CompletionTime: TestContainerEnd(pod),
 		DurationSeconds: now.Sub(started).Round(time.Millisecond).Seconds(),
 		Pods:            []PodResult{},
 	}
@@ -122,8 +122,8 @@ func PhaseOf(o Outcome) string {
 	return PhaseError
 }
 
-// TestEndTime returns when the test container of pod terminated; nil when it has not (or pod is nil).
-func TestEndTime(pod *corev1.Pod) *metav1.Time {
+// TestContainerEnd returns when the test container of pod terminated; nil when it has not (or pod is nil).
+func TestContainerEnd(pod *corev1.Pod) *metav1.Time {
 	if pod == nil {
 		return nil
 	}
@@ -138,7 +138,7 @@ func TestEndTime(pod *corev1.Pod) *metav1.Time {
 // EndTime returns when a run found in the cluster ended: its test container's end, else when the Job
 // controller marked the Job complete or failed; nil while it has not ended.
 func EndTime(job *batchv1.Job, pod *corev1.Pod) *metav1.Time {
-	if t := TestEndTime(pod); t != nil {
+	if t := TestContainerEnd(pod); t != nil {
 		return t
 	}
 	if job == nil {

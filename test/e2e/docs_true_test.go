@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,4 +31,41 @@ func TestPluginsYAMLOfOneNameIsADefinitionRunAccepts(t *testing.T) {
 	}
 	r = testrunIn(t, dir, nil, "run", "--definition", "mine", "--image", busybox, "--dry-run=client")
 	wantCode(t, r, 0)
+}
+
+// completionTime is the same for one run in run -o json, describe -o json and list -o json, for a failed run
+// too (the test's end); a run started with --detach claims none.
+func TestCompletionTimeIsTheSameInRunDescribeAndList(t *testing.T) {
+	ns := namespace(t)
+	type doc struct {
+		Name           string
+		Phase          string
+		CompletionTime *string
+	}
+	r := testrun(t, "run", "ended", "-n", ns, "--image", testee, "--env", "TESTEE_EXIT=3", "--keep", "-o", "json")
+	wantCode(t, r, 3)
+	var ran doc
+	if err := json.Unmarshal([]byte(r.stdout), &ran); err != nil || ran.CompletionTime == nil || ran.Phase != "Failed" {
+		t.Fatalf("run -o json of a failed run: %+v (%v)\n%s", ran, err, r)
+	}
+	r = testrun(t, "describe", ran.Name, "-n", ns, "-o", "json")
+	wantCode(t, r, 0)
+	var described doc
+	if err := json.Unmarshal([]byte(r.stdout), &described); err != nil || described.CompletionTime == nil || *described.CompletionTime != *ran.CompletionTime {
+		t.Errorf("describe -o json completionTime %v, run -o json %q (%v)", described.CompletionTime, *ran.CompletionTime, err)
+	}
+	r = testrun(t, "list", "-n", ns, "-o", "json")
+	wantCode(t, r, 0)
+	var listed struct{ Items []doc }
+	if err := json.Unmarshal([]byte(r.stdout), &listed); err != nil || len(listed.Items) != 1 || listed.Items[0].CompletionTime == nil || *listed.Items[0].CompletionTime != *ran.CompletionTime {
+		t.Errorf("list -o json %+v, run -o json completionTime %q (%v)", listed, *ran.CompletionTime, err)
+	}
+
+	r = testrun(t, "run", "detached", "-n", ns, "--image", testee, "--detach", "-o", "json")
+	wantCode(t, r, 0)
+	var detached doc
+	if err := json.Unmarshal([]byte(r.stdout), &detached); err != nil || detached.Phase != "Started" || detached.CompletionTime != nil || strings.Contains(r.stdout, "completionTime") {
+		t.Errorf("run --detach -o json claims a completion: %+v (%v)\n%s", detached, err, r.stdout)
+	}
+	wantCode(t, testrun(t, "delete", "-n", ns, "--all"), 0)
 }

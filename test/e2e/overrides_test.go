@@ -3,10 +3,12 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -187,6 +189,11 @@ func TestRunJobManifestBringsItsReportHome(t *testing.T) {
 		t.Errorf("the Job is not the manifest made a run: containers %v, pod annotations %v, backoffLimit %d", names, pod.Annotations, *job.Spec.BackoffLimit)
 	}
 	wantCode(t, testrun(t, "delete", job.Name, "-n", ns), 0)
+	// delete returns once the Job is deleted; its pod goes with the garbage collector's next pass.
+	waitFor(t, 30*time.Second, "the deleted run's pod to go", func(ctx context.Context) (bool, error) {
+		pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: managedBy})
+		return err == nil && len(pods.Items) == 0, err
+	})
 	assertNothingLeft(t, ns)
 }
 
