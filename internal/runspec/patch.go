@@ -161,10 +161,9 @@ func checkInvariants(s Spec, built, patched *corev1.PodTemplateSpec) []error {
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	ps := &patched.Spec
 	test := containerNamed(ps.Containers, TestContainer)
-	switch {
-	case test == nil:
+	if test == nil {
 		add("the patch removes or renames the test container %q, whose exit code is the run's: keep it in spec.containers (with a strategic merge patch, name it to change it)", TestContainer)
-	default:
+	} else {
 		for _, m := range reportMounts(s) {
 			if !slices.Contains(test.VolumeMounts, m) {
 				add("the patch removes the test container's mount of the reports volume %q at %q: leave it in place (change the directory with --report-dir)", m.Name, m.MountPath)
