@@ -13,10 +13,16 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
@@ -39,6 +45,7 @@ func (r Run) Outcome() outcome.Outcome { return outcome.Classify(r.Job, r.Pod) }
 func (r Run) Summary() *outcome.Result {
 	spec := runspec.Spec{Name: r.Name(), Namespace: r.Job.Namespace}
 	res := outcome.NewResult(spec, r.Outcome(), r.Pod, r.Job.CreationTimestamp.Time)
+	res.Metadata = &outcome.ResultMetadata{Name: r.Job.Name, Namespace: r.Job.Namespace, Labels: r.Job.Labels, CreationTimestamp: r.Job.CreationTimestamp}
 	res.CompletionTime = outcome.EndTime(r.Job, r.Pod)
 	res.DurationSeconds = 0
 	if d, ok := r.Duration(); ok {
@@ -52,6 +59,22 @@ func (r Run) Summary() *outcome.Result {
 		res.Fetched = outcome.FetchRecordOf(r.Pod)
 	}
 	return res
+}
+
+// ResultDocumentList is the document list -o json and describe -o json of several runs print.
+type ResultDocumentList struct {
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	Items      []*outcome.Result `json:"items"`
+}
+
+// ResultList returns the result documents of runs (Summary), as one list.
+func ResultList(runs []Run) ResultDocumentList {
+	l := ResultDocumentList{APIVersion: "testrun.dev/v1alpha1", Kind: "ResultList", Items: []*outcome.Result{}}
+	for _, r := range runs {
+		l.Items = append(l.Items, r.Summary())
+	}
+	return l
 }
 
 // PhaseRunning is the phase of a run that has not ended.
@@ -153,15 +176,36 @@ func GetRun(ctx context.Context, client kubernetes.Interface, namespace, name st
 	return runs[len(runs)-1], nil
 }
 
-// DeleteRuns deletes the Jobs of runs; their pods go with them (background propagation).
-func DeleteRuns(ctx context.Context, client kubernetes.Interface, runs []Run) ([]string, error) {
+// DeleteOptions say how DeleteRuns deletes.
+type DeleteOptions struct {
+	// DryRun asks the API server to check the deletions without making them (--dry-run=server).
+	DryRun bool
+	// Wait deletes each Job in the foreground, so that it is gone only once its pods are, and waits for that;
+	// without it the Job goes at once and its pods follow in the background.
+	Wait bool
+}
+
+// DeleteRuns deletes the Jobs of runs, and their pods with them; it returns the runs deleted (all of them are
+// tried) and the API server's refusals. With o.Wait it then waits until every deleted Job is gone, which in
+// the foreground means its pods are gone too (nothing left holding a node's resources).
+func DeleteRuns(ctx context.Context, client kubernetes.Interface, runs []Run, o DeleteOptions) ([]string, error) {
 	var deleted []string
 	var errs []string
+	policy := metav1.DeletePropagationBackground
+	if o.Wait && !o.DryRun {
+		policy = metav1.DeletePropagationForeground
+	}
+	opts := metav1.DeleteOptions{PropagationPolicy: &policy}
+	if o.DryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
 	for _, r := range runs {
-		err := client.BatchV1().Jobs(r.Job.Namespace).Delete(ctx, r.Job.Name, metav1.DeleteOptions{
-			PropagationPolicy: ptr.To(metav1.DeletePropagationBackground),
-		})
-		if err != nil {
+		// The Job's UID: a Job of the same name created since it was found is not this run.
+		opts.Preconditions = &metav1.Preconditions{UID: ptr.To(r.Job.UID)}
+		if r.Job.UID == "" {
+			opts.Preconditions = nil
+		}
+		if err := client.BatchV1().Jobs(r.Job.Namespace).Delete(ctx, r.Job.Name, opts); err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Sprintf("job %q in namespace %q: %v", r.Job.Name, r.Job.Namespace, err))
 			continue
 		}
@@ -171,4 +215,31 @@ func DeleteRuns(ctx context.Context, client kubernetes.Interface, runs []Run) ([
 		return deleted, fmt.Errorf("deleting runs: %s", strings.Join(errs, "; "))
 	}
 	return deleted, nil
+}
+
+// WaitGone waits until the Jobs of runs no longer exist, from a watch of each (level-driven: a Job already
+// gone when it is listed is done).
+func WaitGone(ctx context.Context, client kubernetes.Interface, runs []Run) error {
+	for _, r := range runs {
+		jobs := client.BatchV1().Jobs(r.Job.Namespace)
+		byName := fields.OneTermEqualSelector("metadata.name", r.Job.Name).String()
+		lw := &cache.ListWatch{
+			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				o.FieldSelector = byName
+				return jobs.List(ctx, o)
+			},
+			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				o.FieldSelector = byName
+				return jobs.Watch(ctx, o)
+			},
+		}
+		gone := func(store cache.Store) (bool, error) { return len(store.List()) == 0, nil }
+		_, err := watchtools.UntilWithSync(ctx, lw, &batchv1.Job{}, gone, func(e watch.Event) (bool, error) {
+			return e.Type == watch.Deleted, nil
+		})
+		if err != nil {
+			return fmt.Errorf("waiting for run %q to be deleted: %w", r.Name(), err)
+		}
+	}
+	return nil
 }

@@ -72,7 +72,7 @@ func TestListRunsFindsRunsByLabelsAndTellsTheirStatus(t *testing.T) {
 		t.Errorf("ListRuns across namespaces with a selector = %v, %v", all, err)
 	}
 
-	deleted, err := DeleteRuns(t.Context(), client, runs[:2])
+	deleted, err := DeleteRuns(t.Context(), client, runs[:2], DeleteOptions{})
 	if err != nil || !slices.Equal(deleted, []string{"passed", "failed"}) {
 		t.Errorf("DeleteRuns = %v, %v", deleted, err)
 	}

@@ -41,6 +41,10 @@ type LogFollower struct {
 	Timestamps bool
 	// SinceSeconds, when set, starts the log that many seconds back instead of at its beginning.
 	SinceSeconds *int64
+	// SinceTime, when set, starts the log at that time instead of at its beginning.
+	SinceTime *metav1.Time
+	// TailLines, when set, starts the log that many lines before its end (at the time of the first stream).
+	TailLines *int64
 	// Once reads the log as it is now and returns, without following it.
 	Once bool
 	// Gap, when set, is told when a reopened stream shows that the log lost lines: the kubelet serves only
@@ -181,7 +185,7 @@ func (f *LogFollower) flushPartial() error {
 func (f *LogFollower) stream(ctx context.Context, follow bool) error {
 	opts := &corev1.PodLogOptions{Container: f.Source.Container, Follow: follow, Timestamps: true}
 	if f.last.IsZero() {
-		opts.SinceSeconds = f.SinceSeconds
+		opts.SinceSeconds, opts.SinceTime, opts.TailLines = f.SinceSeconds, f.SinceTime, f.TailLines
 	} else {
 		// SinceTime has whole-second precision: lines of that second already written are skipped below.
 		since := metav1.NewTime(f.last)

@@ -9,14 +9,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/fetch"
 )
 
 // Options say what `kubectl testrun logs` shows.
@@ -26,10 +30,19 @@ type Options struct {
 	Follow bool
 	// Timestamps keeps the kubelet's timestamp on each line.
 	Timestamps bool
-	// SinceSeconds starts each log that many seconds back.
+	// SinceSeconds starts each log that many seconds back, SinceTime at that time.
 	SinceSeconds *int64
-	// AllContainers adds the holder (and fetch containers) to the test container.
+	SinceTime    *metav1.Time
+	// TailLines starts each log that many lines before its end.
+	TailLines *int64
+	// Container is the container whose log is shown: "" or runspec.TestContainer for the test's, FetchContainers
+	// for every fetch container, or any container's name.
+	Container string
+	// AllContainers shows every container of each pod: the test, the holder and the fetch containers.
 	AllContainers bool
+	// Prefix, when set, says whether each line is prefixed with [pod/container]; nil prefixes them when more
+	// than one log is shown.
+	Prefix *bool
 	// Warnings receives a line for each log that may have lost lines (see LogFollower.Gap); nil drops them.
 	Warnings io.Writer
 }
@@ -48,7 +61,12 @@ func Logs(ctx context.Context, client kubernetes.Interface, namespace string, se
 		errs    []error
 		started = map[string]bool{}
 	)
-	prefix := func() bool { return len(w.Pods()) > 1 || o.AllContainers }
+	prefix := func() bool {
+		if o.Prefix != nil {
+			return *o.Prefix
+		}
+		return len(w.Pods()) > 1 || o.AllContainers || o.Container == FetchContainers
+	}
 	start := func(pod *corev1.Pod, container string) {
 		key := pod.Name + "/" + container
 		if started[key] {
@@ -61,6 +79,8 @@ func Logs(ctx context.Context, client kubernetes.Interface, namespace string, se
 			Out:          &lineWriter{mu: &mu, out: out, prefix: "[" + key + "] ", enabled: prefix},
 			Timestamps:   o.Timestamps,
 			SinceSeconds: o.SinceSeconds,
+			SinceTime:    o.SinceTime,
+			TailLines:    o.TailLines,
 			Once:         !o.Follow,
 			Gap: func(from, to time.Time) {
 				if o.Warnings != nil {
@@ -92,7 +112,7 @@ func Logs(ctx context.Context, client kubernetes.Interface, namespace string, se
 		pods := w.Pods()
 		pending := false
 		for _, pod := range pods {
-			for _, c := range logContainers(pod, o.AllContainers) {
+			for _, c := range logContainers(pod, o) {
 				switch {
 				case ContainerEverStarted(pod, c):
 					start(pod, c)
@@ -112,7 +132,7 @@ func Logs(ctx context.Context, client kubernetes.Interface, namespace string, se
 		if !o.Follow && len(pods) == 0 {
 			return exitcode.Errorf(exitcode.CannotRun, "no pod matches %q in namespace %q", selector, namespace)
 		}
-		if !o.Follow || (len(pods) > 0 && !pending && allEnded(pods, o.AllContainers)) {
+		if !o.Follow || (len(pods) > 0 && !pending && allEnded(pods, o)) {
 			wg.Wait()
 			return errors.Join(errs...)
 		}
@@ -125,17 +145,12 @@ func Logs(ctx context.Context, client kubernetes.Interface, namespace string, se
 	}
 }
 
-// logContainers are the containers whose logs are shown: the test's, or all of them.
-func logContainers(pod *corev1.Pod, all bool) []string {
-	if !all {
-		for _, c := range pod.Spec.Containers {
-			if c.Name == runspec.TestContainer {
-				return []string{runspec.TestContainer}
-			}
-		}
-		// A pod the plugin did not make: its first container.
-		return []string{pod.Spec.Containers[0].Name}
-	}
+// FetchContainers is the Options.Container that shows the logs of every fetch container of a pod.
+const FetchContainers = "fetch"
+
+// logContainers are the containers whose logs are shown: the test's, the one named, the fetch containers
+// (those that exist yet), or all of them.
+func logContainers(pod *corev1.Pod, o Options) []string {
 	var names []string
 	for _, c := range pod.Spec.Containers {
 		names = append(names, c.Name)
@@ -143,12 +158,23 @@ func logContainers(pod *corev1.Pod, all bool) []string {
 	for _, c := range pod.Spec.EphemeralContainers {
 		names = append(names, c.Name)
 	}
-	return names
+	switch {
+	case o.AllContainers:
+		return names
+	case o.Container == FetchContainers:
+		return slices.DeleteFunc(names, func(n string) bool { return !strings.HasPrefix(n, fetch.ContainerPrefix) })
+	case o.Container != "" && o.Container != runspec.TestContainer:
+		return []string{o.Container}
+	case slices.Contains(names, runspec.TestContainer):
+		return []string{runspec.TestContainer}
+	}
+	// A pod the plugin did not make: its first container.
+	return names[:1]
 }
 
-func allEnded(pods []*corev1.Pod, all bool) bool {
+func allEnded(pods []*corev1.Pod, o Options) bool {
 	for _, p := range pods {
-		for _, c := range logContainers(p, all) {
+		for _, c := range logContainers(p, o) {
 			if !ContainerEnded(p, c) {
 				return false
 			}

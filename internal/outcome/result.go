@@ -31,6 +31,8 @@ const (
 type Result struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
+	// Metadata is the Job's identity, in the documents of list and describe.
+	Metadata *ResultMetadata `json:"metadata,omitempty"`
 	// Name is the run name, which is also the Job's name.
 	Name      string `json:"name"`
 	Namespace string `json:"namespace"`
@@ -58,6 +60,16 @@ type Result struct {
 
 	// Interrupted says the run was stopped by a signal; it is not part of the document (Phase says it).
 	Interrupted bool `json:"-"`
+}
+
+// ResultMetadata is a run's Job as Kubernetes names it: with it, the documents of list and describe answer
+// kubectl's habits (--sort-by=.metadata.creationTimestamp, --show-labels, -o name,
+// custom-columns=SUITE:.metadata.labels.suite).
+type ResultMetadata struct {
+	Name              string            `json:"name"`
+	Namespace         string            `json:"namespace"`
+	Labels            map[string]string `json:"labels,omitempty"`
+	CreationTimestamp metav1.Time       `json:"creationTimestamp"`
 }
 
 // PodResult is one pod of a run.

@@ -384,3 +384,22 @@ func (s Spec) validateFiles() []error {
 // FetchedFile is where the plugin leaves the FetchRecord for the holder, which turns it into its termination
 // message when it is released.
 const FetchedFile = ControlDir + "/fetched"
+
+// BaseName returns the name a run was started as (NAME given to run, or the definition's name): run without
+// the "-" and random suffix NewRunName appended. ok is false for a name NewRunName cannot have made.
+func BaseName(run string) (base string, ok bool) {
+	cut := len(run) - suffixLength - 1
+	if cut < 1 || run[cut] != '-' {
+		return "", false
+	}
+	for _, c := range run[cut+1:] {
+		if !strings.ContainsRune(suffixAlphabet, c) {
+			return "", false
+		}
+	}
+	return run[:cut], true
+}
+
+// suffixAlphabet holds the characters of the random suffix: those of k8s.io/apimachinery/pkg/util/rand.String,
+// no vowels, so that no word is spelt by chance.
+const suffixAlphabet = "bcdfghjklmnpqrstvwxz2456789"

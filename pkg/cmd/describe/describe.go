@@ -23,7 +23,6 @@ import (
 	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/reports"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
-	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/podexec"
 )
 
@@ -52,8 +51,9 @@ var (
 // Options holds the flags of the describe command.
 type Options struct {
 	PrintFlags *cmdkit.PrintFlags
+	Selector   string
 
-	run     string
+	refs    []string
 	factory *cmdkit.Factory
 	clients cmdkit.Clients
 	genericiooptions.IOStreams
@@ -63,44 +63,65 @@ type Options struct {
 func NewCmdDescribe(f *cmdkit.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &Options{factory: f, PrintFlags: cmdkit.NewPrintFlags("json", "yaml"), IOStreams: streams}
 	cmd := &cobra.Command{
-		Use:                   "describe RUN [-o json|yaml]",
+		Use:                   "describe (RUN... | -l SELECTOR) [-o json|yaml]",
 		DisableFlagsInUseLine: true,
 		Short:                 "Show a test run's status, containers, reports and diagnostics",
 		Long:                  long,
 		Example:               example,
-		Args:                  cobra.ExactArgs(1),
 		ValidArgsFunction:     f.CompleteRuns(),
 		RunE:                  cmdkit.RunE(o),
 	}
-	o.PrintFlags.AddFlags(cmd, "Print the result document as json or yaml.")
+	o.PrintFlags.AddFlags(cmd, "Print the result document as json or yaml (a ResultList for several runs or -l).")
+	cmdkit.AddSelectorFlag(cmd.Flags(), &o.Selector, "Describe the runs this label selector matches instead of named runs.")
 	return cmd
 }
 
-// Complete takes the run's name and builds the clients.
+// Complete takes the runs' names and builds the clients.
 func (o *Options) Complete(_ *cobra.Command, args []string) error {
-	o.run = cmdkit.RunName(args[0])
+	o.refs = args
 	var err error
 	o.clients, err = o.factory.Clients()
 	return err
 }
 
-// Validate checks -o.
+// Validate checks the runs and -o.
 func (o *Options) Validate() error {
+	if err := cmdkit.ValidateRunsOrSelector(o.refs, o.Selector); err != nil {
+		return err
+	}
 	return o.PrintFlags.Validate()
 }
 
-// Run describes the run.
+// Run describes the runs found, then fails (125) if a named one was missing.
 func (o *Options) Run(ctx context.Context) error {
-	r, err := cluster.GetRun(ctx, o.clients.Client, o.clients.Namespace, o.run)
-	if err != nil {
-		return exitcode.New(exitcode.CannotRun, err)
+	runs, err := o.clients.ResolveRuns(ctx, o.refs, o.Selector, o.ErrOut)
+	if len(runs) == 0 && err == nil {
+		fmt.Fprintf(o.ErrOut, "No runs match -l %q in namespace %q.\n", o.Selector, o.clients.Namespace)
+		return nil
 	}
 	if o.PrintFlags.Output != "" {
-		return cmdkit.PrintDocument(o.Out, o.PrintFlags.Output, r.Summary())
+		var doc any
+		if len(o.refs) == 1 && len(runs) == 1 {
+			doc = runs[0].Summary()
+		} else {
+			doc = cluster.ResultList(runs)
+		}
+		if perr := cmdkit.PrintDocument(o.Out, o.PrintFlags.Output, doc); perr != nil {
+			return perr
+		}
+		return err
 	}
 	var b bytes.Buffer
-	o.write(ctx, &b, r)
-	return printers.WriteEscaped(o.Out, b.String())
+	for i, r := range runs {
+		if i > 0 {
+			b.WriteString("\n\n")
+		}
+		o.write(ctx, &b, r)
+	}
+	if werr := printers.WriteEscaped(o.Out, b.String()); werr != nil {
+		return werr
+	}
+	return err
 }
 
 func (o *Options) write(ctx context.Context, w io.Writer, r cluster.Run) {

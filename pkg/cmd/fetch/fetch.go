@@ -11,6 +11,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cluster"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/cmdkit"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/reports"
@@ -110,7 +111,7 @@ func NewCmdFetch(f *cmdkit.Factory, streams genericiooptions.IOStreams) *cobra.C
 // Complete reads the target and builds the clients.
 func (o *Options) Complete(_ *cobra.Command, args []string) error {
 	var err error
-	o.target = cmdkit.RunName(args[0])
+	o.target = args[0]
 	if name, ok := strings.CutPrefix(o.target, "pod/"); ok {
 		o.target, o.isPod = name, true
 	} else if name, ok := strings.CutPrefix(o.target, "pods/"); ok {
@@ -165,7 +166,11 @@ func (o *Options) Run(ctx context.Context) error {
 	if o.isPod {
 		reports, err = f.Pod(ctx, namespace, o.target, o.Container, o.Path, o.To)
 	} else {
-		reports, err = f.Run(ctx, namespace, o.target, o.To, o.Release)
+		var r cluster.Run
+		if r, err = o.clients.ResolveRun(ctx, o.target, o.ErrOut); err != nil {
+			return err
+		}
+		reports, err = f.Run(ctx, namespace, r.Name(), o.To, o.Release)
 	}
 	if o.PrintFlags.Output != "" && reports != nil {
 		if perr := cmdkit.PrintDocument(o.Out, o.PrintFlags.Output, reports); perr != nil && err == nil {

@@ -45,8 +45,11 @@ type Options struct {
 	// Diagnostics is what stderr shows of a failed run (cmdkit.AddDiagnosticsFlag).
 	Diagnostics string
 
+	// Selector waits for the runs it matches instead of named runs.
+	Selector string
+
 	factory *cmdkit.Factory
-	run     string
+	refs    []string
 	clients cmdkit.Clients
 	genericiooptions.IOStreams
 }
@@ -55,12 +58,11 @@ type Options struct {
 func NewCmdWait(f *cmdkit.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &Options{factory: f, IOStreams: streams}
 	cmd := &cobra.Command{
-		Use:                   "wait RUN [--timeout DURATION]",
+		Use:                   "wait (RUN... | -l SELECTOR) [--timeout DURATION]",
 		DisableFlagsInUseLine: true,
 		Short:                 "Wait for a test run to end and exit with the test's exit code",
 		Long:                  long,
 		Example:               example,
-		Args:                  cobra.ExactArgs(1),
 		ValidArgsFunction:     f.CompleteRuns(),
 		RunE:                  cmdkit.RunE(o),
 	}
@@ -68,12 +70,13 @@ func NewCmdWait(f *cmdkit.Factory, streams genericiooptions.IOStreams) *cobra.Co
 	cmdkit.AddScheduleTimeoutFlag(cmd.Flags(), &o.ScheduleTimeout)
 	o.Output.AddFlags(cmd, "")
 	cmdkit.AddDiagnosticsFlag(cmd, &o.Diagnostics)
+	cmdkit.AddSelectorFlag(cmd.Flags(), &o.Selector, "Wait for every run this label selector matches instead of named runs.")
 	return cmd
 }
 
-// Complete takes the run's name and builds the clients.
+// Complete takes the runs' names and builds the clients.
 func (o *Options) Complete(_ *cobra.Command, args []string) error {
-	o.run = cmdkit.RunName(args[0])
+	o.refs = args
 	var err error
 	o.clients, err = o.factory.Clients()
 	return err
@@ -81,6 +84,9 @@ func (o *Options) Complete(_ *cobra.Command, args []string) error {
 
 // Validate checks the flags.
 func (o *Options) Validate() error {
+	if err := cmdkit.ValidateRunsOrSelector(o.refs, o.Selector); err != nil {
+		return err
+	}
 	if o.Timeout < 0 {
 		return fmt.Errorf("--timeout %s is negative", o.Timeout)
 	}
@@ -93,30 +99,63 @@ func (o *Options) Validate() error {
 	return o.Output.Validate()
 }
 
-// Run waits and returns the test's exit code as an error carrying it. A failed run's story is printed and
-// its full diagnostics saved in a file; an interrupted wait says only that the run goes on.
+// Run waits for each run in turn and returns the first failing run's exit code (in the order given, oldest
+// first with -l) as an error carrying it; --timeout bounds the whole wait. A named run that does not exist
+// fails the command (125) after the others were waited for.
 func (o *Options) Run(ctx context.Context) error {
+	runs, missing := o.clients.ResolveRuns(ctx, o.refs, o.Selector, o.ErrOut)
+	if len(runs) == 0 && missing == nil {
+		return exitcode.Errorf(exitcode.CannotRun, "no runs match -l %q in namespace %q: list the runs and their labels with kubectl testrun list --show-labels", o.Selector, o.clients.Namespace)
+	}
+	var deadline time.Time
+	if o.Timeout > 0 {
+		deadline = time.Now().Add(o.Timeout)
+	}
+	var first error
+	for _, r := range runs {
+		timeout := time.Duration(0)
+		if !deadline.IsZero() {
+			// A run that ended is still classified when the time is up: wait rounds up to a nanosecond.
+			timeout = max(time.Until(deadline), time.Nanosecond)
+		}
+		err := o.wait(ctx, r.Name(), timeout)
+		if err != nil && first == nil {
+			first = err
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+	}
+	if first != nil {
+		return first
+	}
+	return missing
+}
+
+// wait waits for one run until timeout (0: as long as it takes). A failed run's story is printed and its
+// full diagnostics saved in a file; an interrupted wait says only that the run goes on.
+func (o *Options) wait(ctx context.Context, run string, timeout time.Duration) error {
 	progress := o.Output.Progress(o.ErrOut)
 	progress.Start()
-	oc, pod, err := runner.Wait(ctx, o.clients.Client, o.clients.API, o.clients.Namespace, o.run, o.Timeout, o.ScheduleTimeout, progress)
+	oc, pod, err := runner.Wait(ctx, o.clients.Client, o.clients.API, o.clients.Namespace, run, timeout, o.ScheduleTimeout, progress)
 	progress.Stop()
 	if err != nil {
 		return err
 	}
-	verdict := (&outcome.Result{Name: o.run, Phase: outcome.PhaseOf(oc), ExitCode: oc.ExitCode, Reason: oc.Reason}).Verdict()
+	verdict := (&outcome.Result{Name: run, Phase: outcome.PhaseOf(oc), ExitCode: oc.ExitCode, Reason: oc.Reason}).Verdict()
 	switch {
 	case oc.ExitCode == exitcode.OK:
 		progress.Printf("%s", verdict)
 		return nil
 	case oc.Interrupted():
 		// Ctrl-C stops the waiting, not the run: one line says so.
-		progress.Warnf("stopped waiting (%s): run %s goes on; wait for it again, or delete it with kubectl testrun delete %s -n %s", oc.Message, o.run, o.run, o.clients.Namespace)
+		progress.Warnf("stopped waiting (%s): run %s goes on; wait for it again, or delete it with kubectl testrun delete %s -n %s", oc.Message, run, run, o.clients.Namespace)
 		return exitcode.New(oc.ExitCode, nil)
 	case oc.ExitCode == exitcode.Timeout:
 		progress.Warnf("%s", oc.Message)
 		return exitcode.New(oc.ExitCode, nil)
 	}
-	f := diagnose.Failure{Run: o.run, Namespace: o.clients.Namespace, Outcome: oc, Pod: pod}
+	f := diagnose.Failure{Run: run, Namespace: o.clients.Namespace, Outcome: oc, Pod: pod}
 	f, bundle := diagnose.Diagnosis{Client: o.clients.Client}.Explain(ctx, diagnose.BudgetAfter(oc), f, "", "")
 	if cmdkit.FullDiagnostics(o.Diagnostics) {
 		progress.Block(bundle)
