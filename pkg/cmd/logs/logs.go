@@ -56,7 +56,7 @@ type Options struct {
 	Prefix        bool
 	Previous      bool
 
-	run     string
+	run string
 	// prefixSet says whether --prefix was given; without it lines are prefixed when several logs are shown.
 	prefixSet bool
 	factory   *cmdkit.Factory
