@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/validate/content"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
@@ -58,12 +59,15 @@ func ResolveRun(ctx context.Context, client kubernetes.Interface, namespace, ref
 	if kind == "job" {
 		return resolveJob(ctx, client, namespace, name)
 	}
-	exact, err := ListRuns(ctx, client, namespace, labels.SelectorFromSet(labels.Set{runspec.LabelRun: name}))
-	if err != nil {
-		return Resolved{}, err
-	}
-	if len(exact) > 0 {
-		return Resolved{Run: exact[len(exact)-1]}, nil
+	// A run name is a label value; anything else (pod/x, a typo with a space) can only be not found.
+	if len(content.IsLabelValue(name)) == 0 {
+		exact, err := ListRuns(ctx, client, namespace, labels.SelectorFromSet(labels.Set{runspec.LabelRun: name}))
+		if err != nil {
+			return Resolved{}, err
+		}
+		if len(exact) > 0 {
+			return Resolved{Run: exact[len(exact)-1]}, nil
+		}
 	}
 	all, err := ListRuns(ctx, client, namespace, nil)
 	if err != nil {

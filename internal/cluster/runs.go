@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
@@ -124,6 +125,32 @@ func (r Run) Duration() (time.Duration, bool) {
 // ListRuns returns the runs in namespace (all namespaces when it is empty) that match selector, oldest first.
 // Only Jobs carrying the plugin's labels are runs.
 func ListRuns(ctx context.Context, client kubernetes.Interface, namespace string, selector labels.Selector) ([]Run, error) {
+	selector, err := runSelector(selector)
+	if err != nil {
+		return nil, err
+	}
+	opts := metav1.ListOptions{LabelSelector: selector.String()}
+	jobs, err := client.BatchV1().Jobs(namespace).List(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("listing runs: %w", err)
+	}
+	pods, err := client.CoreV1().Pods(namespace).List(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("listing the pods of runs: %w", err)
+	}
+	jobPtrs := make([]*batchv1.Job, len(jobs.Items))
+	for i := range jobs.Items {
+		jobPtrs[i] = &jobs.Items[i]
+	}
+	podPtrs := make([]*corev1.Pod, len(pods.Items))
+	for i := range pods.Items {
+		podPtrs[i] = &pods.Items[i]
+	}
+	return groupRuns(jobPtrs, podPtrs), nil
+}
+
+// runSelector is selector narrowed to the plugin's runs: Jobs (and pods) with both of its labels.
+func runSelector(selector labels.Selector) (labels.Selector, error) {
 	managed, err := labels.NewRequirement(runspec.LabelManagedBy, selection.Equals, []string{runspec.ManagedByValue})
 	if err != nil {
 		return nil, err
@@ -135,33 +162,91 @@ func ListRuns(ctx context.Context, client kubernetes.Interface, namespace string
 	if selector == nil {
 		selector = labels.Everything()
 	}
-	selector = selector.Add(*managed, *hasRun)
-	opts := metav1.ListOptions{LabelSelector: selector.String()}
-	jobs, err := client.BatchV1().Jobs(namespace).List(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("listing runs: %w", err)
-	}
-	pods, err := client.CoreV1().Pods(namespace).List(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("listing the pods of runs: %w", err)
-	}
+	return selector.Add(*managed, *hasRun), nil
+}
+
+// groupRuns pairs each Job with the newest of its pods; the runs come oldest first.
+func groupRuns(jobs []*batchv1.Job, pods []*corev1.Pod) []Run {
 	newest := map[string]*corev1.Pod{}
-	for i := range pods.Items {
-		p := &pods.Items[i]
+	for _, p := range pods {
 		key := p.Namespace + "/" + p.Labels[runspec.LabelRun]
 		if q := newest[key]; q == nil || q.CreationTimestamp.Before(&p.CreationTimestamp) {
 			newest[key] = p
 		}
 	}
-	runs := make([]Run, 0, len(jobs.Items))
-	for i := range jobs.Items {
-		j := &jobs.Items[i]
+	runs := make([]Run, 0, len(jobs))
+	for _, j := range jobs {
 		runs = append(runs, Run{Job: j, Pod: newest[j.Namespace+"/"+j.Labels[runspec.LabelRun]]})
 	}
 	slices.SortStableFunc(runs, func(a, b Run) int {
-		return a.Job.CreationTimestamp.Compare(b.Job.CreationTimestamp.Time)
+		if c := a.Job.CreationTimestamp.Compare(b.Job.CreationTimestamp.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Job.Namespace+"/"+a.Job.Name, b.Job.Namespace+"/"+b.Job.Name)
 	})
-	return runs, nil
+	return runs
+}
+
+// RunWatch keeps the runs of a namespace that match a selector up to date, from informers on their Jobs and
+// pods (level-driven: they list, watch, and list again when a watch expires).
+type RunWatch struct {
+	jobs, pods cache.Store
+	changed    chan struct{}
+}
+
+// WatchRuns starts watching the runs of namespace (all namespaces when empty) that selector matches, until
+// ctx ends; it returns once both informers have listed.
+func WatchRuns(ctx context.Context, client kubernetes.Interface, namespace string, selector labels.Selector) (*RunWatch, error) {
+	selector, err := runSelector(selector)
+	if err != nil {
+		return nil, err
+	}
+	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(namespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector.String() }))
+	w := &RunWatch{changed: make(chan struct{}, 1)}
+	notify := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { w.notify() },
+		UpdateFunc: func(any, any) { w.notify() },
+		DeleteFunc: func(any) { w.notify() },
+	}
+	jobs := factory.Batch().V1().Jobs().Informer()
+	pods := factory.Core().V1().Pods().Informer()
+	for _, inf := range []cache.SharedIndexInformer{jobs, pods} {
+		if _, err := inf.AddEventHandler(notify); err != nil {
+			return nil, err
+		}
+	}
+	w.jobs, w.pods = jobs.GetStore(), pods.GetStore()
+	factory.Start(ctx.Done())
+	for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			return nil, fmt.Errorf("watching runs: the %v informer did not sync: %w", typ, context.Cause(ctx))
+		}
+	}
+	return w, nil
+}
+
+func (w *RunWatch) notify() {
+	select {
+	case w.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Changed receives a value after the Jobs or pods changed.
+func (w *RunWatch) Changed() <-chan struct{} { return w.changed }
+
+// Runs returns the runs as they are now, oldest first.
+func (w *RunWatch) Runs() []Run {
+	var jobs []*batchv1.Job
+	for _, o := range w.jobs.List() {
+		jobs = append(jobs, o.(*batchv1.Job))
+	}
+	var pods []*corev1.Pod
+	for _, o := range w.pods.List() {
+		pods = append(pods, o.(*corev1.Pod))
+	}
+	return groupRuns(jobs, pods)
 }
 
 // GetRun returns the run named name in namespace.

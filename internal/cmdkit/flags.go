@@ -3,12 +3,16 @@ package cmdkit
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/klog/v2"
 
 	"github.com/kubectl-testrun/kubectl-testrun/internal/cluster"
@@ -145,4 +149,45 @@ func ValidateDiagnostics(v string) error {
 // or with -v=1 or more, where a user asks to see more of what the plugin does.
 func FullDiagnostics(v string) bool {
 	return v == DiagnosticsFull || klog.V(1).Enabled()
+}
+
+// RegisterGlobalCompletions completes the standard kubeconfig flags bound on root, as kubectl does:
+// -n/--namespace with the cluster's namespaces, --context, --cluster and --user with the kubeconfig's.
+func (f *Factory) RegisterGlobalCompletions(root *cobra.Command) {
+	_ = root.RegisterFlagCompletionFunc("namespace", func(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		c, err := f.Clients()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		list, err := c.Client.CoreV1().Namespaces().List(cmd.Context(), metav1.ListOptions{})
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var names []cobra.Completion
+		for _, ns := range list.Items {
+			if strings.HasPrefix(ns.Name, toComplete) {
+				names = append(names, ns.Name)
+			}
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	})
+	fromConfig := func(names func(api.Config) []string) cobra.CompletionFunc {
+		return func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			config, err := f.ConfigFlags.ToRawKubeConfigLoader().RawConfig()
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var out []cobra.Completion
+			for _, n := range names(config) {
+				if strings.HasPrefix(n, toComplete) {
+					out = append(out, n)
+				}
+			}
+			slices.Sort(out)
+			return out, cobra.ShellCompDirectiveNoFileComp
+		}
+	}
+	_ = root.RegisterFlagCompletionFunc("context", fromConfig(func(c api.Config) []string { return slices.Collect(maps.Keys(c.Contexts)) }))
+	_ = root.RegisterFlagCompletionFunc("cluster", fromConfig(func(c api.Config) []string { return slices.Collect(maps.Keys(c.Clusters)) }))
+	_ = root.RegisterFlagCompletionFunc("user", fromConfig(func(c api.Config) []string { return slices.Collect(maps.Keys(c.AuthInfos)) }))
 }

@@ -172,9 +172,7 @@ func Plan(in Input) Run {
 		}
 		spec.Resources.Requests = mergeResources(def.Spec.Resources.Requests, f.Requests)
 		spec.Resources.Limits = mergeResources(def.Spec.Resources.Limits, f.Limits)
-		spec.Labels = map[string]string{definition.LabelDefinition: def.Metadata.Name}
-		maps.Copy(spec.Labels, def.Spec.Labels)
-		maps.Copy(spec.Labels, f.Labels)
+		spec.Labels = jobLabels(def, f.Labels)
 		for _, e := range def.Spec.Env {
 			env = append(env, corev1.EnvVar{Name: e.Name, Value: e.Value})
 		}
@@ -192,6 +190,23 @@ func Plan(in Input) Run {
 	spec.Env = env
 	run.Spec = spec
 	return run
+}
+
+// jobLabels are the labels of a definition's Job, in increasing precedence: the definition's metadata.labels
+// (what --selector chose it by, so that logs -l and list -l find its runs by the same labels), the name of the
+// definition, its spec.labels, then --label. The plugin's own labels in metadata.labels, which BuildJob sets,
+// are left out.
+func jobLabels(def *definition.Definition, flags map[string]string) map[string]string {
+	l := map[string]string{}
+	for k, v := range def.Metadata.Labels {
+		if k != runspec.LabelManagedBy && k != runspec.LabelRun {
+			l[k] = v
+		}
+	}
+	l[definition.LabelDefinition] = def.Metadata.Name
+	maps.Copy(l, def.Spec.Labels)
+	maps.Copy(l, flags)
+	return l
 }
 
 func deref[T any](p *T) T {

@@ -64,6 +64,7 @@ func NewCmdTestrun(streams genericiooptions.IOStreams) *cobra.Command {
 		version.NewCmdVersion(streams),
 		completion.NewCmdCompletion(streams),
 	)
+	f.RegisterGlobalCompletions(cmd)
 	for _, c := range cmd.Commands() {
 		argsAreInput(c)
 	}

@@ -58,7 +58,8 @@ type Metadata struct {
 	// Name is what --definition, --plugin and --selector runs find it by, and the base of its run names: a
 	// DNS-1123 label of at most 57 characters.
 	Name string `yaml:"name" json:"name"`
-	// Labels are matched by --selector; they are not put on the Job (Spec.Labels are).
+	// Labels are matched by --selector, and put on the Job and its pod, so that logs -l and list -l find the
+	// runs by the labels that chose the definition (Spec.Labels and --label win over them).
 	Labels map[string]string `yaml:"labels,omitempty" json:"labels,omitempty"`
 	// Annotations are free; "description" is shown by `kubectl testrun plugins`.
 	Annotations map[string]string `yaml:"annotations,omitempty" json:"annotations,omitempty"`
@@ -88,7 +89,7 @@ type Spec struct {
 	Resources Resources `yaml:"resources,omitempty" json:"resources,omitzero"`
 	// Timeout bounds the test, as a Go duration ("30m", "1h30m"); --timeout overrides it.
 	Timeout string `yaml:"timeout,omitempty" json:"timeout,omitempty"`
-	// Labels are put on the Job and its pod; --label overrides them key by key.
+	// Labels are put on the Job and its pod, over Metadata.Labels; --label overrides them key by key.
 	Labels map[string]string `yaml:"labels,omitempty" json:"labels,omitempty"`
 	// Requires says, in words, what the image must contain for the definition to work.
 	Requires string `yaml:"requires,omitempty" json:"requires,omitempty"`

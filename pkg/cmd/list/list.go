@@ -3,6 +3,7 @@ package list
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -14,11 +15,11 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/kubectl/pkg/cmd/get"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-testrun/kubectl-testrun/internal/cluster"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/cmdkit"
-	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
 )
 
 var (
@@ -44,7 +45,11 @@ type Options struct {
 	AllNamespaces bool
 	Selector      string
 	PrintFlags    *cmdkit.PrintFlags
-	NoHeaders     bool
+	ShowLabels    bool
+	// SortBy is a JSONPath of the result document (-o json) the runs are sorted by, as kubectl get sorts.
+	SortBy string
+	// Watch prints the runs, then each run again whenever its status changes, until interrupted.
+	Watch bool
 
 	factory *cmdkit.Factory
 	clients cmdkit.Clients
@@ -53,9 +58,9 @@ type Options struct {
 
 // NewCmdList returns the list command.
 func NewCmdList(f *cmdkit.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &Options{factory: f, PrintFlags: cmdkit.NewPrintFlags("wide", "json", "yaml", "name"), IOStreams: streams}
+	o := &Options{factory: f, PrintFlags: cmdkit.NewPrintFlags("wide", "json", "yaml", "name").WithTemplates(), IOStreams: streams}
 	cmd := &cobra.Command{
-		Use:     "list [-A] [-l SELECTOR] [-o wide|json|yaml|name]",
+		Use:     "list [-A] [-l SELECTOR] [-w] [--sort-by JSONPATH] [-o FORMAT]",
 		Aliases: []string{"ls"},
 		Short:   "List test runs with their status, exit code, age and duration",
 		Long:    long,
@@ -65,9 +70,12 @@ func NewCmdList(f *cmdkit.Factory, streams genericiooptions.IOStreams) *cobra.Co
 	}
 	fl := cmd.Flags()
 	fl.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", o.AllNamespaces, "List the runs of every namespace.")
-	fl.StringVarP(&o.Selector, "selector", "l", o.Selector, "Only runs with these labels.")
-	o.PrintFlags.AddFlags(cmd, "Output format: wide, json, yaml or name; empty for a table.")
-	fl.BoolVar(&o.NoHeaders, "no-headers", o.NoHeaders, "Print the table without its header.")
+	cmdkit.AddSelectorFlag(fl, &o.Selector, "Only runs with these labels.")
+	o.PrintFlags.AddFlags(cmd, "Output format: wide, json, yaml, name, jsonpath=, jsonpath-file=, go-template=, go-template-file=, custom-columns= or custom-columns-file=; empty for a table. Templates apply to the -o json document.")
+	fl.BoolVar(&o.PrintFlags.NoHeaders, "no-headers", o.PrintFlags.NoHeaders, "Print the table (or custom columns) without its header.")
+	fl.BoolVar(&o.ShowLabels, "show-labels", o.ShowLabels, "Add a LABELS column with the labels of each run's Job.")
+	fl.StringVar(&o.SortBy, "sort-by", o.SortBy, "Sort the runs by this JSONPath of the -o json document, e.g. '{.metadata.creationTimestamp}' or .durationSeconds.")
+	fl.BoolVarP(&o.Watch, "watch", "w", o.Watch, "After listing, print each run again when its status changes (new runs too), until interrupted.")
 	return cmd
 }
 
@@ -83,10 +91,15 @@ func (o *Options) Validate() error {
 	if err := o.PrintFlags.Validate(); err != nil {
 		return err
 	}
-	if _, err := labels.Parse(o.Selector); err != nil {
-		return fmt.Errorf("-l %q: %w", o.Selector, err)
+	if o.SortBy != "" {
+		if o.Watch {
+			return errors.New("--sort-by does not go with --watch: the runs are printed as they change")
+		}
+		if _, err := sortPath(o.SortBy); err != nil {
+			return err
+		}
 	}
-	return nil
+	return cmdkit.ValidateSelector(o.Selector)
 }
 
 // Run lists the runs.
@@ -100,31 +113,127 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	switch o.PrintFlags.Output {
-	case "json", "yaml":
-		docs := make([]*outcome.Result, 0, len(runs))
-		for _, r := range runs {
-			docs = append(docs, r.Summary())
+	if o.SortBy != "" {
+		if runs, err = Sort(runs, o.SortBy); err != nil {
+			return fmt.Errorf("--sort-by %q: %w", o.SortBy, err)
 		}
-		return cmdkit.PrintDocument(o.Out, o.PrintFlags.Output, map[string]any{"apiVersion": "testrun.dev/v1alpha1", "kind": "ResultList", "items": docs})
-	case "name":
-		for _, r := range runs {
-			fmt.Fprintf(o.Out, "run/%s\n", r.Name())
-		}
-		return nil
 	}
-	if len(runs) == 0 {
+	if len(runs) == 0 && (o.PrintFlags.Output == "" || o.PrintFlags.Output == "wide") {
 		where := fmt.Sprintf("namespace %q", namespace)
 		if namespace == "" {
 			where = "any namespace"
 		}
 		fmt.Fprintf(o.ErrOut, "No runs found in %s.\n", where)
+	} else if err := o.print(runs, true); err != nil {
+		return err
+	}
+	if !o.Watch {
+		return nil
+	}
+	return o.watch(ctx, namespace, selector, runs)
+}
+
+// print prints runs in the chosen format; first says whether this is the first print (the table's header, a
+// list document) or a change seen by --watch (rows, one document per run).
+func (o *Options) print(runs []cluster.Run, first bool) error {
+	p := o.PrintFlags
+	switch {
+	case p.Document() || p.Template():
+		if first && !o.Watch {
+			return p.Print(o.Out, cluster.ResultList(runs))
+		}
+		for _, r := range runs {
+			if err := p.Print(o.Out, r.Summary()); err != nil {
+				return err
+			}
+		}
+		return nil
+	case p.Output == "name":
+		for _, r := range runs {
+			fmt.Fprintf(o.Out, "run/%s\n", r.Name())
+		}
 		return nil
 	}
 	printer := printers.NewTablePrinter(printers.PrintOptions{
-		Wide: o.PrintFlags.Output == "wide", WithNamespace: o.AllNamespaces, NoHeaders: o.NoHeaders,
+		Wide: p.Output == "wide", WithNamespace: o.AllNamespaces, NoHeaders: p.NoHeaders || !first, ShowLabels: o.ShowLabels,
 	})
 	return printer.PrintObj(Table(runs, time.Now()), o.Out)
+}
+
+// watch prints each run again whenever what its row shows changes (a new run, its status, its pod), from
+// informers on the runs' Jobs and pods, until ctx ends; deleted runs are not printed.
+func (o *Options) watch(ctx context.Context, namespace string, selector labels.Selector, listed []cluster.Run) error {
+	shown := map[string]string{}
+	for _, r := range listed {
+		shown[runKey(r)] = fingerprint(r)
+	}
+	w, err := cluster.WatchRuns(ctx, o.clients.Client, namespace, selector)
+	if err != nil {
+		return err
+	}
+	for {
+		var changed []cluster.Run
+		for _, r := range w.Runs() {
+			if f := fingerprint(r); shown[runKey(r)] != f {
+				shown[runKey(r)] = f
+				changed = append(changed, r)
+			}
+		}
+		if len(changed) > 0 {
+			if err := o.print(changed, len(shown) == len(changed) && len(listed) == 0 && o.PrintFlags.Output == ""); err != nil {
+				return err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.Changed():
+		}
+	}
+}
+
+func runKey(r cluster.Run) string { return r.Job.Namespace + "/" + r.Job.Name }
+
+// fingerprint is what --watch compares: a run is printed again when its status, exit code or pod changes.
+func fingerprint(r cluster.Run) string {
+	code, _ := r.ExitCode()
+	f := fmt.Sprintf("%s %d", r.Status(), code)
+	if r.Pod != nil {
+		f += " " + r.Pod.Name + " " + r.Pod.Spec.NodeName + " " + string(r.Pod.Status.Phase)
+	}
+	return f
+}
+
+// sortPath turns --sort-by into a JSONPath template, as kubectl get does ({.a.b} or .a.b).
+func sortPath(field string) (string, error) {
+	path, err := get.RelaxedJSONPathExpression(field)
+	if err != nil {
+		return "", fmt.Errorf("--sort-by %q is not a JSONPath of the result document (e.g. {.metadata.creationTimestamp}): %w", field, err)
+	}
+	return path, nil
+}
+
+// Sort returns runs sorted by field, a JSONPath of their result documents, with kubectl get's sorter.
+func Sort(runs []cluster.Run, field string) ([]cluster.Run, error) {
+	path, err := sortPath(field)
+	if err != nil {
+		return nil, err
+	}
+	objs := make([]runtime.Object, len(runs))
+	for i, r := range runs {
+		if objs[i], err = cmdkit.ToUnstructured(r.Summary()); err != nil {
+			return nil, err
+		}
+	}
+	sorter, err := get.SortObjects(nil, objs, path)
+	if err != nil {
+		return nil, err
+	}
+	sorted := make([]cluster.Run, len(runs))
+	for i := range runs {
+		sorted[i] = runs[sorter.OriginalPosition(i)]
+	}
+	return sorted, nil
 }
 
 // Table renders runs as a kubectl table: NAME STATUS EXIT AGE DURATION, and POD NODE IMAGE when wide.

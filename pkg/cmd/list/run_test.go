@@ -66,6 +66,13 @@ func TestListPrintsTheRunsAsATable(t *testing.T) {
 		{name: "all namespaces", args: []string{"-A"}, golden: "all-namespaces.golden.txt"},
 		{name: "by label", args: []string{"-l", "suite=api", "-A"}, golden: "label.golden.txt"},
 		{name: "names", args: []string{"-l", "suite in (api)", "-o", "name"}, golden: "name.golden.txt"},
+		{name: "labels", args: []string{"--show-labels"}, golden: "show-labels.golden.txt"},
+		{name: "sorted by exit code", args: []string{"-A", "--sort-by", "{.exitCode}"}, golden: "sort-by-exit.golden.txt"},
+		{name: "sorted by name", args: []string{"--sort-by", ".metadata.name", "-o", "name"}, golden: "sort-by-name.golden.txt"},
+		{name: "jsonpath", args: []string{"-o", `jsonpath={range .items[*]}{.metadata.name}{"\t"}{.phase}{"\t"}{.metadata.labels.suite}{"\n"}{end}`}, golden: "jsonpath.golden.txt"},
+		{name: "go-template", args: []string{"-o", `go-template={{range .items}}{{.name}} {{.exitCode}}{{"\n"}}{{end}}`}, golden: "go-template.golden.txt"},
+		{name: "custom columns", args: []string{"-o", "custom-columns=RUN:.metadata.name,SUITE:.metadata.labels.suite,PHASE:.phase,CONTAINERS:.pods[*].containers[*].name"}, golden: "custom-columns.golden.txt"},
+		{name: "custom columns without headers", args: []string{"-o", "custom-columns=RUN:.metadata.name", "--no-headers"}, golden: "custom-columns-no-headers.golden.txt"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,7 +161,11 @@ func TestListFailuresExit125(t *testing.T) {
 		react   func(*fake.Clientset)
 		wantErr []string
 	}{
-		{name: "unknown format", args: []string{"-o", "xml"}, wantErr: []string{`--output "xml" is not supported`, "wide, json, yaml or name"}},
+		{name: "unknown format", args: []string{"-o", "xml"}, wantErr: []string{`--output "xml" is not supported`, "wide, json, yaml or name, or a template: ", "jsonpath=..., ", "custom-columns=..."}},
+		{name: "bad jsonpath", args: []string{"-o", "jsonpath={.items[}"}, wantErr: []string{`--output "jsonpath={.items[}"`}},
+		{name: "bad custom columns", args: []string{"-o", "custom-columns=NAME"}, wantErr: []string{`--output "custom-columns=NAME"`}},
+		{name: "bad sort field", args: []string{"--sort-by", "{.items["}, wantErr: []string{`--sort-by "{.items["`}},
+		{name: "sort while watching", args: []string{"--sort-by", ".name", "-w"}, wantErr: []string{"--sort-by does not go with --watch"}},
 		{name: "bad selector", args: []string{"-l", "suite in api"}, wantErr: []string{`-l "suite in api"`}},
 		{name: "forbidden", react: forbidden, wantErr: []string{"listing runs", "forbidden"}},
 	}

@@ -136,8 +136,8 @@ func TestLogsRejectsBadInputAndMissingRuns(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"neither a run nor -l", nil, "name a run, or select runs with -l"},
-		{"a run and -l", []string{"r", "-l", "suite=api"}, "give a run or -l, not both"},
+		{"neither a run nor -l", nil, "or select runs with -l"},
+		{"a run and -l", []string{"r", "-l", "suite=api"}, "give run names or -l, not both"},
 		{"a negative --since", []string{"r", "--since", "-5m"}, "--since -5m0s is negative"},
 		{"a selector that does not parse", []string{"-l", "suite in (api"}, `-l "suite in (api"`},
 		{"a run that does not exist", []string{"missing"}, `run "missing" not found in namespace "ci": list the runs with kubectl testrun list -n ci`},

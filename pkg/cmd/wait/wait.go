@@ -112,9 +112,9 @@ func (o *Options) Run(ctx context.Context) error {
 		deadline = time.Now().Add(o.Timeout)
 	}
 	var first error
-	for _, r := range runs {
-		timeout := time.Duration(0)
-		if !deadline.IsZero() {
+	for i, r := range runs {
+		timeout := o.Timeout
+		if i > 0 && !deadline.IsZero() {
 			// A run that ended is still classified when the time is up: wait rounds up to a nanosecond.
 			timeout = max(time.Until(deadline), time.Nanosecond)
 		}
