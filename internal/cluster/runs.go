@@ -308,7 +308,8 @@ func WaitGone(ctx context.Context, client kubernetes.Interface, runs []Run) erro
 	for _, r := range runs {
 		jobs := client.BatchV1().Jobs(r.Job.Namespace)
 		byName := fields.OneTermEqualSelector("metadata.name", r.Job.Name).String()
-		lw := &cache.ListWatch{
+		// The client says whether it serves watch lists (a fake does not): the wrapper passes that on.
+		lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
 			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 				o.FieldSelector = byName
 				return jobs.List(ctx, o)
@@ -317,10 +318,15 @@ func WaitGone(ctx context.Context, client kubernetes.Interface, runs []Run) erro
 				o.FieldSelector = byName
 				return jobs.Watch(ctx, o)
 			},
+		}, client)
+		key := r.Job.Namespace + "/" + r.Job.Name
+		gone := func(store cache.Store) (bool, error) {
+			_, exists, err := store.GetByKey(key)
+			return !exists, err
 		}
-		gone := func(store cache.Store) (bool, error) { return len(store.List()) == 0, nil }
 		_, err := watchtools.UntilWithSync(ctx, lw, &batchv1.Job{}, gone, func(e watch.Event) (bool, error) {
-			return e.Type == watch.Deleted, nil
+			j, ok := e.Object.(*batchv1.Job)
+			return e.Type == watch.Deleted && ok && j.Name == r.Job.Name, nil
 		})
 		if err != nil {
 			return fmt.Errorf("waiting for run %q to be deleted: %w", r.Name(), err)

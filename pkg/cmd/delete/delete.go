@@ -85,7 +85,7 @@ func (o *Options) Complete(cmd *cobra.Command, args []string) error {
 	o.refs = args
 	var err error
 	if o.dryRun, err = cmdutil.GetDryRunStrategy(cmd); err != nil {
-		return err
+		return fmt.Errorf("--dry-run: %w", err)
 	}
 	o.clients, err = o.factory.Clients()
 	return err

@@ -124,23 +124,106 @@ func TestDeleteRemovesTheRunsAskedFor(t *testing.T) {
 	}
 }
 
-// The Job is deleted with background propagation, so that its pods go with it.
+// By default (--wait) the Job is deleted in the foreground, so that it is gone only once its pods are, and
+// delete waits for that; --wait=false deletes in the background and returns at once. Either way the pods go.
 func TestDeleteTakesThePodsWithTheJob(t *testing.T) {
-	client := fake.NewClientset(seed(time.Now())...)
-	if _, _, err := testkit.Execute(t, newDelete(client), "api-old-a1b2c"); err != nil {
-		t.Fatalf("delete api-old-a1b2c: %v", err)
-	}
-	var deletes []k8stesting.DeleteActionImpl
-	for _, a := range client.Actions() {
-		if d, ok := a.(k8stesting.DeleteActionImpl); ok {
-			deletes = append(deletes, d)
+	for _, tt := range []struct {
+		args []string
+		want metav1.DeletionPropagation
+	}{
+		{args: []string{"api-old-a1b2c"}, want: metav1.DeletePropagationForeground},
+		{args: []string{"api-old-a1b2c", "--wait=false"}, want: metav1.DeletePropagationBackground},
+	} {
+		client := fake.NewClientset(seed(time.Now())...)
+		if _, _, err := testkit.Execute(t, newDelete(client), tt.args...); err != nil {
+			t.Fatalf("delete %v: %v", tt.args, err)
+		}
+		var deletes []k8stesting.DeleteActionImpl
+		for _, a := range client.Actions() {
+			if d, ok := a.(k8stesting.DeleteActionImpl); ok {
+				deletes = append(deletes, d)
+			}
+		}
+		if len(deletes) != 1 || deletes[0].GetResource().Resource != "jobs" || deletes[0].Name != "api-old-a1b2c" {
+			t.Fatalf("delete %v actions = %+v, want exactly one, of job api-old-a1b2c", tt.args, deletes)
+		}
+		if p := deletes[0].DeleteOptions.PropagationPolicy; p == nil || *p != tt.want {
+			t.Errorf("delete %v: the Job was deleted with propagation %v, want %s", tt.args, p, tt.want)
 		}
 	}
-	if len(deletes) != 1 || deletes[0].GetResource().Resource != "jobs" || deletes[0].Name != "api-old-a1b2c" {
-		t.Fatalf("delete actions = %+v, want exactly one, of job api-old-a1b2c", deletes)
-	}
-	if p := deletes[0].DeleteOptions.PropagationPolicy; p == nil || *p != metav1.DeletePropagationBackground {
-		t.Errorf("the Job was deleted with propagation %v, want Background so that its pods go too", p)
+}
+
+// Several names, one of them missing: the others are deleted, the missing one is named, and the command exits
+// 125 (kubectl deletes what exists and fails too); --ignore-not-found makes a missing run no error. A dry run
+// deletes nothing: client-side it asks nothing of the API server, server-side it sends the deletion with
+// dryRun=All.
+func TestDeleteWithAMissingRunOrADryRun(t *testing.T) {
+	all := []string{"ci/api-new-d3e4f", "ci/api-old-a1b2c", "ci/foreign", "ci/web-new-g5h6i", "other/api-else-j7k8l"}
+	tests := []struct {
+		name       string
+		args       []string
+		wantStdout string
+		wantErr    string
+		wantLeft   []string
+		wantDelete []string
+	}{{
+		name:       "one missing",
+		args:       []string{"api-old-a1b2c", "gone-z9y8x", "web-new-g5h6i"},
+		wantStdout: "run/api-old-a1b2c deleted\nrun/web-new-g5h6i deleted\n",
+		wantErr:    `run "gone-z9y8x" not found in namespace "ci"`,
+		wantLeft:   []string{"ci/api-new-d3e4f", "ci/foreign", "other/api-else-j7k8l"},
+		wantDelete: []string{"api-old-a1b2c", "web-new-g5h6i"},
+	}, {
+		name:       "ignore not found",
+		args:       []string{"api-old-a1b2c", "gone-z9y8x", "--ignore-not-found"},
+		wantStdout: "run/api-old-a1b2c deleted\n",
+		wantLeft:   []string{"ci/api-new-d3e4f", "ci/foreign", "ci/web-new-g5h6i", "other/api-else-j7k8l"},
+		wantDelete: []string{"api-old-a1b2c"},
+	}, {
+		name:       "client dry run",
+		args:       []string{"-l", "suite=api", "--dry-run=client"},
+		wantStdout: "run/api-old-a1b2c deleted (dry run)\nrun/api-new-d3e4f deleted (dry run)\n",
+		wantLeft:   all,
+	}, {
+		name:       "server dry run",
+		args:       []string{"api-new-d3e4f", "--dry-run=server"},
+		wantStdout: "run/api-new-d3e4f deleted (server dry run)\n",
+		wantLeft:   all,
+		wantDelete: []string{"api-new-d3e4f (dry run)"},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client := fake.NewClientset(seed(time.Now())...)
+			// The fake has no dry run of its own: a deletion marked dryRun=All is recorded and not made.
+			client.PrependReactor("delete", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
+				return slices.Equal(a.(k8stesting.DeleteActionImpl).DeleteOptions.DryRun, []string{metav1.DryRunAll}), nil, nil
+			})
+			out, _, err := testkit.Execute(t, newDelete(client), tt.args...)
+			if tt.wantErr != "" {
+				testkit.WantBadInput(t, fmt.Sprintf("delete %v", tt.args), err, tt.wantErr)
+			} else if err != nil {
+				t.Fatalf("delete %v: %v", tt.args, err)
+			}
+			var deleted []string
+			for _, a := range client.Actions() {
+				if d, ok := a.(k8stesting.DeleteActionImpl); ok {
+					name := d.Name
+					if len(d.DeleteOptions.DryRun) > 0 {
+						name += " (dry run)"
+					}
+					deleted = append(deleted, name)
+				}
+			}
+			if diff := cmp.Diff(tt.wantStdout, out); diff != "" {
+				t.Errorf("delete %v stdout (-want +got):\n%s", tt.args, diff)
+			}
+			if diff := cmp.Diff(tt.wantDelete, deleted); diff != "" {
+				t.Errorf("delete %v: deletions sent (-want +got):\n%s", tt.args, diff)
+			}
+			if diff := cmp.Diff(tt.wantLeft, jobsLeft(t, client)); diff != "" {
+				t.Errorf("Jobs left after delete %v (-want +got):\n%s", tt.args, diff)
+			}
+		})
 	}
 }
 
@@ -160,7 +243,9 @@ func TestDeleteFailuresExit125(t *testing.T) {
 		{name: "--all and -l", args: []string{"--all", "-l", "suite=api"}, wantErr: []string{"only one of them"}},
 		{name: "negative age", args: []string{"--all", "--older-than", "-1h"}, wantErr: []string{"--older-than -1h0m0s is negative"}},
 		{name: "bad selector", args: []string{"-l", "suite in api"}, wantErr: []string{`-l "suite in api"`}},
-		{name: "no such run", args: []string{"api-old-a1b2c", "gone-z9y8x"}, wantErr: []string{`run "gone-z9y8x" not found in namespace "ci"`, "kubectl testrun list"}},
+		{name: "no such run", args: []string{"gone-z9y8x"}, wantErr: []string{`run "gone-z9y8x" not found in namespace "ci"`, "kubectl testrun list"}},
+		{name: "bad dry run", args: []string{"api-old-a1b2c", "--dry-run=maybe"}, wantErr: []string{"--dry-run"}},
+		{name: "negative timeout", args: []string{"api-old-a1b2c", "--timeout=-1s"}, wantErr: []string{"--timeout -1s is negative"}},
 		{name: "list forbidden", args: []string{"--all"}, react: forbidden("list"), wantErr: []string{"listing runs", "forbidden"}},
 		{name: "delete forbidden", args: []string{"api-old-a1b2c"}, react: forbidden("delete"), wantErr: []string{`job "api-old-a1b2c" in namespace "ci"`, "forbidden"}},
 	}

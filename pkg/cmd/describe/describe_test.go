@@ -127,18 +127,22 @@ func TestDescribePrintsTheResultDocument(t *testing.T) {
 		name: "passed as json",
 		args: []string{"api-pass-a1b2c", "-o", "json"},
 		want: &outcome.Result{APIVersion: "testrun.dev/v1alpha1", Kind: "Result", Name: "api-pass-a1b2c", Namespace: "ci",
+			Metadata: &outcome.ResultMetadata{Name: "api-pass-a1b2c", Namespace: "ci"},
 			Phase: outcome.PhasePassed, DurationSeconds: 90, Fetched: &fetched,
 			Pods: []outcome.PodResult{{Name: "api-pass-a1b2c-x9z8w", Node: "node-1", Phase: corev1.PodSucceeded, Containers: []outcome.ContainerResult{passedTest, holder}}}},
 	}, {
 		name: "failed as yaml",
 		args: []string{"api-fail-d3e4f", "-o", "yaml"},
 		want: &outcome.Result{APIVersion: "testrun.dev/v1alpha1", Kind: "Result", Name: "api-fail-d3e4f", Namespace: "ci",
+			Metadata: &outcome.ResultMetadata{Name: "api-fail-d3e4f", Namespace: "ci"},
 			Phase: outcome.PhaseFailed, ExitCode: 2, Reason: "Error", Message: "the test failed with exit code 2", DurationSeconds: 42,
 			Pods: []outcome.PodResult{{Name: "api-fail-d3e4f-x9z8w", Node: "node-1", Phase: corev1.PodFailed, Containers: []outcome.ContainerResult{failedTest, holder}}}},
 	}}
 	// The timings are checked by the text form; the start time is the Job's creation, relative to now.
 	ignore := cmpopts.IgnoreFields(outcome.ContainerResult{}, "StartedAt", "FinishedAt", "DurationSeconds")
 	ignoreStart := cmpopts.IgnoreFields(outcome.Result{}, "StartTime", "CompletionTime")
+	// The Job's labels and creation time are the seed's; the list tests show them.
+	ignoreMeta := cmpopts.IgnoreFields(outcome.ResultMetadata{}, "Labels", "CreationTimestamp")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out, errOut, err := testkit.Execute(t, newDescribe(fake.NewClientset(seed(time.Now())...)), tt.args...)
@@ -149,7 +153,7 @@ func TestDescribePrintsTheResultDocument(t *testing.T) {
 			if err := yaml.UnmarshalStrict([]byte(out), &got); err != nil {
 				t.Fatalf("describe %v printed what does not parse as a result document: %v\n%s", tt.args, err, out)
 			}
-			if diff := cmp.Diff(tt.want, &got, ignore, ignoreStart); diff != "" {
+			if diff := cmp.Diff(tt.want, &got, ignore, ignoreStart, ignoreMeta); diff != "" {
 				t.Errorf("describe %v (-want +got):\n%s", tt.args, diff)
 			}
 			// An ended run, passed or failed, completed when its test did, as run -o json says.

@@ -218,7 +218,7 @@ func TestFetchOfARunThatCannotBeReadSaysWhy(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"a run that does not exist", []string{"missing"}, `no pod of run "missing" in namespace "ci": check the run name and the namespace`},
+		{"a run that does not exist", []string{"missing"}, `run "missing" not found in namespace "ci"`},
 		{"a run whose pod has finished", []string{"done"}, `the pod "done-abcde" of run "done" has finished (Succeeded)`},
 		{"a run that has not started", []string{"pending"}, `the pod "pending-abcde" of run "pending" has not started yet (Pending): wait for it with kubectl testrun wait pending`},
 		{"a pod that does not exist", []string{"pod/nope", "--path", "/x"}, `pod "nope" in namespace "ci"`},
