@@ -128,14 +128,14 @@ func TestDescribePrintsTheResultDocument(t *testing.T) {
 		args: []string{"api-pass-a1b2c", "-o", "json"},
 		want: &outcome.Result{APIVersion: "testrun.dev/v1alpha1", Kind: "Result", Name: "api-pass-a1b2c", Namespace: "ci",
 			Metadata: &outcome.ResultMetadata{Name: "api-pass-a1b2c", Namespace: "ci"},
-			Phase: outcome.PhasePassed, DurationSeconds: 90, Fetched: &fetched,
+			Phase:    outcome.PhasePassed, DurationSeconds: 90, Fetched: &fetched,
 			Pods: []outcome.PodResult{{Name: "api-pass-a1b2c-x9z8w", Node: "node-1", Phase: corev1.PodSucceeded, Containers: []outcome.ContainerResult{passedTest, holder}}}},
 	}, {
 		name: "failed as yaml",
 		args: []string{"api-fail-d3e4f", "-o", "yaml"},
 		want: &outcome.Result{APIVersion: "testrun.dev/v1alpha1", Kind: "Result", Name: "api-fail-d3e4f", Namespace: "ci",
 			Metadata: &outcome.ResultMetadata{Name: "api-fail-d3e4f", Namespace: "ci"},
-			Phase: outcome.PhaseFailed, ExitCode: 2, Reason: "Error", Message: "the test failed with exit code 2", DurationSeconds: 42,
+			Phase:    outcome.PhaseFailed, ExitCode: 2, Reason: "Error", Message: "the test failed with exit code 2", DurationSeconds: 42,
 			Pods: []outcome.PodResult{{Name: "api-fail-d3e4f-x9z8w", Node: "node-1", Phase: corev1.PodFailed, Containers: []outcome.ContainerResult{failedTest, holder}}}},
 	}}
 	// The timings are checked by the text form; the start time is the Job's creation, relative to now.
