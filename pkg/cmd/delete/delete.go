@@ -20,9 +20,13 @@ import (
 
 var (
 	long = templates.LongDesc(`
-		Delete test runs: their Jobs, and with them their pods (background propagation). Runs are found by
-		name, by label selector, or all at once; --older-than keeps the recent ones. It prints each run it
-		removed.`)
+		Delete test runs: their Jobs, and with them their pods. Runs are found by name (as every verb finds
+		them: the run name, job/NAME, or the name given to run), by label selector, or all at once;
+		--older-than keeps the recent ones. It prints each run it removed.
+
+		As kubectl delete, it waits until the runs are gone, pods included (--wait=false returns at once),
+		takes --dry-run=client|server, and with several names of which one is missing deletes the others,
+		names the missing one and exits 125 (0 with --ignore-not-found).`)
 
 	example = templates.Examples(`
 		# Delete one run
@@ -32,7 +36,10 @@ var (
 		kubectl testrun delete --all --older-than 24h
 
 		# Delete the runs of one suite
-		kubectl testrun delete -l suite=api`)
+		kubectl testrun delete -l suite=api
+
+		# What would be deleted, without deleting it
+		kubectl testrun delete --all --older-than 24h --dry-run=client`)
 )
 
 // Options holds the flags of the delete command.

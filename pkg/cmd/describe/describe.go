@@ -38,14 +38,20 @@ var (
 		recorded of that fetch: how many files, their size, when, and the JUnit summary.
 
 		With -o json or -o yaml it prints the result document that run -o json prints, with the fetch record
-		as "fetched".`)
+		as "fetched" (a ResultList for several runs or -l).
+
+		RUN is the run's name, job/NAME, or the name given to run without its random suffix (the newest such
+		run); a missing run fails the command (125) after the others were described.`)
 
 	example = templates.Examples(`
 		# Everything about a run
 		kubectl testrun describe nightly-x7k2p
 
 		# The result document, for a script
-		kubectl testrun describe nightly-x7k2p -o json`)
+		kubectl testrun describe nightly-x7k2p -o json
+
+		# Every run of a suite
+		kubectl testrun describe -l suite=api`)
 )
 
 // Options holds the flags of the describe command.

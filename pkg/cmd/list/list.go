@@ -27,7 +27,10 @@ var (
 		List test runs: every Job that carries the plugin's labels, whoever created it (run, run --detach, or
 		kubectl apply of run --dry-run=client -o yaml output). STATUS is Pending, Running, Passed, Failed,
 		Error (the test could not run) or TimedOut; EXIT is the test's exit code once it ended, or the code
-		the plugin would exit with when it could not run.`)
+		the plugin would exit with when it could not run.
+
+		-o jsonpath, go-template and custom-columns, and --sort-by, apply to the document -o json prints (a
+		ResultList whose items carry the Job's metadata), with kubectl's own printers and sorter.`)
 
 	example = templates.Examples(`
 		# Runs in the current namespace
@@ -37,7 +40,11 @@ var (
 		kubectl testrun list -A -o wide
 
 		# Run names only, for a script
-		kubectl testrun list -l suite=api -o name`)
+		kubectl testrun list -l suite=api -o name
+
+		# Name and exit code of each run, newest last, and the changes as they come
+		kubectl testrun list -o custom-columns=NAME:.metadata.name,EXIT:.exitCode --sort-by .metadata.creationTimestamp
+		kubectl testrun list -w`)
 )
 
 // Options holds the flags of the list command.

@@ -25,8 +25,11 @@ import (
 
 var (
 	long = templates.LongDesc(`
-		Print the logs of a test run: its test container's output, for every pod of the run, prefixed with
-		[pod/container] when there is more than one log.
+		Print the logs of a test run: its test container's output (-c holder or -c fetch for the others), for
+		every pod of the run, prefixed with [pod/container] when there is more than one log.
+
+		RUN is the run's name, job/NAME, or the name given to run without its random suffix (the newest such
+		run). --previous is refused: a run's containers never restart, so there is no previous log.
 
 		With -f the logs are followed until the test has ended — decided from the pod's status, not from a
 		stream ending — waiting through Pending; a dropped stream resumes where it stopped. Without -f the
@@ -38,6 +41,9 @@ var (
 
 		# Every run started from a definition labelled suite=api, with timestamps
 		kubectl testrun logs -l suite=api --timestamps
+
+		# The last 20 lines of the newest run started as "nightly"
+		kubectl testrun logs nightly --tail 20
 
 		# The holder and fetch containers too
 		kubectl testrun logs nightly-x7k2p --all-containers`)

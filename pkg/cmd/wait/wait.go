@@ -26,11 +26,18 @@ var (
 		and the full diagnostics saved in a file in $TMPDIR (--diagnostics=full or -v=1 print them too).
 		Ctrl-C stops the waiting, not the run (exit code 130).
 
+		With several runs (or -l) it waits for each in turn and exits with the first failing run's code;
+		--timeout bounds the whole wait. RUN is the run's name, job/NAME, or the name given to run without its
+		random suffix (the newest such run).
+
 		wait does not release the run: fetch its reports afterwards with kubectl testrun fetch.`)
 
 	example = templates.Examples(`
 		# Wait up to an hour for a detached run
 		kubectl testrun wait nightly-x7k2p --timeout 1h
+
+		# Every run started from definitions labelled suite=api
+		kubectl testrun wait -l suite=api --timeout 1h
 
 		# On a cluster that adds nodes on demand, give the autoscaler 10 minutes to make room
 		kubectl testrun wait nightly-x7k2p --schedule-timeout 10m`)
