@@ -109,7 +109,7 @@ func (p *PrintFlags) Validate() error {
 	if p.templates == nil {
 		return fmt.Errorf("--output %q is not supported: use %s", p.Output, orList(p.formats))
 	}
-	return fmt.Errorf("--output %q is not supported: use %s, or a template: %s=...", p.Output, orList(p.formats), strings.Join(p.templateFormats(), "=..., "))
+	return fmt.Errorf("--output %q is not supported: use %s, or a template format followed by =TEMPLATE: %s", p.Output, orList(p.formats), strings.Join(p.templateFormats(), ", "))
 }
 
 // Document reports whether the format is a document (json or yaml) rather than text.

@@ -14,10 +14,9 @@ import (
 )
 
 // detach starts a run of the testee under name that prints lines numbered lines, and returns its run name.
-func detach(t *testing.T, ns, name string, extra ...string) string {
+func detach(t *testing.T, ns, name string) string {
 	t.Helper()
-	args := append([]string{"run", name, "-n", ns, "--detach", "--image", testee, "--env", "TESTEE_LINES=5"}, extra...)
-	r := testrun(t, args...)
+	r := testrun(t, "run", name, "-n", ns, "--detach", "--image", testee, "--env", "TESTEE_LINES=5")
 	wantCode(t, r, 0)
 	run := lastLine(r.stdout)
 	if !strings.HasPrefix(run, name+"-") {

@@ -161,7 +161,7 @@ func TestListFailuresExit125(t *testing.T) {
 		react   func(*fake.Clientset)
 		wantErr []string
 	}{
-		{name: "unknown format", args: []string{"-o", "xml"}, wantErr: []string{`--output "xml" is not supported`, "wide, json, yaml or name, or a template: ", "jsonpath=..., ", "custom-columns=..."}},
+		{name: "unknown format", args: []string{"-o", "xml"}, wantErr: []string{`--output "xml" is not supported`, "wide, json, yaml or name, or a template format followed by =TEMPLATE: ", "jsonpath, ", "custom-columns"}},
 		{name: "bad jsonpath", args: []string{"-o", "jsonpath={.items[}"}, wantErr: []string{`--output "jsonpath={.items[}"`}},
 		{name: "bad custom columns", args: []string{"-o", "custom-columns=NAME"}, wantErr: []string{`--output "custom-columns=NAME"`}},
 		{name: "bad sort field", args: []string{"--sort-by", "{.items["}, wantErr: []string{`--sort-by "{.items["`}},
