@@ -16,6 +16,8 @@ func main() {
 	// SIGINT, SIGTERM, SIGHUP or a closed stdout/stderr cancel the context so that commands clean up; a
 	// second signal exits at once.
 	ctx, cancel := interrupt.Context(context.Background(), os.Exit)
+	// SIGUSR1 (and SIGINFO) asks every run, wait and logs -f for a progress report; it never ends the process.
+	ctx = interrupt.WithInfo(ctx, interrupt.NotifyInfo())
 	cmd.SilenceHandledErrors()
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: interrupt.Output(os.Stdout, cancel), ErrOut: interrupt.Output(os.Stderr, cancel)}
 	err := cmd.NewCmdTestrun(streams).ExecuteContext(ctx)

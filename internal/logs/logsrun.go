@@ -1,7 +1,9 @@
 package logs
 
 import (
+	"github.com/kubectl-testrun/kubectl-testrun/internal/diagnose"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/reporter"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runwatch"
 
@@ -45,6 +47,11 @@ type Options struct {
 	Prefix *bool
 	// Warnings receives a line for each log that may have lost lines (see LogFollower.Gap); nil drops them.
 	Warnings io.Writer
+	// Progress receives, with Follow, the progress reports asked for with SIGUSR1 and the heartbeats of
+	// Heartbeat; nil prints none. Run names the run followed in them ("" for runs chosen by a selector).
+	Progress  reporter.Reporter
+	Heartbeat runwatch.Heartbeat
+	Run       string
 }
 
 // Logs writes the logs of the pods selector matches in namespace to out, each line prefixed with
@@ -66,6 +73,14 @@ func Logs(ctx context.Context, client kubernetes.Interface, namespace string, se
 			return *o.Prefix
 		}
 		return len(w.Pods()) > 1 || o.AllContainers || o.Container == FetchContainers
+	}
+	var pulse *runwatch.Pulse
+	if o.Follow && o.Progress != nil {
+		pulse = o.Heartbeat.Start(ctx)
+		defer pulse.Stop()
+		tail := diagnose.NewTailBuffer(runwatch.ReportLines)
+		pulse.Watch, pulse.Run, pulse.Tail, pulse.Seen = w, o.Run, tail, runwatch.NewOutputSeen(pulse.Now)
+		out = io.MultiWriter(out, tail, pulse.Seen)
 	}
 	start := func(pod *corev1.Pod, container string) {
 		key := pod.Name + "/" + container
@@ -140,6 +155,10 @@ func Logs(ctx context.Context, client kubernetes.Interface, namespace string, se
 		case <-ctx.Done():
 			wg.Wait()
 			return context.Cause(ctx)
+		case <-pulse.Asked():
+			pulse.Print(ctx, client, o.Progress, "", nil, true)
+		case <-pulse.Beat():
+			pulse.Print(ctx, client, o.Progress, "", nil, false)
 		case <-w.Changed():
 		}
 	}

@@ -69,6 +69,9 @@ type Runner struct {
 	// API, when set, wraps the transport of Client, so that an API server gone for runwatch.APIUnreachableBudget
 	// ends the run instead of leaving it waiting for --timeout.
 	API *runwatch.APIHealth
+	// Heartbeat is how often the run says by itself where it stands (--progress-every); a progress report
+	// is printed whenever the context's interrupt.InfoRequests ask (SIGUSR1).
+	Heartbeat runwatch.Heartbeat
 }
 
 // Run creates the Job of spec, streams its logs, waits for the end decided from Job and pod status, prints
@@ -184,6 +187,10 @@ func (r *Runner) follow(ctx context.Context, spec runspec.Spec, tail *diagnose.T
 	}
 	r.Progress.Start()
 	defer r.Progress.Stop()
+	pulse := r.Heartbeat.Start(ctx)
+	defer pulse.Stop()
+	pulse.Watch, pulse.Timeout, pulse.ReportsTo = w, spec.EffectiveTimeout(), r.Reports
+	pulse.Tail, pulse.Seen = tail, runwatch.NewOutputSeen(pulse.Now)
 
 	timeout := time.NewTimer(spec.EffectiveTimeout())
 	defer timeout.Stop()
@@ -216,6 +223,12 @@ func (r *Runner) follow(ctx context.Context, spec runspec.Spec, tail *diagnose.T
 			if o, gone := w.APIGone(ctx, spec.Name, r.Progress); gone {
 				return o, pod, got, nil
 			}
+		case <-pulse.Asked():
+			pulse.Print(ctx, r.Client, r.Progress, lastState.Status, got, true)
+			continue
+		case <-pulse.Beat():
+			pulse.Print(ctx, r.Client, r.Progress, lastState.Status, got, false)
+			continue
 		case <-w.Changed():
 		}
 		job := w.Job()
@@ -238,7 +251,7 @@ func (r *Runner) follow(ctx context.Context, spec runspec.Spec, tail *diagnose.T
 		lastState = o
 
 		if logOut == nil && pod != nil && logs.ContainerEverStarted(pod, runspec.TestContainer) {
-			logOut = r.startLogs(ctx, w, spec.Namespace, pod.Name, tail)
+			logOut = r.startLogs(ctx, w, spec.Namespace, pod.Name, io.MultiWriter(tail, pulse.Seen))
 		}
 		if copier != nil && !o.Done {
 			copier.Prepare(ctx, pod)
@@ -373,13 +386,15 @@ type logStream struct {
 	err    error
 }
 
-func (r *Runner) startLogs(ctx context.Context, w *runwatch.Watch, namespace, pod string, tail *diagnose.TailBuffer) *logStream {
+// startLogs follows the test container's log into r.Logs and record (the tail kept for diagnostics and
+// progress reports).
+func (r *Runner) startLogs(ctx context.Context, w *runwatch.Watch, namespace, pod string, record io.Writer) *logStream {
 	lctx, cancel := context.WithCancel(ctx)
 	s := &logStream{cancel: cancel, done: make(chan struct{})}
 	f := &logs.LogFollower{
 		Client: r.Client,
 		Source: logs.LogSource{Namespace: namespace, Pod: pod, Container: runspec.TestContainer},
-		Out:    io.MultiWriter(r.Logs, tail),
+		Out:    io.MultiWriter(r.Logs, record),
 		Terminated: func() bool {
 			p := w.Pod()
 			return p == nil || p.Name != pod || logs.ContainerEnded(p, runspec.TestContainer)
@@ -414,8 +429,8 @@ func (s *logStream) stop() {
 // A timeout of 0 waits as long as ctx lasts; when it passes, the outcome has exit code 124. scheduleTimeout
 // is how long the pod may stay unschedulable (see Runner.ScheduleTimeout).
 //
-// health, when not nil, wraps the transport of client (see Runner.API).
-func Wait(ctx context.Context, client kubernetes.Interface, health *runwatch.APIHealth, namespace, run string, timeout, scheduleTimeout time.Duration, progress reporter.Reporter) (outcome.Outcome, *corev1.Pod, error) {
+// health, when not nil, wraps the transport of client (see Runner.API); heartbeat is as Runner.Heartbeat.
+func Wait(ctx context.Context, client kubernetes.Interface, health *runwatch.APIHealth, namespace, run string, timeout, scheduleTimeout time.Duration, heartbeat runwatch.Heartbeat, progress reporter.Reporter) (outcome.Outcome, *corev1.Pod, error) {
 	if _, err := cluster.GetRun(ctx, client, namespace, run); err != nil {
 		return outcome.Outcome{}, nil, exitcode.New(exitcode.CannotRun, err)
 	}
@@ -432,6 +447,9 @@ func Wait(ctx context.Context, client kubernetes.Interface, health *runwatch.API
 	}
 	events := runwatch.NewEventWatch(client, scheduleTimeout)
 	defer events.Stop()
+	pulse := heartbeat.Start(ctx)
+	defer pulse.Stop()
+	pulse.Watch, pulse.Timeout = w, timeout
 	var pod *corev1.Pod
 	for {
 		job := w.Job()
@@ -457,6 +475,10 @@ func Wait(ctx context.Context, client kubernetes.Interface, health *runwatch.API
 			if o, gone := w.APIGone(ctx, run, progress); gone {
 				return o, pod, nil
 			}
+		case <-pulse.Asked():
+			pulse.Print(ctx, client, progress, o.Status, nil, true)
+		case <-pulse.Beat():
+			pulse.Print(ctx, client, progress, o.Status, nil, false)
 		case <-w.Changed():
 		}
 	}

@@ -2,6 +2,9 @@
 // SIGTERM and SIGHUP, and an output whose reader went away (EPIPE on stdout or stderr). Each cancels the
 // command's context with an exitcode.InterruptError as its cause, so commands stop waiting, clean up within
 // their budget and exit with the signal's code (docs/exit-codes.md); a second signal exits at once.
+//
+// SIGUSR1 (and SIGINFO) is the opposite: it stops nothing, and asks every follower of a run for a progress
+// report (InfoRequests).
 package interrupt
 
 import (

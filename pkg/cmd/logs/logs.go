@@ -61,6 +61,7 @@ type Options struct {
 	AllContainers bool
 	Prefix        bool
 	Previous      bool
+	ProgressEvery cmdkit.ProgressEveryFlag
 
 	run string
 	// prefixSet says whether --prefix was given; without it lines are prefixed when several logs are shown.
@@ -101,6 +102,7 @@ func NewCmdLogs(f *cmdkit.Factory, streams genericiooptions.IOStreams) *cobra.Co
 	fl.BoolVarP(&o.Previous, "previous", "p", o.Previous, "Refused: a run's containers never restart (restartPolicy Never, backoffLimit 0), so there is no previous log.")
 	_ = cmd.RegisterFlagCompletionFunc("container", cobra.FixedCompletions(
 		[]string{runspec.TestContainer, runspec.HolderContainer, logs.FetchContainers}, cobra.ShellCompDirectiveNoFileComp))
+	o.ProgressEvery.AddFlag(fl)
 	return cmd
 }
 
@@ -120,6 +122,13 @@ func (o *Options) Validate() error {
 	var runs []string
 	if o.run != "" {
 		runs = []string{o.run}
+	}
+	switch {
+	case o.ProgressEvery.Given() && !o.Follow:
+		return errors.New("--progress-every needs -f: without it, logs prints the logs as they are and exits")
+	}
+	if err := o.ProgressEvery.Validate(false); err != nil {
+		return err
 	}
 	if err := cmdkit.ValidateRunsOrSelector(runs, o.Selector); err != nil {
 		return err
@@ -173,7 +182,12 @@ func (o *Options) Run(ctx context.Context) error {
 		}
 		selector = labels.SelectorFromSet(labels.Set{runspec.LabelRun: r.Name()})
 	}
-	opts := logs.Options{Follow: o.Follow, Timestamps: o.Timestamps, Container: o.Container, AllContainers: o.AllContainers, Warnings: o.ErrOut}
+	opts := logs.Options{Follow: o.Follow, Timestamps: o.Timestamps, Container: o.Container, AllContainers: o.AllContainers, Warnings: o.ErrOut,
+		Run: o.run, Heartbeat: o.ProgressEvery.Heartbeat(o.ErrOut, false)}
+	if o.Follow {
+		// Progress reports (SIGUSR1) and heartbeats; the logs themselves stay on stdout.
+		opts.Progress = (&cmdkit.ProgressFlags{Color: "auto"}).Progress(o.ErrOut)
+	}
 	if o.Since > 0 {
 		opts.SinceSeconds = ptr.To(int64(o.Since.Seconds()))
 	}

@@ -86,6 +86,7 @@ func (o *Options) runner(r plan.Run, logs io.Writer, progress *cmdkit.Progress) 
 		DumpSelector:    o.DumpSelector,
 		FullDiagnostics: cmdkit.FullDiagnostics(o.Diagnostics),
 		API:             o.api,
+		Heartbeat:       o.ProgressEvery.Heartbeat(o.ErrOut, o.Progress.Quiet),
 	}
 }
 

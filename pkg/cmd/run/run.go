@@ -113,6 +113,7 @@ type Options struct {
 	Keep            bool
 	PrintFlags      *cmdkit.PrintFlags
 	Progress        cmdkit.ProgressFlags
+	ProgressEvery   cmdkit.ProgressEveryFlag
 	DumpSelector    string
 	Diagnostics     string
 	HelperImage     string
@@ -208,6 +209,7 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.Keep, "keep", o.Keep, "Keep the Job and its pod after the run, for inspection.")
 	o.PrintFlags.AddFlags(cmd, "Print a result document: json or yaml (with --dry-run, the Job).")
 	o.Progress.AddFlags(cmd, "Print no progress; failures and their diagnostics are still printed.")
+	o.ProgressEvery.AddFlag(f)
 	f.StringVar(&o.DumpSelector, "dump-selector", o.DumpSelector, "On failure, also describe and show the logs of the pods this label selector matches (the system under test), in the diagnostics file.")
 	cmdkit.AddDiagnosticsFlag(cmd, &o.Diagnostics)
 	f.StringVar(&o.HelperImage, "helper-image", o.HelperImage, "The image of the holder container (needs sh, sleep and touch) and, with --reports, of the fetch container (needs sh, sleep, tar, find and sha256sum), for clusters that cannot pull the default.")
@@ -392,6 +394,9 @@ func (o *Options) Validate() error {
 		return err
 	}
 	if err := o.Progress.Validate(); err != nil {
+		return err
+	}
+	if err := o.ProgressEvery.Validate(o.Progress.Quiet); err != nil {
 		return err
 	}
 	if err := cmdkit.ValidateDiagnostics(o.Diagnostics); err != nil {

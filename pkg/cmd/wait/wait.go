@@ -50,7 +50,8 @@ type Options struct {
 	ScheduleTimeout time.Duration
 	Output          cmdkit.ProgressFlags
 	// Diagnostics is what stderr shows of a failed run (cmdkit.AddDiagnosticsFlag).
-	Diagnostics string
+	Diagnostics   string
+	ProgressEvery cmdkit.ProgressEveryFlag
 
 	// Selector waits for the runs it matches instead of named runs.
 	Selector string
@@ -78,6 +79,7 @@ func NewCmdWait(f *cmdkit.Factory, streams genericiooptions.IOStreams) *cobra.Co
 	o.Output.AddFlags(cmd, "")
 	cmdkit.AddDiagnosticsFlag(cmd, &o.Diagnostics)
 	cmdkit.AddSelectorFlag(cmd.Flags(), &o.Selector, "Wait for every run this label selector matches instead of named runs.")
+	o.ProgressEvery.AddFlag(cmd.Flags())
 	return cmd
 }
 
@@ -98,6 +100,9 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--timeout %s is negative", o.Timeout)
 	}
 	if err := cmdkit.ValidateScheduleTimeout(o.ScheduleTimeout); err != nil {
+		return err
+	}
+	if err := o.ProgressEvery.Validate(o.Output.Quiet); err != nil {
 		return err
 	}
 	if err := cmdkit.ValidateDiagnostics(o.Diagnostics); err != nil {
@@ -144,7 +149,7 @@ func (o *Options) Run(ctx context.Context) error {
 func (o *Options) wait(ctx context.Context, run string, timeout time.Duration) error {
 	progress := o.Output.Progress(o.ErrOut)
 	progress.Start()
-	oc, pod, err := runner.Wait(ctx, o.clients.Client, o.clients.API, o.clients.Namespace, run, timeout, o.ScheduleTimeout, progress)
+	oc, pod, err := runner.Wait(ctx, o.clients.Client, o.clients.API, o.clients.Namespace, run, timeout, o.ScheduleTimeout, o.ProgressEvery.Heartbeat(o.ErrOut, o.Output.Quiet), progress)
 	progress.Stop()
 	if err != nil {
 		return err
