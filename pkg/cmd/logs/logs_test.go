@@ -139,6 +139,8 @@ func TestLogsRejectsBadInputAndMissingRuns(t *testing.T) {
 		{"neither a run nor -l", nil, "or select runs with -l"},
 		{"a run and -l", []string{"r", "-l", "suite=api"}, "give run names or -l, not both"},
 		{"a negative --since", []string{"r", "--since", "-5m"}, "--since -5m0s is negative"},
+		{"--progress-every without -f", []string{"r", "--progress-every", "1m"}, "--progress-every needs -f"},
+		{"a negative --progress-every", []string{"r", "-f", "--progress-every", "-1m"}, "--progress-every -1m0s is negative"},
 		{"a selector that does not parse", []string{"-l", "suite in (api"}, `-l "suite in (api"`},
 		{"a run that does not exist", []string{"missing"}, `run "missing" not found in namespace "ci": list the runs with kubectl testrun list -n ci`},
 		{"a selector that matches nothing", []string{"-l", "suite=none"}, `no pod matches "suite=none" in namespace "ci"`},
