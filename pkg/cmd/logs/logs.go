@@ -123,8 +123,7 @@ func (o *Options) Validate() error {
 	if o.run != "" {
 		runs = []string{o.run}
 	}
-	switch {
-	case o.ProgressEvery.Given() && !o.Follow:
+	if o.ProgressEvery.Given() && !o.Follow {
 		return errors.New("--progress-every needs -f: without it, logs prints the logs as they are and exits")
 	}
 	if err := o.ProgressEvery.Validate(false); err != nil {
