@@ -103,36 +103,16 @@ cert() {
 
 # kubeconfig NAME CERT: a kubeconfig for the API server on loopback authenticating with CERT. (The API server
 # listens on every address so that pods reach it through the kubernetes Service; the guard admits only
-# connections that come in over loopback or the cluster's bridges.) Written without kubectl, so that it can
-# be made while build.sh still builds kubectl.
+# connections that come in over loopback or the cluster's bridges.)
 kubeconfig() {
   local file=$STATE/$1.kubeconfig crt=$2
   [ -f "$file" ] && return 0
-  (
-    umask 077
-    cat >"$file.tmp" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: testrun
-  cluster:
-    server: https://127.0.0.1:$APISERVER_PORT
-    certificate-authority-data: $(base64 -w0 "$PKI/ca.crt")
-users:
-- name: $1
-  user:
-    client-certificate-data: $(base64 -w0 "$PKI/$crt.crt")
-    client-key-data: $(base64 -w0 "$PKI/$crt.key")
-contexts:
-- name: testrun
-  context:
-    cluster: testrun
-    user: $1
-    namespace: default
-current-context: testrun
-EOF
-  )
-  mv "$file.tmp" "$file"
+  KUBECONFIG=$file "$KUBECTL" config set-cluster testrun --server "https://127.0.0.1:$APISERVER_PORT" \
+    --certificate-authority "$PKI/ca.crt" --embed-certs >/dev/null
+  KUBECONFIG=$file "$KUBECTL" config set-credentials "$1" --client-certificate "$PKI/$crt.crt" \
+    --client-key "$PKI/$crt.key" --embed-certs >/dev/null
+  KUBECONFIG=$file "$KUBECTL" config set-context testrun --cluster testrun --user "$1" --namespace default >/dev/null
+  KUBECONFIG=$file "$KUBECTL" config use-context testrun >/dev/null
 }
 
 make_pki() {
@@ -529,16 +509,23 @@ save_host_state() {
 
 cmd_up() {
   require_root
-  # The build needs only Go and the module proxy: on a fresh machine it runs while apt installs the packages,
-  # and then while everything that does not need its binaries is made and started (certificates,
-  # configuration, network, etcd, containerd, the images).
+  # The build needs only Go and the module proxy: on a fresh machine it runs while apt installs the packages.
   local built
   built=$(mktemp "${TMPDIR:-/tmp}/cluster-build.XXXXXX")
   "$here/build.sh" >"$built" &
   local build_pid=$!
-  # shellcheck disable=SC2064 # the PID and the file are known now
-  trap "kill $build_pid 2>/dev/null || true; rm -f '$built'" EXIT
-  "$here/deps.sh" || die "installing the Debian packages failed: see the output above"
+  if ! "$here/deps.sh"; then
+    kill "$build_pid" 2>/dev/null || true
+    wait "$build_pid" 2>/dev/null || true
+    rm -f "$built"
+    die "installing the Debian packages failed: see the output above"
+  fi
+  wait "$build_pid" || {
+    rm -f "$built"
+    die "building the components failed: see the output above"
+  }
+  BIN=$(tail -n 1 "$built")
+  rm -f "$built"
   mkdir -p "$STATE" "$LOGS" "$PIDS"
   local any_alive=
   for c in "${COMPONENTS[@]}"; do alive "$c" && any_alive=1; done
@@ -557,11 +544,7 @@ cmd_up() {
   network_up
   start etcd
   start containerd
-  "$here/images.sh" >&2 || die "loading the local images failed: see the output above (hack/cluster/cluster.sh down stops what started)"
-  wait "$build_pid" || die "building the components failed: see the output above (hack/cluster/cluster.sh down stops what started)"
-  BIN=$(tail -n 1 "$built")
-  rm -f "$built"
-  trap - EXIT
+  "$here/images.sh" >&2 || die "loading the local images failed: see the output above"
   start apiserver
   cluster_objects || die "creating CoreDNS's role and the kube-dns Service failed: see kubectl's error above"
   start controller-manager
