@@ -77,7 +77,7 @@ func TestSIGUSR1ReportsARunsProgressAndTheRunGoesOn(t *testing.T) {
 	if got := stdout.String(); got != "started\nslept\n" {
 		t.Errorf("stdout = %q, want the test's two lines and nothing else", got)
 	}
-	wantText(t, stderr.String(), "testrun: the test failed with exit code 3")
+	wantText(t, stderr.String(), "failed: the test failed with exit code 3")
 	assertNothingLeft(t, ns)
 }
 
