@@ -93,7 +93,7 @@ func TestReleaseHolderLeavesTheRecordFirst(t *testing.T) {
 	if err := ReleaseHolder(t.Context(), exec, "ci", "p", rec); err != nil {
 		t.Fatal(err)
 	}
-	script := `[ -z "$3" ] || printf '%s\n' "$3" > "$4"; touch "$1"; [ -p "$2" ] && printf '\n\n' 1<> "$2"; true`
+	script := `[ -z "$3" ] || printf '%s\n' "$3" > "$4"; touch "$1"; [ -p "$2" ] && printf '\n\n\n' 1<> "$2"; true`
 	files := runspec.ReleaseFile + " " + runspec.WakeFile + " "
 	want := []string{
 		"ci/p/holder: sh -c " + script + " release " + files + " " + runspec.FetchedFile,

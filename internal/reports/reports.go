@@ -142,8 +142,33 @@ func readerSecurity(pod *corev1.Pod) *corev1.SecurityContext {
 	return fetch.NonRootSecurity(*user, *group)
 }
 
-// Copy waits for the fetch container to run, then copies the reports into the Runner's Reports directory.
+// Copy waits for the fetch container to run, then copies the reports into the Runner's Reports directory
+// and says what it copied.
 func (c *ReportCopier) Copy(ctx context.Context, pod *corev1.Pod) *outcome.Reports {
+	reports := c.copyFiles(ctx, pod, c.Progress)
+	c.Announce(reports)
+	return reports
+}
+
+// CopyQuietly is Copy without a word of progress (warnings still come): the copy made when the test's
+// processes are gone, before the pod's status says so, which Announce reports once it does (see AwaitEnd).
+func (c *ReportCopier) CopyQuietly(ctx context.Context, pod *corev1.Pod) *outcome.Reports {
+	return c.copyFiles(ctx, pod, reporter.Discard{})
+}
+
+// Announce says what a copy brought home; nothing when it failed (the caller warns with its error).
+func (c *ReportCopier) Announce(reports *outcome.Reports) {
+	if reports.Error != "" {
+		return
+	}
+	var size int64
+	for _, f := range reports.Files {
+		size += f.Size
+	}
+	c.Progress.Printf("copied %d report file(s), %s, into %s (sha256 verified)", len(reports.Files), outcome.HumanBytes(size), c.To)
+}
+
+func (c *ReportCopier) copyFiles(ctx context.Context, pod *corev1.Pod, progress reporter.Reporter) *outcome.Reports {
 	c.Prepare(ctx, pod)
 	reports := &outcome.Reports{Dir: c.To, Files: []outcome.ReportFile{}}
 	if c.container == "" {
@@ -156,7 +181,7 @@ func (c *ReportCopier) Copy(ctx context.Context, pod *corev1.Pod) *outcome.Repor
 			return reports
 		}
 	}
-	c.Progress.Status("copying reports")
+	progress.Status("copying reports")
 	files, err := c.Fetcher.Fetch(ctx, pod.Namespace, pod.Name, c.container, c.dir, c.To)
 	if cut := (*fetch.CutError)(nil); errors.As(err, &cut) {
 		files, err = c.again(ctx, pod, files, err)
@@ -172,13 +197,7 @@ func (c *ReportCopier) Copy(ctx context.Context, pod *corev1.Pod) *outcome.Repor
 	}
 	if err != nil {
 		reports.Error = err.Error()
-		return reports
 	}
-	var size int64
-	for _, f := range files {
-		size += f.Size
-	}
-	c.Progress.Printf("copied %d report file(s), %s, into %s (sha256 verified)", len(files), outcome.HumanBytes(size), c.To)
 	return reports
 }
 

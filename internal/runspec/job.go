@@ -67,6 +67,9 @@ const (
 // holder, so the processes the holder sees when it starts, other than itself and the pod's pause process
 // (PID 1), are the test's; the test has ended when none of them exists any more.
 //
+// It records those processes in TestPidsFile, where the plugin's wait for the test's end reads them (see
+// internal/reports' AwaitEnd).
+//
 // When the plugin fetched the reports first, it left a FetchRecord in FetchedFile: the holder makes it its
 // termination message (the kubelet makes that file writable for any user), so the pod's status keeps it.
 //
@@ -78,7 +81,8 @@ const (
 // second at a time with the shell's `read -t` on WakeFile, a FIFO the release also writes, so the release is
 // seen at once; sh runs a trap as soon as a signal interrupts that read. A helper image whose shell has no
 // `read -t` (dash) or no mkfifo sleeps in the background and waits instead (a foreground sleep would delay
-// the exit on TERM).
+// the exit on TERM). The FIFO is writable by any user, so that the fetch container, which runs as another
+// user, can wait on it too.
 const holderScript = `trap 'exit 0' TERM INT
 proc=${` + envProcDir + `:-/proc}
 self=
@@ -88,8 +92,9 @@ for p in "$proc"/[0-9]*; do
   p=${p##*/}
   [ "$p" = 1 ] || [ "$p" = "$self" ] || test="$test $p"
 done
+{ printf '%s\n' "$test" > ` + TestPidsFile + `; } 2>/dev/null
 wake=` + WakeFile + `
-{ mkfifo "$wake" && { read -t 0 _ <> "$wake"; [ $? -le 1 ]; }; } 2>/dev/null || wake=
+{ mkfifo -m 666 "$wake" && { read -t 0 _ <> "$wake"; [ $? -le 1 ]; }; } 2>/dev/null || wake=
 ended=
 until [ -e ` + ReleaseFile + ` ]; do
   read -r now _ < /proc/uptime

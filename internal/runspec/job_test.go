@@ -366,6 +366,9 @@ func TestHolderWaitsWithoutProcessesAndWakesOnRelease(t *testing.T) {
 	if fi, err := os.Stat(h.wake); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
 		t.Fatalf("the holder made no FIFO %s: %v", h.wake, err)
 	}
+	if b, err := os.ReadFile(h.pids); err != nil || strings.TrimSpace(string(b)) != "7" {
+		t.Errorf("the holder recorded the test's processes as %q (%v), want the one test process, 7", b, err)
+	}
 	h.touchRelease(t)
 	// What the release does (reports.ReleaseHolder): open the FIFO for reading and writing, write a line.
 	f, err := os.OpenFile(h.wake, os.O_RDWR, 0)
@@ -387,6 +390,7 @@ func TestHolderWaitsWithoutProcessesAndWakesOnRelease(t *testing.T) {
 type holder struct {
 	cmd                 *exec.Cmd
 	release, wake, test string
+	pids                string // where it records the test's processes
 	start               time.Time
 }
 
@@ -402,7 +406,8 @@ func startHolder(t *testing.T, argv []string, holdSeconds, pollSeconds string) *
 		}
 	}
 	h.test = filepath.Join(proc, "7")
-	script := strings.NewReplacer(ReleaseFile, h.release, WakeFile, h.wake).Replace(holderScript)
+	h.pids = filepath.Join(dir, "test-pids")
+	script := strings.NewReplacer(ReleaseFile, h.release, WakeFile, h.wake, TestPidsFile, h.pids).Replace(holderScript)
 	h.cmd = exec.CommandContext(t.Context(), argv[0], append(argv[1:], script)...)
 	h.cmd.Env = append(os.Environ(), EnvHoldSeconds+"="+holdSeconds, envProcDir+"="+proc, envPollSeconds+"="+pollSeconds)
 	h.start = time.Now()

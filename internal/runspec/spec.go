@@ -36,8 +36,14 @@ const (
 	ControlDir = "/testrun"
 	// ReleaseFile is the file whose existence tells the holder to exit.
 	ReleaseFile = ControlDir + "/release"
-	// WakeFile is the FIFO the holder waits on, which the release writes to, so the holder sees it at once.
-	WakeFile = ControlDir + "/wake"
+	// WakeFile is the FIFO the holder waits on, which the release writes to, so the holder sees it at once;
+	// WakeBase is its name in ControlVolume.
+	WakeFile = ControlDir + "/" + WakeBase
+	WakeBase = "wake"
+	// TestPidsFile is where the holder records the test's processes when it starts, so that a wait in another
+	// container can tell when none is left; TestPidsBase is its name in ControlVolume.
+	TestPidsFile = ControlDir + "/" + TestPidsBase
+	TestPidsBase = "test-pids"
 	// HolderReportsDir is where the holder mounts ReportsVolume, read-only.
 	HolderReportsDir = ControlDir + "/reports"
 

@@ -37,8 +37,8 @@ const (
 	ContainerPrefix = "testrun-fetch-"
 	// SourceDir is where the fetch container mounts the volume that holds the files.
 	SourceDir = "/testrun/source"
-	// controlDir is where it mounts the run's control volume, when there is one, to see the release file.
-	controlDir = "/testrun/control"
+	// ControlDir is where it mounts the run's control volume, when there is one, to see the release file.
+	ControlDir = "/testrun/control"
 	// nobody is the uid and gid the fetch container runs as by default.
 	nobody = 65534
 	// DefaultLinger is how long a fetch container waits for the plugin's execs before it exits by itself.
@@ -63,8 +63,8 @@ for tool in tar find sha256sum; do
 done
 read -r now _ < /proc/uptime
 end=$(( ${now%%.*} + $1 ))
-wake=` + controlDir + `/wake
-until [ -e ` + controlDir + `/release ] || [ -s ` + terminationLog + ` ]; do
+wake=` + ControlDir + `/wake
+until [ -e ` + ControlDir + `/release ] || [ -s ` + terminationLog + ` ]; do
   read -r now _ < /proc/uptime
   [ "${now%%.*}" -gt "$end" ] && break
   if [ -p "$wake" ] && { read -t "${` + envPollSeconds + `:-1}" _ <> "$wake"; [ $? -le 1 ]; } 2>/dev/null; then :; else sleep "${` + envPollSeconds + `:-1}" & wait $!; fi
@@ -179,7 +179,7 @@ func (f *Fetcher) Prepare(ctx context.Context, pod *corev1.Pod, m Mount) (string
 		ec.VolumeMounts = append(ec.VolumeMounts, corev1.VolumeMount{Name: m.Volume, MountPath: SourceDir, ReadOnly: true})
 	}
 	if m.Control != "" {
-		ec.VolumeMounts = append(ec.VolumeMounts, corev1.VolumeMount{Name: m.Control, MountPath: controlDir, ReadOnly: true})
+		ec.VolumeMounts = append(ec.VolumeMounts, corev1.VolumeMount{Name: m.Control, MountPath: ControlDir, ReadOnly: true})
 	}
 	ec.TargetContainerName = m.Target
 	patch, err := json.Marshal(map[string]any{"spec": map[string]any{"ephemeralContainers": append(pod.Spec.EphemeralContainers, ec)}})

@@ -35,7 +35,7 @@ func startLinger(t *testing.T, seconds, pollSeconds string, fifo bool) *lingerin
 			t.Fatal(err)
 		}
 	}
-	script := strings.NewReplacer(controlDir, l.control, terminationLog, l.termLog).Replace(lingerScript)
+	script := strings.NewReplacer(ControlDir, l.control, terminationLog, l.termLog).Replace(lingerScript)
 	l.cmd = exec.CommandContext(t.Context(), busybox, "sh", "-c", script, "linger", seconds)
 	l.cmd.Env = append(os.Environ(), envPollSeconds+"="+pollSeconds)
 	l.began = time.Now()

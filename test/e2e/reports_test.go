@@ -184,10 +184,11 @@ func TestReportsFallBackToTheHolderWithoutEphemeralContainers(t *testing.T) {
 	}
 	as := bindRole(t, ns, limited)
 	out := filepath.Join(t.TempDir(), "out")
-	r := testrun(t, "run", "fallback", "-n", ns, as, "--image", testee, "--reports", out,
-		"--env", "TESTEE_FILES="+reportFiles)
+	r := testrun(t, "run", "fallback", "-n", ns, as, "--image", testee, "--reports", out, "-v=4",
+		"--env", "TESTEE_FILES="+reportFiles, "--env", "TESTEE_SLEEP=3s")
 	wantCode(t, r, 0)
-	wantStderr(t, r, "ephemeral containers are not allowed", "through the holder container")
+	// The holder waits for the test's end as the fetch container would (ReportCopier.AwaitEnd).
+	wantStderr(t, r, "ephemeral containers are not allowed", "through the holder container", "early end: the test's processes are gone")
 	if diff := cmp.Diff(digests(t, expectedReports(t, reportFiles)), digests(t, out)); diff != "" {
 		t.Errorf("reports fetched through the holder differ (-want +got):\n%s", diff)
 	}
@@ -416,4 +417,31 @@ func TestReportsReadableOnlyByTheTestsUser(t *testing.T) {
 			t.Errorf("%s = %q (%v), want %q\nstderr:\n%s", name, b, err, want, r.stderr)
 		}
 	}
+}
+
+// The early end (docs/performance.md): once the test's processes are gone, the reports are copied and the
+// holder released before the kubelet's status says the test ended; the exit code still comes from that status,
+// the output keeps its order, and the reports are byte for byte what the test wrote.
+func TestReportsCopiedWhenTheTestsProcessesAreGone(t *testing.T) {
+	ns := namespace(t)
+	files := `junit.xml=junit:4,1,0;notes.txt=text:a\r\nb`
+	out := filepath.Join(t.TempDir(), "out")
+	// The test runs long enough for the fetch container to start and wait for its end.
+	r := testrun(t, "run", "early", "-n", ns, "--image", testee, "--reports", out, "-v=4",
+		"--env", "TESTEE_FILES="+files, "--env", "TESTEE_SLEEP=4s", "--env", "TESTEE_EXIT=3")
+	wantCode(t, r, 3)
+	wantStderr(t, r, "early end: the test's processes are gone", "junit: 5 tests, 1 failed")
+	if strings.Contains(r.stderr, "no early end") {
+		t.Errorf("the wait for the test's end failed on the cluster:\n%s", r.stderr)
+	}
+	exited, copied := strings.Index(r.stderr, "test exited with code 3"), strings.Index(r.stderr, "copied 2 report file(s)")
+	if exited < 0 || copied < exited {
+		t.Errorf("want the test's exit, then the copy, in that order on stderr:\n%s", r.stderr)
+	}
+	got := digests(t, out)
+	delete(got, diagnosticsFile)
+	if diff := cmp.Diff(digests(t, expectedReports(t, files)), got); diff != "" {
+		t.Errorf("fetched reports differ from what the test wrote (-want +got):\n%s", diff)
+	}
+	assertNothingLeft(t, ns)
 }
