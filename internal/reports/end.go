@@ -2,6 +2,7 @@ package reports
 
 import (
 	"github.com/kubectl-testrun/kubectl-testrun/internal/logs"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 
 	"context"
@@ -54,32 +55,25 @@ const (
 
 // AwaitEnd tells the end of the test sooner than the pod's status can: the kubelet reports a container's
 // exit at its next relist, up to a second or two later, and only then could the reports be copied and the
-// holder released, which costs a second relist before the pod finishes. Once the fetch container runs and
-// the test has started, it starts an exec there that returns when no process of the test is left; the
-// channel then gets nil. Copying the reports and releasing the holder at that moment lets the kubelet see the
-// test and the holder end together (docs/performance.md, "The early end"). The test's exit code still comes
-// from the pod's status.
+// holder released, which costs a second relist before the pod finishes. Once the holder runs and the test
+// has started, it starts an exec in the holder (which runs from the pod's start, and mounts the control
+// volume) that returns when no process of the test is left; the channel then gets nil. Copying the reports
+// (CopyEarly) and releasing the holder at that moment lets the kubelet see the test and the holder end
+// together (docs/performance.md, "The early end"). The test's exit code still comes from the pod's status.
 //
 // It returns nil (no channel) while it cannot start yet; the channel gets an error when the exec failed or
 // the helper's shell cannot wait this way, and then the status alone tells the end, as it always may.
 func (c *ReportCopier) AwaitEnd(ctx context.Context, pod *corev1.Pod) <-chan error {
-	if c.container == "" || pod == nil || !logs.ContainerEverStarted(pod, runspec.TestContainer) {
+	if c.container == "" || pod == nil || !logs.ContainerEverStarted(pod, runspec.TestContainer) || !running(pod, runspec.HolderContainer) {
 		return nil
-	}
-	dir := runspec.ControlDir
-	if c.container != runspec.HolderContainer {
-		if running, _ := fetch.Running(pod, c.container); !running {
-			return nil
-		}
-		dir = fetch.ControlDir
 	}
 	done := make(chan error, 1)
 	go func() {
 		var out lastBytes
-		command := []string{"sh", "-c", awaitEndScript, "await-end", dir, endChecks, endHeartbeat}
-		err := c.Fetcher.Exec.Exec(ctx, pod.Namespace, pod.Name, c.container, command, nil, &out, io.Discard)
+		command := []string{"sh", "-c", awaitEndScript, "await-end", runspec.ControlDir, endChecks, endHeartbeat}
+		err := c.Fetcher.Exec.Exec(ctx, pod.Namespace, pod.Name, runspec.HolderContainer, command, nil, &out, io.Discard)
 		if err == nil && !strings.HasSuffix(strings.TrimSpace(string(out.b)), "ended") {
-			err = fmt.Errorf("the wait for the test's end in container %q said %q", c.container, out.b)
+			err = fmt.Errorf("the wait for the test's end said %q", out.b)
 		}
 		if err != nil {
 			err = errors.Join(errors.New("the test's end is told by the pod's status alone"), err)
@@ -87,6 +81,31 @@ func (c *ReportCopier) AwaitEnd(ctx context.Context, pod *corev1.Pod) <-chan err
 		done <- err
 	}()
 	return done
+}
+
+// CopyEarly is the copy made when AwaitEnd saw the test's processes gone, before the pod's status says so;
+// quiet (see CopyQuietly). A fetch container that does not run yet would make it wait for the kubelet: where
+// that container would read as the holder does (the same user: the test gives no non-root user of its own),
+// it copies through the holder instead.
+func (c *ReportCopier) CopyEarly(ctx context.Context, pod *corev1.Pod) *outcome.Reports {
+	if c.container != runspec.HolderContainer && readerSecurity(pod) == nil {
+		if ok, _ := fetch.Running(pod, c.container); !ok {
+			through := *c
+			through.container, through.dir = runspec.HolderContainer, runspec.HolderReportsDir
+			return through.CopyQuietly(ctx, pod)
+		}
+	}
+	return c.CopyQuietly(ctx, pod)
+}
+
+// running tells whether the named container of pod runs, as its status says.
+func running(pod *corev1.Pod, container string) bool {
+	for _, s := range pod.Status.ContainerStatuses {
+		if s.Name == container {
+			return s.State.Running != nil
+		}
+	}
+	return false
 }
 
 // lastBytes keeps the last bytes written to it: the end of a stream that may be long.

@@ -334,7 +334,7 @@ func (r *Runner) follow(ctx context.Context, spec runspec.Spec, tail *diagnose.T
 // status comes. It returns the copy, or nil when it failed, so that the copy is made again then, the usual
 // way (the holder was not released).
 func (r *Runner) endEarly(ctx context.Context, spec runspec.Spec, copier *reports.ReportCopier, pod *corev1.Pod, tail *diagnose.TailBuffer) *outcome.Reports {
-	got := copier.CopyQuietly(ctx, pod)
+	got := copier.CopyEarly(ctx, pod)
 	if got.Error != "" {
 		klog.V(4).InfoS("the early copy failed; copying again when the status says the test ended", "run", spec.Name, "err", got.Error)
 		return nil
