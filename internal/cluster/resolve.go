@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/agnivade/levenshtein"
+
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 )
 
@@ -165,9 +167,9 @@ func Closest(typed string, names []string, n int) []string {
 	limit := max(2, len(typed)/3)
 	for i := len(names) - 1; i >= 0; i-- {
 		name := names[i]
-		d := editDistance(typed, name)
+		d := levenshtein.ComputeDistance(typed, name)
 		if base, ok := runspec.BaseName(name); ok {
-			d = min(d, editDistance(typed, base))
+			d = min(d, levenshtein.ComputeDistance(typed, base))
 		}
 		switch {
 		case strings.HasPrefix(name, typed):
@@ -182,25 +184,4 @@ func Closest(typed string, names []string, n int) []string {
 		out = append(out, s.name)
 	}
 	return out
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -13,6 +13,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/agnivade/levenshtein"
+
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/input"
 )
 
@@ -275,32 +277,11 @@ func closest(field string, known []string) string {
 		if strings.EqualFold(k, field) {
 			return k
 		}
-		if d := editDistance(strings.ToLower(field), strings.ToLower(k)); d < bestDist {
+		if d := levenshtein.ComputeDistance(strings.ToLower(field), strings.ToLower(k)); d < bestDist {
 			best, bestDist = k, d
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // problem is a value that does not validate, at a path of the document.
