@@ -202,7 +202,8 @@ func (r *Runner) follow(ctx context.Context, spec runspec.Spec, tail *diagnose.T
 		ended     *outcome.Outcome // the outcome at the moment the test container terminated
 		endSeen   <-chan error     // the wait in the pod for the test's end (ReportCopier.AwaitEnd)
 		awaiting  bool
-		early     *outcome.Reports // the reports copied when the test's processes were gone, and the holder released
+		early     *outcome.Reports // the reports copied when the test's processes were gone (ReportCopier.AwaitEnd)
+		released  bool             // the holder was released then
 		settleBy  <-chan time.Time
 		seenJob   bool
 		lastState outcome.Outcome
@@ -238,10 +239,8 @@ func (r *Runner) follow(ctx context.Context, spec runspec.Spec, tail *diagnose.T
 			if err != nil {
 				klog.V(4).InfoS("no early end", "run", spec.Name, "err", err)
 			} else if ended == nil {
-				early = r.endEarly(ctx, spec, copier, pod, tail)
-				if early != nil {
-					got = early
-				}
+				early, released = r.endEarly(ctx, spec, copier, pod, tail)
+				got = early
 			}
 			continue
 		case <-w.Changed():
@@ -300,7 +299,7 @@ func (r *Runner) follow(ctx context.Context, spec runspec.Spec, tail *diagnose.T
 				}
 				reports.Summarize(progress, got, spec.Name, o, o.ExitCode == exitcode.OK, tail)
 			}
-			if early == nil {
+			if !released {
 				var rec *outcome.FetchRecord
 				if got != nil && got.Error == "" {
 					rec = outcome.NewFetchRecord(got, time.Now())
@@ -328,25 +327,27 @@ func (r *Runner) follow(ctx context.Context, spec runspec.Spec, tail *diagnose.T
 }
 
 // endEarly copies the reports when the wait in the pod saw the test's processes gone, before the pod's
-// status says the test ended, and releases the holder with the record of the copy, so that the kubelet sees
-// the test and the holder end together and the pod finishes one relist sooner (ReportCopier.AwaitEnd). It
-// says nothing: the copy is announced, and the JUnit report summed up with the test's exit code, when the
-// status comes. It returns the copy, or nil when it failed, so that the copy is made again then, the usual
-// way (the holder was not released).
-func (r *Runner) endEarly(ctx context.Context, spec runspec.Spec, copier *reports.ReportCopier, pod *corev1.Pod, tail *diagnose.TailBuffer) *outcome.Reports {
+// status says the test ended, and releases the holder, so that the kubelet sees the test and the holder end
+// together and the pod finishes one relist sooner (ReportCopier.AwaitEnd). The copy is the one the status
+// would have started, only sooner (it reads as the same user, and tries once more when it breaks off), so
+// its result stands, failed or not; as there, the holder is released either way, with the record of a copy
+// that succeeded. It says nothing: the copy is announced, and the JUnit report summed up with the test's
+// exit code, when the status comes. It returns the copy, and whether the holder was released (when not, the
+// status tries again).
+func (r *Runner) endEarly(ctx context.Context, spec runspec.Spec, copier *reports.ReportCopier, pod *corev1.Pod, tail *diagnose.TailBuffer) (*outcome.Reports, bool) {
 	got := copier.CopyEarly(ctx, pod)
-	if got.Error != "" {
-		klog.V(4).InfoS("the early copy failed; copying again when the status says the test ended", "run", spec.Name, "err", got.Error)
-		return nil
+	var rec *outcome.FetchRecord
+	if got.Error == "" {
+		// The record carries the JUnit totals; passed=true writes no synthesized report, which waits for the code.
+		reports.Summarize(reporter.Discard{}, got, spec.Name, outcome.Outcome{}, true, tail)
+		rec = outcome.NewFetchRecord(got, time.Now())
 	}
-	// The record carries the JUnit totals; passed=true writes no synthesized report, which waits for the code.
-	reports.Summarize(reporter.Discard{}, got, spec.Name, outcome.Outcome{}, true, tail)
-	if err := reports.ReleaseHolder(ctx, r.Exec, spec.Namespace, pod.Name, outcome.NewFetchRecord(got, time.Now())); err != nil {
+	if err := reports.ReleaseHolder(ctx, r.Exec, spec.Namespace, pod.Name, rec); err != nil {
 		klog.V(4).InfoS("the early release failed; releasing when the status says the test ended", "run", spec.Name, "err", err)
-		return nil
+		return got, false
 	}
-	klog.V(4).InfoS("early end: the test's processes are gone; reports copied and the holder released before the status", "run", spec.Name)
-	return got
+	klog.V(4).InfoS("early end: the test's processes are gone; reports copied and the holder released before the status", "run", spec.Name, "copyError", got.Error)
+	return got, true
 }
 
 // jobDeleted is the outcome of a run whose Job someone else deleted.

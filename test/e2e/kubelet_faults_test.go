@@ -200,8 +200,10 @@ const bigReport = "big=random:200Mi"
 func startBigReportRun(t *testing.T, ns string) (*runningCmd, *syncBuffer, string) {
 	t.Helper()
 	reports := filepath.Join(t.TempDir(), "reports")
+	// The test outlives the fetch container's start, so the copy runs in it (a test that ended before would be
+	// copied through the holder: see ReportCopier.CopyEarly).
 	p, _, stderr := startNumbered(t, "run", "bigreport", "-n", ns, "--image", testee, "--reports", reports,
-		"--env", "TESTEE_FILES="+bigReport)
+		"--env", "TESTEE_FILES="+bigReport, "--env", "TESTEE_SLEEP=5s")
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		if fi, err := os.Stat(filepath.Join(reports, "big")); err == nil && fi.Size() >= 20<<20 {
