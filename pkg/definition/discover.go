@@ -32,6 +32,8 @@ type Catalog struct {
 	Shipped []*Definition
 	// Config is the global configuration of .testrun/config.yaml; nil when there is none.
 	Config *TestConfig
+	// Flows are the test flows of .testrun/ (kind TestFlow), by file name.
+	Flows []*Flow
 }
 
 // Discover reads the definitions and the global configuration of local (the .testrun directory, shown in
@@ -41,10 +43,10 @@ type Catalog struct {
 func Discover(local fs.FS, dir string, shipped fs.FS) (*Catalog, error) {
 	c := &Catalog{}
 	var err error
-	if c.Shipped, _, err = readDir(shipped, "plugins", OriginShipped, false); err != nil {
+	if c.Shipped, _, _, err = readDir(shipped, "plugins", OriginShipped, false); err != nil {
 		return nil, err
 	}
-	if c.Local, c.Config, err = readDir(local, dir, OriginLocal, true); err != nil {
+	if c.Local, c.Config, c.Flows, err = readDir(local, dir, OriginLocal, true); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -55,7 +57,7 @@ func Discover(local fs.FS, dir string, shipped fs.FS) (*Catalog, error) {
 func DiscoverShipped(local fs.FS, dir string, shipped fs.FS) (*Catalog, error) {
 	c := &Catalog{}
 	var err error
-	if c.Shipped, _, err = readDir(shipped, "plugins", OriginShipped, false); err != nil {
+	if c.Shipped, _, _, err = readDir(shipped, "plugins", OriginShipped, false); err != nil {
 		return nil, err
 	}
 	data, err := input.ReadFS(local, ConfigFileName, filepath.Join(dir, ConfigFileName), input.MaxFileBytes)
@@ -71,17 +73,17 @@ func DiscoverShipped(local fs.FS, dir string, shipped fs.FS) (*Catalog, error) {
 	return c, nil
 }
 
-// readDir reads every *.yaml and *.yml file at the top of fsys, in name order.
-func readDir(fsys fs.FS, dir string, origin Origin, withConfig bool) ([]*Definition, *TestConfig, error) {
+// readDir reads every *.yaml and *.yml file at the top of fsys, in name order. withConfig (a repository's
+// own directory) also reads its global configuration and its flows.
+func readDir(fsys fs.FS, dir string, origin Origin, withConfig bool) (defs []*Definition, config *TestConfig, flows []*Flow, err error) {
 	entries, err := fs.ReadDir(fsys, ".")
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading definitions in %q: %w", dir, err)
+		return nil, nil, nil, fmt.Errorf("reading definitions in %q: %w", dir, err)
 	}
-	var defs []*Definition
-	var config *TestConfig
+	flowNames := map[string]string{}
 	byName := map[string]string{}
 	for _, e := range entries {
 		name := e.Name()
@@ -92,7 +94,7 @@ func readDir(fsys fs.FS, dir string, origin Origin, withConfig bool) ([]*Definit
 		file := filepath.Join(dir, name)
 		data, err := input.ReadFS(fsys, name, file, input.MaxFileBytes)
 		if err != nil {
-			return nil, nil, fmt.Errorf("reading definition file %q: %w", file, err)
+			return nil, nil, nil, fmt.Errorf("reading definition file %q: %w", file, err)
 		}
 		if len(bytes.TrimSpace(data)) == 0 {
 			// An empty file holds no definition: `kubectl testrun plugins pytest -o yaml > .testrun/x.yaml`
@@ -101,32 +103,64 @@ func readDir(fsys fs.FS, dir string, origin Origin, withConfig bool) ([]*Definit
 		}
 		isConfig := withConfig && name == ConfigFileName
 		// The wrong kind in a file is said first, and alone: its fields would be reported as unknown too.
-		if _, kind, err := Kind(file, data); err == nil {
+		kind := ""
+		if _, k, err := Kind(file, data); err == nil {
+			kind = k
 			switch {
-			case isConfig && kind == KindDefinition:
-				return nil, nil, fmt.Errorf("definition file %q holds a TestDefinition, but %s is the global TestConfig: move the definition to a file of its own in %s", file, ConfigFileName, dir)
+			case isConfig && (kind == KindDefinition || kind == KindFlow):
+				return nil, nil, nil, fmt.Errorf("definition file %q holds a %s, but %s is the global TestConfig: move the %s to a file of its own in %s", file, kind, ConfigFileName, strings.ToLower(strings.TrimPrefix(kind, "Test")), dir)
 			case !isConfig && kind == KindConfig:
-				return nil, nil, fmt.Errorf("definition file %q holds a TestConfig: the global configuration belongs in %s", file, filepath.Join(dir, ConfigFileName))
+				return nil, nil, nil, fmt.Errorf("definition file %q holds a TestConfig: the global configuration belongs in %s", file, filepath.Join(dir, ConfigFileName))
 			}
 		}
 		if isConfig {
 			if config, err = ParseConfig(file, data); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
+			continue
+		}
+		if withConfig && kind == KindFlow {
+			f, err := ParseFlow(file, data)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			if other, ok := flowNames[f.Metadata.Name]; ok {
+				return nil, nil, nil, fmt.Errorf("definition file %q: flow %q is also defined in %q: rename one of them", file, f.Metadata.Name, other)
+			}
+			flowNames[f.Metadata.Name] = file
+			f.Source = Source{Origin: origin, File: file}
+			flows = append(flows, f)
 			continue
 		}
 		d, err := Parse(file, data)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if other, ok := byName[d.Metadata.Name]; ok {
-			return nil, nil, fmt.Errorf("definition file %q: definition %q is also defined in %q: rename one of them", file, d.Metadata.Name, other)
+			return nil, nil, nil, fmt.Errorf("definition file %q: definition %q is also defined in %q: rename one of them", file, d.Metadata.Name, other)
 		}
 		byName[d.Metadata.Name] = file
 		d.Source = Source{Origin: origin, File: file}
 		defs = append(defs, d)
 	}
-	return defs, config, nil
+	return defs, config, flows, nil
+}
+
+// FindFlow returns the flow of .testrun/ named name.
+func (c *Catalog) FindFlow(name string) (*Flow, error) {
+	for _, f := range c.Flows {
+		if f.Metadata.Name == name {
+			return f, nil
+		}
+	}
+	known := make([]string, 0, len(c.Flows))
+	for _, f := range c.Flows {
+		known = append(known, f.Metadata.Name)
+	}
+	if len(known) == 0 {
+		return nil, fmt.Errorf("no flow named %q: %s/ holds no flow (kind: %s); give one with -f FILE", name, LocalDir, KindFlow)
+	}
+	return nil, fmt.Errorf("no flow named %q in %s/: the flows there are %s", name, LocalDir, strings.Join(known, ", "))
 }
 
 // ReadFile parses the definition in data, read from file (-f), and marks it as given on the command line. A
