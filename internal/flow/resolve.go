@@ -1,0 +1,139 @@
+package flow
+
+import (
+	"fmt"
+	"maps"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/definition"
+)
+
+// Unit is one run of a step: the step's definition with the step's overrides applied.
+type Unit struct {
+	// Step is the name of the step the run belongs to.
+	Step string
+	// Label prefixes the run's output lines and names it in the table: the step's name, or
+	// "step/definition" for a step that runs several definitions.
+	Label string
+	// Definition is what the run runs, the step's overrides applied (see Apply).
+	Definition *definition.Definition
+	// Reports is the run's report directory relative to the flow's --reports directory: the step's name, or
+	// "step/definition".
+	Reports string
+}
+
+// Step is one step of a Plan.
+type Step struct {
+	Name      string
+	DependsOn []string
+	// OnExit says the step runs after the flow's steps, when Condition holds.
+	OnExit    bool
+	Condition string
+	// Units are the step's runs: one, or one per definition its label selector matched.
+	Units []Unit
+}
+
+// Plan is a resolved flow: every step with what it runs, and the configuration every run gets.
+type Plan struct {
+	// Name is the flow's name.
+	Name   string
+	Steps  []Step
+	OnExit []Step
+	// Config is the global configuration of the runs: the repository's (.testrun/config.yaml), then the
+	// flow's own spec.config, which wins for an entry of the same name.
+	Config []definition.Config
+}
+
+// Resolve finds the definitions of every step of f in catalog and applies the steps' overrides. A step that
+// names a definition that does not exist, or whose label selector matches none, is an error naming the
+// file and the step's line: nothing may run when part of the flow cannot.
+func Resolve(f *definition.Flow, catalog *definition.Catalog) (*Plan, error) {
+	p := &Plan{Name: f.Metadata.Name, Config: definition.MergeConfig(catalog.GlobalConfig(), f.Spec.Config, nil)}
+	var errs []string
+	resolve := func(field string, steps []definition.Step, onExit bool) []Step {
+		var out []Step
+		for i, s := range steps {
+			defs, err := find(catalog, s)
+			if err != nil {
+				errs = append(errs, definition.FlowFileError(f.Source.File, s.Line, "spec.%s[%d] (step %q): %v", field, i, s.Name, err).Error())
+				continue
+			}
+			step := Step{Name: s.Name, DependsOn: s.DependsOn, OnExit: onExit, Condition: s.Condition}
+			if onExit && step.Condition == "" {
+				step.Condition = definition.ConditionAlways
+			}
+			for _, d := range defs {
+				u := Unit{Step: s.Name, Label: s.Name, Reports: s.Name, Definition: Apply(d, s)}
+				u.Definition.Spec.Labels = maps.Clone(u.Definition.Spec.Labels)
+				if u.Definition.Spec.Labels == nil {
+					u.Definition.Spec.Labels = map[string]string{}
+				}
+				u.Definition.Spec.Labels[definition.LabelFlow] = f.Metadata.Name
+				u.Definition.Spec.Labels[definition.LabelStep] = s.Name
+				if s.Definition.Label != "" {
+					u.Label = s.Name + "/" + d.Metadata.Name
+					u.Reports = path.Join(s.Name, d.Metadata.Name)
+				}
+				step.Units = append(step.Units, u)
+			}
+			out = append(out, step)
+		}
+		return out
+	}
+	p.Steps = resolve("steps", f.Spec.Steps, false)
+	p.OnExit = resolve("onExit", f.Spec.OnExit, true)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%s", strings.Join(errs, "\n"))
+	}
+	return p, nil
+}
+
+// find returns the definitions step s runs.
+func find(catalog *definition.Catalog, s definition.Step) ([]*definition.Definition, error) {
+	if s.Definition.Name != "" {
+		return oneOf(catalog.Find(s.Definition.Name))
+	}
+	defs := catalog.Select(s.Definition.Selector())
+	if len(defs) == 0 {
+		return nil, fmt.Errorf("definition.label %q matches no definition in %s/ or among the shipped plugins: list them and their labels with kubectl testrun plugins", s.Definition.Label, definition.LocalDir)
+	}
+	return defs, nil
+}
+
+func oneOf(d *definition.Definition, err error) ([]*definition.Definition, error) {
+	if err != nil {
+		return nil, err
+	}
+	return []*definition.Definition{d}, nil
+}
+
+// Apply returns a copy of def with the values step s sets put over the definition's: the most specific
+// wins. The step's image and args replace the definition's; its timeout replaces the definition's; a
+// variable of its env replaces the definition's variable of the same name in its place (new ones follow);
+// an entry of its config replaces the definition's entry of the same name, which itself wins over the flow's
+// and the repository's configuration (see Plan.Config and definition.MergeConfig).
+func Apply(def *definition.Definition, s definition.Step) *definition.Definition {
+	d := *def
+	d.Spec.Args = slices.Clone(def.Spec.Args)
+	d.Spec.Env = slices.Clone(def.Spec.Env)
+	if s.Image != "" {
+		d.Spec.Image = s.Image
+	}
+	if len(s.Args) > 0 {
+		d.Spec.Args = slices.Clone(s.Args)
+	}
+	if s.Timeout != "" {
+		d.Spec.Timeout = s.Timeout
+	}
+	for _, e := range s.Env {
+		if i := slices.IndexFunc(d.Spec.Env, func(x definition.EnvVar) bool { return x.Name == e.Name }); i >= 0 {
+			d.Spec.Env[i] = e
+			continue
+		}
+		d.Spec.Env = append(d.Spec.Env, e)
+	}
+	d.Spec.Config = definition.MergeConfig(nil, def.Spec.Config, s.Config)
+	return &d
+}
