@@ -154,7 +154,7 @@ func TestExecuteExitCodes(t *testing.T) {
 		wantCode int
 	}{
 		{"all passed", nil, 0},
-		{"the first to fail wins", map[string]func(context.Context) int{"b": fail(5, 200 * time.Millisecond), "c": fail(7, 0)}, 7},
+		{"the first to fail wins", map[string]func(context.Context) int{"b": fail(5, 200*time.Millisecond), "c": fail(7, 0)}, 7},
 		{"an onExit failure after a passing flow", map[string]func(context.Context) int{"cleanup": fail(2, 0)}, 2},
 		{"an onExit failure after a failed flow", map[string]func(context.Context) int{"a": fail(4, 0), "cleanup": fail(2, 0)}, 4},
 	}

@@ -118,7 +118,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 		if s.OnExit {
 			name += " (onExit " + s.Condition + ")"
 		}
-		result, code, took := s.Phase, fmt.Sprint(s.ExitCode), (time.Duration(s.DurationSeconds*float64(time.Second))).Round(100*time.Millisecond).String()
+		result, code, took := s.Phase, fmt.Sprint(s.ExitCode), (time.Duration(s.DurationSeconds * float64(time.Second))).Round(100*time.Millisecond).String()
 		if s.Phase == PhaseSkipped {
 			code, took = "-", "-"
 		}
