@@ -140,7 +140,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 			reports = fmt.Sprintf("%d %s", files, plural(files, "file", "files"))
 		}
 		if tests != nil {
-			totals = fmt.Sprintf("%d tests, %d failed, %d errors, %d skipped", tests.Tests, tests.Failures, tests.Errors, tests.Skipped)
+			totals = fmt.Sprintf("%d %s, %d failed, %d %s, %d skipped", tests.Tests, plural(tests.Tests, "test", "tests"), tests.Failures, tests.Errors, plural(tests.Errors, "error", "errors"), tests.Skipped)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, result, code, took, reports, totals)
 	}

@@ -71,6 +71,27 @@ func (p *prefixWriter) Flush() {
 	}
 }
 
+// Lines shares the two output streams among several runs: each run writes through writers of its own that
+// prefix its lines with "[label] ", and lines of different runs never mix within a line.
+type Lines struct{ stdout, stderr *lineMux }
+
+// NewLines returns the shared streams out and errOut (which may be the same writer).
+func NewLines(out, errOut io.Writer) *Lines {
+	l := &Lines{stdout: &lineMux{w: out}, stderr: &lineMux{w: errOut}}
+	if out == errOut {
+		l.stdout = l.stderr
+	}
+	return l
+}
+
+// Prefixed returns the writers of the run named label, and flush, which writes a last line that has no
+// newline: call it when the run ended.
+func (l *Lines) Prefixed(label string) (out, errOut io.Writer, flush func()) {
+	prefix := "[" + label + "] "
+	o, e := l.stdout.prefixed(prefix), l.stderr.prefixed(prefix)
+	return o, e, func() { o.Flush(); e.Flush() }
+}
+
 // Ended is how one of several runs ended.
 type Ended struct {
 	// Index is the run's place among the specs given to RunParallel.

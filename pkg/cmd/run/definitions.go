@@ -43,7 +43,8 @@ func (o *Options) catalog(all bool) (*definition.Catalog, error) {
 }
 
 // definitions returns the definitions -f, --definition, --plugin or --selector chose; none for a plain run.
-func (o *Options) definitions(catalog *definition.Catalog) ([]*definition.Definition, error) {
+// data is the content of -f, read once by Complete.
+func (o *Options) definitions(catalog *definition.Catalog, data []byte) ([]*definition.Definition, error) {
 	var given []string
 	for flag, v := range map[string]string{"-f": o.Filename, "--definition": o.Definition, "--plugin": o.Plugin, "--selector": o.Selector} {
 		if v != "" {
@@ -56,10 +57,6 @@ func (o *Options) definitions(catalog *definition.Catalog) ([]*definition.Defini
 	}
 	switch {
 	case o.Filename != "":
-		data, err := o.readFile(o.Filename)
-		if err != nil {
-			return nil, err
-		}
 		d, err := definition.ReadFile(o.Filename, data)
 		if err != nil {
 			return nil, err

@@ -39,6 +39,9 @@ func (o *Options) Run(ctx context.Context) error {
 	if err := runner.CheckConfigSources(ctx, o.client, o.config, specs); err != nil {
 		return exitcode.New(exitcode.CannotRun, err)
 	}
+	if o.flow != nil {
+		return o.runFlow(ctx)
+	}
 	if o.Detach {
 		return o.detach(ctx)
 	}

@@ -133,6 +133,10 @@ type Options struct {
 	Selector   string
 	// Config are --config NAME=VALUE entries (type env) for every run.
 	Config []string
+	// Flow runs the test flow of this name from .testrun/ (-f runs a flow file too).
+	Flow string
+	// MaxParallel bounds the runs of a flow going at once; 0 means no bound.
+	MaxParallel int
 
 	// DefinitionsDir is the repository's definitions directory, relative to the working directory.
 	DefinitionsDir string
@@ -148,6 +152,7 @@ type Options struct {
 	config  *rest.Config
 	api     *runwatch.APIHealth
 	flags   plan.Flags
+	flow    *flowState
 
 	genericiooptions.IOStreams
 }
@@ -221,6 +226,8 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Definition, "definition", o.Definition, "Run the test definition of this name, from ./.testrun/ or else the shipped plugins.")
 	f.StringVar(&o.Plugin, "plugin", o.Plugin, "Run the shipped plugin of this name (go-test, pytest, jest, ginkgo, shell); give the image with --image.")
 	cmdkit.AddSelectorFlag(f, &o.Selector, "Run every definition whose labels match this selector (e.g. suite=smoke), in parallel; exit with the first failing run's code. The labels are put on the runs, so logs -l and list -l find them.")
+	f.StringVar(&o.Flow, "flow", o.Flow, "Run the test flow (kind: TestFlow) of this name from ./.testrun/: its steps as runs, each when the steps it depends on passed, then its onExit steps (docs/flows.md). -f runs a flow file too.")
+	f.IntVar(&o.MaxParallel, "max-parallel", o.MaxParallel, "With a flow, how many of its runs may go at once; 0 for no bound.")
 	f.StringArrayVar(&o.Config, "config", o.Config, "A configuration entry NAME=VALUE, an environment variable that a definition's own entry of the same name overrides; repeatable.")
 	f.StringVar(&o.Overrides, "overrides", o.Overrides, "A patch of the pod template, in JSON or YAML, applied after everything else, for what no flag sets (e.g. '{\"spec\":{\"hostNetwork\":true}}'); the test container, the holder and shareProcessNamespace must stay (docs/overrides.md).")
 	f.StringVar(&o.OverrideType, "override-type", o.OverrideType, "How --overrides applies: strategic (lists of containers, volumes and env merge by name), merge (RFC 7396: a list replaces the whole list) or json (RFC 6902 operations).")
@@ -251,18 +258,39 @@ func (o *Options) Complete(cmd *cobra.Command, args []string) error {
 	if err := o.parseFlags(cmd, command); err != nil {
 		return err
 	}
-	// Only --definition and --selector read every definition of .testrun/; any run reads its config.yaml.
-	catalog, err := o.catalog(o.Definition != "" || o.Selector != "")
-	if err != nil {
-		return exitcode.New(exitcode.CannotRun, err)
+	var data []byte
+	if o.Filename != "" {
+		if data, err = o.readFile(o.Filename); err != nil {
+			return exitcode.New(exitcode.CannotRun, err)
+		}
 	}
-	defs, err := o.definitions(catalog)
+	isFlow := o.Flow != ""
+	if data != nil {
+		_, kind, _ := definition.Kind(o.Filename, data)
+		isFlow = kind == definition.KindFlow
+	}
+	// Only --definition, --selector and flows read every definition of .testrun/; any run reads its config.yaml.
+	catalog, err := o.catalog(o.Definition != "" || o.Selector != "" || isFlow)
 	if err != nil {
 		return exitcode.New(exitcode.CannotRun, err)
 	}
 	namespace, err := o.factory.Namespace()
 	if err != nil {
 		return err
+	}
+	if isFlow {
+		f, err := o.readFlow(catalog, data)
+		if err == nil {
+			err = o.completeFlow(f, catalog, names, command, namespace, cmd.Flags().Changed("timeout"))
+		}
+		if err != nil {
+			return exitcode.New(exitcode.CannotRun, err)
+		}
+		return o.completeClients()
+	}
+	defs, err := o.definitions(catalog, data)
+	if err != nil {
+		return exitcode.New(exitcode.CannotRun, err)
 	}
 	if len(defs) == 0 {
 		if len(names) == 0 {
@@ -294,6 +322,11 @@ func (o *Options) Complete(cmd *cobra.Command, args []string) error {
 		}
 		o.runs = append(o.runs, o.plan(d, base, ns, catalog.GlobalConfig(), reports))
 	}
+	return o.completeClients()
+}
+
+// completeClients builds the clients, which a client dry run does not need.
+func (o *Options) completeClients() error {
 	if o.dryRun == cmdutil.DryRunClient {
 		return nil
 	}
@@ -407,6 +440,12 @@ func (o *Options) Validate() error {
 	default:
 		return fmt.Errorf("--image-pull-policy %q is not supported: use Always, IfNotPresent or Never", o.ImagePullPolicy)
 	}
+	if o.MaxParallel < 0 {
+		return fmt.Errorf("--max-parallel %d is negative: give how many runs may go at once, or 0 for no bound", o.MaxParallel)
+	}
+	if o.flow != nil && o.Detach {
+		return fmt.Errorf("--detach does not apply to a flow: its client starts each step when the steps it depends on passed, so it must follow them")
+	}
 	if o.Detach && (o.Reports != "" || o.Keep) {
 		return fmt.Errorf("--detach does not follow the run, so --reports and --keep do not apply: fetch the reports later with kubectl testrun fetch")
 	}
@@ -427,7 +466,13 @@ func (o *Options) Validate() error {
 		if err == nil {
 			continue
 		}
-		if r.Definition != "" {
+		switch {
+		case o.flow != nil:
+			err = fmt.Errorf("step %q: %w", r.Definition, err)
+			if r.Spec.Image == "" {
+				err = fmt.Errorf("step %q names no image, nor does its definition: give the step an image (spec.steps[].image), or pass --image for every step", r.Definition)
+			}
+		case r.Definition != "":
 			if r.Spec.Image == "" {
 				err = fmt.Errorf("definition %q names no image: pass the test image with --image", r.Definition)
 				if r.Requires != "" {

@@ -1,0 +1,184 @@
+package run
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"k8s.io/cli-runtime/pkg/printers"
+
+	"github.com/kubectl-testrun/kubectl-testrun/internal/cmdkit"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/flow"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/plan"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runner"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/definition"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/junit"
+)
+
+// flowState is what Complete prepared for a flow: its plan, and the planned run of each unit by label.
+type flowState struct {
+	plan    *flow.Plan
+	runs    map[string]plan.Run
+	timeout bool // --timeout was given: it bounds the flow
+}
+
+// readFlow returns the flow -f or --flow names; nil when the command runs no flow. data is -f's content.
+func (o *Options) readFlow(catalog *definition.Catalog, data []byte) (*definition.Flow, error) {
+	if o.Definition != "" || o.Plugin != "" || o.Selector != "" || (o.Flow != "" && o.Filename != "") {
+		return nil, fmt.Errorf("a flow runs the definitions its steps name: give the flow alone (-f FILE or --flow NAME), without --definition, --plugin, --selector or the other of -f and --flow")
+	}
+	if o.Flow != "" {
+		f, err := catalog.FindFlow(o.Flow)
+		if err != nil {
+			return nil, fmt.Errorf("--flow: %w", err)
+		}
+		return f, nil
+	}
+	if data == nil {
+		return nil, nil
+	}
+	if _, kind, err := definition.Kind(o.Filename, data); err != nil || kind != definition.KindFlow {
+		return nil, nil
+	}
+	return definition.ParseFlow(o.Filename, data)
+}
+
+// completeFlow plans every run of f: the flow's steps resolved against the catalog, the flags over them
+// (except --timeout, which bounds the whole flow, and the words after --, which a flow has no place for).
+func (o *Options) completeFlow(f *definition.Flow, catalog *definition.Catalog, names, command []string, namespace string, timeoutGiven bool) error {
+	switch {
+	case len(names) > 0:
+		return fmt.Errorf("a flow names its runs after its steps: remove NAME (%s)", names[0])
+	case len(command) > 0:
+		return fmt.Errorf("a flow takes no command after --: give each step its args in the flow (spec.steps[].args)")
+	}
+	p, err := flow.Resolve(f, catalog)
+	if err != nil {
+		return err
+	}
+	flags := o.flags
+	flags.Timeout = nil
+	o.flow = &flowState{plan: p, runs: map[string]plan.Run{}, timeout: timeoutGiven}
+	for _, s := range append(p.Steps, p.OnExit...) {
+		for _, u := range s.Units {
+			reports := ""
+			if o.Reports != "" {
+				reports = filepath.Join(o.Reports, filepath.FromSlash(u.Reports))
+			}
+			r := plan.Plan(plan.Input{Definition: u.Definition, Name: runspec.NewRunName(u.Step), Namespace: namespace,
+				Global: p.Config, Reports: reports, Flags: flags, Getenv: o.Getenv})
+			r.Definition = u.Label
+			o.flow.runs[u.Label] = r
+			o.runs = append(o.runs, r)
+		}
+	}
+	return nil
+}
+
+// runFlow runs the flow: each step as soon as the steps it depends on passed, its runs' lines prefixed
+// with the step's name when more than one run is in the flow; then the onExit steps. It prints the final
+// table and verdict on stderr, merges the steps' JUnit reports into --reports/junit.xml, prints the result
+// document with -o, and exits with the flow's code.
+func (o *Options) runFlow(ctx context.Context) error {
+	logsTo, logsTTY := o.Out, printers.IsTerminal(o.Out)
+	if o.PrintFlags.Output != "" {
+		// stdout is for the result document alone.
+		logsTo, logsTTY = o.ErrOut, printers.IsTerminal(o.ErrOut)
+	}
+	lines := runner.NewLines(logsTo, o.ErrOut)
+	prefixed := len(o.runs) > 1
+	useColor := o.Progress.UseColor(o.ErrOut)
+	progress := cmdkit.NewProgress(o.ErrOut, false, useColor, o.Progress.Quiet)
+	x := &flow.Executor{MaxParallel: o.MaxParallel, Progress: progress, Run: func(ctx context.Context, u flow.Unit) (*outcome.Result, int) {
+		r := o.flow.runs[u.Label]
+		logs, messages, flush := logsTo, o.ErrOut, func() {}
+		if prefixed {
+			logs, messages, flush = lines.Prefixed(u.Label)
+		}
+		defer flush()
+		// Several runs share the terminal: one line per change of state each, no status line redrawn in place.
+		p := cmdkit.NewProgress(messages, false, useColor, o.Progress.Quiet)
+		result, err := o.runner(r, p.LogWriter(logs, logsTTY && !prefixed), p).Run(ctx, r.Spec)
+		code := exitcode.OK
+		switch {
+		case err != nil:
+			p.Warnf("%v", err)
+			code = exitcode.Code(ctx, err)
+		case result.ExitCode != exitcode.OK:
+			code = result.ExitCode
+			p.Warnf("%s", result.Verdict())
+		default:
+			p.Printf("%s", result.Verdict())
+		}
+		return result, code
+	}}
+	if o.flow.timeout {
+		x.Timeout = o.Timeout
+	}
+	result := x.Execute(ctx, o.flow.plan)
+	result.Namespace = o.runs[0].Spec.Namespace
+	if o.Reports != "" {
+		result.Reports = o.Reports
+		if err := o.mergeJUnit(result); err != nil {
+			progress.Warnf("%v", err)
+			if result.ExitCode == exitcode.OK {
+				result.ExitCode = exitcode.CannotRun
+			}
+		}
+	}
+	if err := progress.Around(func() error { return result.WriteTable(o.ErrOut) }); err != nil {
+		return err
+	}
+	if o.PrintFlags.Output != "" {
+		if err := cmdkit.PrintDocument(o.Out, o.PrintFlags.Output, result); err != nil {
+			return err
+		}
+	}
+	if result.ExitCode != exitcode.OK {
+		progress.Warnf("%s", result.Verdict())
+		return exitcode.New(result.ExitCode, nil)
+	}
+	progress.Printf("%s", result.Verdict())
+	return nil
+}
+
+// mergeJUnit writes the JUnit reports of every step into one report, --reports/junit.xml, each suite named
+// after its step (and definition, for a step that ran several), and totals it in the result.
+func (o *Options) mergeJUnit(result *flow.Result) error {
+	labels := map[string]string{}
+	for label, r := range o.flow.runs {
+		labels[r.Spec.Name] = label
+	}
+	var parts []junit.Part
+	for _, s := range result.Steps {
+		for _, run := range s.Runs {
+			if run.Reports != nil && run.Reports.JUnit != nil && len(run.Reports.JUnit.Files) > 0 {
+				parts = append(parts, junit.Part{Name: labels[run.Name], Dir: run.Reports.Dir, Files: run.Reports.JUnit.Files})
+			}
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	var b bytes.Buffer
+	if err := junit.Merge(&b, parts); err != nil {
+		return fmt.Errorf("--reports: the merged junit report: %w", err)
+	}
+	if err := os.MkdirAll(o.Reports, 0o755); err != nil {
+		return fmt.Errorf("--reports: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(o.Reports, "junit.xml"), b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("--reports: writing the merged junit report: %w", err)
+	}
+	sum, err := junit.Summarize(o.Reports, []string{"junit.xml"})
+	if err != nil {
+		return fmt.Errorf("--reports: %w", err)
+	}
+	result.JUnit = &sum
+	return nil
+}
