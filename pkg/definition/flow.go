@@ -15,6 +15,14 @@ import (
 // KindFlow is the kind of a test flow: a graph of steps, each a run of a definition.
 const KindFlow = "TestFlow"
 
+// The labels a flow's runs carry besides a run's own, so that list -l and logs -l find them.
+const (
+	// LabelFlow names the flow a run belongs to.
+	LabelFlow = "testrun.dev/flow"
+	// LabelStep names the step of the flow a run belongs to.
+	LabelStep = "testrun.dev/step"
+)
+
 // The conditions of an onExit step.
 const (
 	// ConditionAlways runs the step whatever the outcome of the flow's steps, also after an interrupt.

@@ -57,6 +57,12 @@ var (
 		defaults to the definition's name. --selector runs every definition whose labels match, in parallel,
 		and exits with the code of the first run that failed.
 
+		A test flow (kind: TestFlow, docs/flows.md), given with -f FILE or found by --flow NAME in ./.testrun/,
+		runs its steps, each a run of a definition, as soon as the steps they depend on passed, then its onExit
+		steps; --timeout bounds the whole flow and --max-parallel the runs going at once. Its lines are prefixed
+		with their step, a table of the steps ends it, and it exits with the code of the first step that did
+		not pass.
+
 		Configuration from --config and ./.testrun/config.yaml reaches every run; the test also gets
 		TESTRUN_GIT_SHA and TESTRUN_GIT_REF when the CI's variables give them (GitHub Actions, GitLab CI,
 		Azure Pipelines, Jenkins).
@@ -82,6 +88,9 @@ var (
 
 		# Run every definition labelled suite=smoke in parallel
 		kubectl testrun run --selector suite=smoke
+
+		# Run a test flow, each step's reports under ./out/<step>/ and one merged ./out/junit.xml
+		kubectl testrun run -f integration-flow.yaml --reports ./out --timeout 1h
 
 		# On a cluster that adds nodes on demand, let the autoscaler make room for up to 10 minutes
 		kubectl testrun run smoke --image app-tests:1.2 --schedule-timeout 10m

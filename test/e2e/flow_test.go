@@ -1,0 +1,294 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-testrun/kubectl-testrun/internal/testkit"
+)
+
+// flowStep is a definition for flow steps: a busybox script that says which step it is, sleeps $SLEEP
+// seconds, writes a one-case JUnit report named after the step and exits $EXIT.
+const flowStep = `apiVersion: testrun.dev/v1alpha1
+kind: TestDefinition
+metadata:
+  name: step
+spec:
+  image: ` + busybox + `
+  command: [sh, -c]
+  args:
+  - |
+    echo "step $STEP running"
+    sleep ${SLEEP:-0}
+    printf '<testsuite name="suite"><testcase name="%s"/></testsuite>' "$STEP" > $TESTRUN_REPORT_DIR/junit.xml
+    echo "step $STEP done"
+    exit ${EXIT:-0}
+`
+
+// flowDir writes .testrun/step.yaml and flow.yaml into a new directory and returns it.
+func flowDir(t *testing.T, flow string) string {
+	t.Helper()
+	dir := t.TempDir()
+	testkit.WriteFiles(t, dir, map[string]string{".testrun/step.yaml": flowStep, "flow.yaml": flow})
+	return dir
+}
+
+// stepLine is a step of the flows below: name, extra flow fields, and the script's variables.
+func stepLine(name, more string, env ...string) string {
+	vars := []string{`{name: STEP, value: ` + name + `}`}
+	for i := 0; i+1 < len(env); i += 2 {
+		vars = append(vars, `{name: `+env[i]+`, value: "`+env[i+1]+`"}`)
+	}
+	return `  - {name: ` + name + `, definition: {name: step}, env: [` + strings.Join(vars, ", ") + `]` + more + "}\n"
+}
+
+// peakRunning watches ns until stop is called and returns the most test containers seen running at once.
+func peakRunning(t *testing.T, ns string) (stop func() int) {
+	ctx, cancel := context.WithCancel(t.Context())
+	most := make(chan int, 1)
+	go func() {
+		peak := 0
+		defer func() { most <- peak }()
+		for ctx.Err() == nil {
+			if pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: managedBy}); err == nil {
+				running := 0
+				for _, p := range pods.Items {
+					for _, s := range p.Status.ContainerStatuses {
+						if s.Name == "test" && s.State.Running != nil {
+							running++
+						}
+					}
+				}
+				peak = max(peak, running)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}()
+	return func() int { cancel(); return <-most }
+}
+
+// before fails the test unless the line holding first comes before the line holding then in text.
+func before(t *testing.T, text, first, then string) {
+	t.Helper()
+	i, j := strings.Index(text, first), strings.Index(text, then)
+	if i < 0 || j < 0 || i > j {
+		t.Errorf("want %q before %q:\n%s", first, then, text)
+	}
+}
+
+// A diamond flow (A, then B and C in parallel, then D) passes: each step starts only once the steps it
+// depends on passed, B and C run at the same time, every step's report comes home under its own directory,
+// the reports are merged into one junit.xml, and -o json describes every step.
+func TestFlowDiamondPassesAndBringsEachStepsReportsHome(t *testing.T) {
+	ns := namespace(t)
+	dir := flowDir(t, `apiVersion: testrun.dev/v1alpha1
+kind: TestFlow
+metadata: {name: diamond}
+spec:
+  steps:
+`+stepLine("a", "")+stepLine("b", ", dependsOn: [a]", "SLEEP", "4")+stepLine("c", ", dependsOn: [a]", "SLEEP", "4")+stepLine("d", ", dependsOn: [b, c]"))
+	out := filepath.Join(dir, "out")
+	stop := peakRunning(t, ns)
+	r := testrunIn(t, dir, nil, "run", "-f", "flow.yaml", "-n", ns, "--reports", out, "-o", "json")
+	peak := stop()
+	wantCode(t, r, 0)
+	if peak < 2 {
+		t.Errorf("at most %d test containers ran at once, want 2: b and c depend only on a, so they run in parallel\n%s", peak, r)
+	}
+	// With -o json the test output goes to stderr, each line prefixed with its step.
+	for _, s := range []string{"a", "b", "c", "d"} {
+		if !strings.Contains(r.stderr, "["+s+"] step "+s+" done\n") {
+			t.Errorf("stderr lacks the prefixed line of step %s:\n%s", s, r.stderr)
+		}
+		data, err := os.ReadFile(filepath.Join(out, s, "junit.xml"))
+		if err != nil || !strings.Contains(string(data), `<testcase name="`+s+`"/>`) {
+			t.Errorf("the report of step %s did not come home to out/%s/junit.xml: %q, %v", s, s, data, err)
+		}
+	}
+	before(t, r.stderr, "testrun: step a passed", "[b] testrun: created job")
+	before(t, r.stderr, "testrun: step a passed", "[c] testrun: created job")
+	before(t, r.stderr, "testrun: step b passed", "[d] testrun: created job")
+	before(t, r.stderr, "testrun: step c passed", "[d] testrun: created job")
+	merged, err := os.ReadFile(filepath.Join(out, "junit.xml"))
+	for _, s := range []string{"a", "b", "c", "d"} {
+		if err != nil || !strings.Contains(string(merged), `<testsuite name="`+s+`/suite"><testcase name="`+s+`">`) {
+			t.Errorf("the merged out/junit.xml lacks step %s's suite: %s, %v", s, merged, err)
+		}
+	}
+	var doc struct {
+		Kind     string
+		Phase    string
+		ExitCode int
+		Steps    []struct {
+			Name, Phase string
+			ExitCode    int
+			Runs        []struct{ Name, Phase string }
+		}
+		JUnit struct{ Tests int }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("-o json printed no document: %v\n%s", err, r)
+	}
+	if doc.Kind != "FlowResult" || doc.Phase != "Passed" || len(doc.Steps) != 4 || doc.JUnit.Tests != 4 {
+		t.Errorf("result document = %+v, want a passed FlowResult of 4 steps and 4 tests", doc)
+	}
+	for _, s := range doc.Steps {
+		if s.Phase != "Passed" || len(s.Runs) != 1 || !strings.HasPrefix(s.Runs[0].Name, s.Name+"-") {
+			t.Errorf("step %+v: want passed, with one run named after it", s)
+		}
+	}
+	for _, row := range []string{"STEP", "a  ", "Passed", "1 file", "1 test, 0 failed"} {
+		if !strings.Contains(r.stderr, row) {
+			t.Errorf("the final table lacks %q:\n%s", row, r.stderr)
+		}
+	}
+	assertNothingLeft(t, ns)
+}
+
+// A failing middle step skips what depends on it (and shows it skipped), the other branch still runs, the
+// always and error onExit steps run and the success one does not, and the flow exits with the step's code.
+func TestFlowFailingStepSkipsItsDependentsAndRunsTheOnExitSteps(t *testing.T) {
+	ns := namespace(t)
+	dir := flowDir(t, `apiVersion: testrun.dev/v1alpha1
+kind: TestFlow
+metadata: {name: failing}
+spec:
+  steps:
+`+stepLine("a", "")+stepLine("b", ", dependsOn: [a]", "EXIT", "3")+stepLine("c", ", dependsOn: [a]")+stepLine("d", ", dependsOn: [b, c]")+`  onExit:
+`+stepLine("cleanup", ", condition: always")+stepLine("on-error", ", condition: error")+stepLine("on-success", ", condition: success"))
+	r := testrunIn(t, dir, nil, "run", "-f", "flow.yaml", "-n", ns)
+	wantCode(t, r, 3)
+	for _, ran := range []string{"a", "b", "c", "cleanup", "on-error"} {
+		if !strings.Contains(r.stdout, "["+ran+"] step "+ran+" done\n") {
+			t.Errorf("step %s did not run:\n%s", ran, r)
+		}
+	}
+	for _, skipped := range []string{"d", "on-success"} {
+		if strings.Contains(r.stdout, "step "+skipped+" running") {
+			t.Errorf("step %s ran, want it skipped:\n%s", skipped, r)
+		}
+	}
+	wantStderr(t, r, `testrun: step b failed with exit code 3`, `testrun: step d skipped: step "b" did not pass`,
+		`testrun: step on-success skipped: condition success: a step did not pass`,
+		"flow failing failed with exit code 3 (steps that did not pass: b)")
+	table := r.stderr[strings.Index(r.stderr, "STEP "):]
+	for _, row := range [][]string{{"b ", "Failed", "3"}, {"d ", "Skipped", "-"}, {"on-success (onExit success)", "Skipped"}, {"cleanup (onExit always)", "Passed"}} {
+		found := false
+		for _, l := range lines(table) {
+			found = found || (strings.HasPrefix(l, row[0]) && strings.Contains(l, row[1]))
+		}
+		if !found {
+			t.Errorf("the final table has no row %v:\n%s", row, table)
+		}
+	}
+	assertNothingLeft(t, ns)
+}
+
+// Ctrl-C in the middle of a flow cleans up the live step as a single run does, starts nothing that
+// depends on it, runs the always onExit step, exits 130, and leaves nothing in the namespace.
+func TestFlowInterruptedLeavesNothingAndRunsTheAlwaysSteps(t *testing.T) {
+	ns := namespace(t)
+	dir := flowDir(t, `apiVersion: testrun.dev/v1alpha1
+kind: TestFlow
+metadata: {name: interrupted}
+spec:
+  steps:
+`+stepLine("long", "", "SLEEP", "300")+stepLine("after", ", dependsOn: [long]")+`  onExit:
+`+stepLine("cleanup", ", condition: always")+stepLine("on-error", ", condition: error"))
+	cmd := command(t.Context(), pluginBin, "run", "-f", "flow.yaml", "-n", ns)
+	cmd.Dir = dir
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var rest bytes.Buffer
+	var copied sync.WaitGroup
+	reader := bufio.NewReader(stdout)
+	for {
+		l, err := reader.ReadString('\n')
+		rest.WriteString(l)
+		if strings.Contains(l, "step long running") {
+			break
+		}
+		if err != nil {
+			_ = cmd.Process.Kill()
+			t.Fatalf("the flow ended before step long ran: %v\n%s\n%s", err, rest.String(), stderr.String())
+		}
+	}
+	copied.Go(func() { _, _ = io.Copy(&rest, reader) })
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { copied.Wait(); _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(90 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("the flow did not exit within 90s of SIGINT:\n%s\n%s", rest.String(), stderr.String())
+	}
+	r := result{stdout: rest.String(), stderr: stderr.String(), code: cmd.ProcessState.ExitCode()}
+	wantCode(t, r, 130)
+	if !strings.Contains(r.stdout, "[cleanup] step cleanup done\n") {
+		t.Errorf("the always onExit step did not run after the interrupt:\n%s", r)
+	}
+	for _, never := range []string{"step after running", "step on-error running", "step long done"} {
+		if strings.Contains(r.stdout, never) {
+			t.Errorf("stdout has %q, want it absent after the interrupt:\n%s", never, r)
+		}
+	}
+	wantStderr(t, r, `testrun: step after skipped: step "long" did not pass`, "testrun: step long was interrupted with exit code 130",
+		"condition error: after an interrupt only the always steps run")
+	assertNothingLeft(t, ns)
+}
+
+// A flow that cannot run as written (a cycle, an unknown definition) is refused with 125 before anything
+// is created.
+func TestFlowThatCannotRunIsRefusedBeforeAnythingIsCreated(t *testing.T) {
+	ns := namespace(t)
+	tests := []struct {
+		name, steps, want string
+	}{
+		{"a cycle", stepLine("a", ", dependsOn: [c]") + stepLine("b", ", dependsOn: [a]") + stepLine("c", ", dependsOn: [b]"),
+			`definition file "flow.yaml": line 6: spec.steps[0].dependsOn: the steps depend on each other in a cycle (a → c → b → a, each depending on the next)`},
+		{"an unknown definition", stepLine("a", "") + "  - {name: b, definition: {name: nope}, dependsOn: [a]}\n",
+			`definition file "flow.yaml": line 7: spec.steps[1] (step "b"): no definition named "nope" in .testrun/`},
+		{"an unknown step", stepLine("a", ", dependsOn: [z]"),
+			`spec.steps[0].dependsOn[0]: no step is named "z"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := flowDir(t, "apiVersion: testrun.dev/v1alpha1\nkind: TestFlow\nmetadata: {name: bad}\nspec:\n  steps:\n"+tc.steps)
+			r := testrunIn(t, dir, nil, "run", "-f", "flow.yaml", "-n", ns)
+			wantCode(t, r, 125)
+			wantStderr(t, r, tc.want)
+			if jobs, err := client.BatchV1().Jobs(ns).List(t.Context(), metav1.ListOptions{}); err != nil || len(jobs.Items) != 0 {
+				t.Errorf("jobs in %s after a refused flow: %v, %v", ns, jobs, err)
+			}
+		})
+	}
+	assertNothingLeft(t, ns)
+}
+
