@@ -291,4 +291,3 @@ func TestFlowThatCannotRunIsRefusedBeforeAnythingIsCreated(t *testing.T) {
 	}
 	assertNothingLeft(t, ns)
 }
-
