@@ -110,14 +110,14 @@ func oneOf(d *definition.Definition, err error) ([]*definition.Definition, error
 }
 
 // Apply returns a copy of def with the values step s sets put over the definition's: the most specific
-// wins. The step's image and args replace the definition's; its timeout replaces the definition's; a
-// variable of its env replaces the definition's variable of the same name in its place (new ones follow);
-// an entry of its config replaces the definition's entry of the same name, which itself wins over the flow's
-// and the repository's configuration (see Plan.Config and definition.MergeConfig).
+// wins. The step's image, args and timeout replace the definition's. An entry of the step's config replaces
+// the definition's entry of the same name, which itself wins over --config, the flow's and the repository's
+// configuration (see Plan.Config and definition.MergeConfig). A variable of the step's env wins over all of
+// them (only --env wins over it): it becomes a literal entry of the step's own configuration, so that it
+// replaces a variable of the same name in its place, whichever level set it.
 func Apply(def *definition.Definition, s definition.Step) *definition.Definition {
 	d := *def
 	d.Spec.Args = slices.Clone(def.Spec.Args)
-	d.Spec.Env = slices.Clone(def.Spec.Env)
 	if s.Image != "" {
 		d.Spec.Image = s.Image
 	}
@@ -127,13 +127,10 @@ func Apply(def *definition.Definition, s definition.Step) *definition.Definition
 	if s.Timeout != "" {
 		d.Spec.Timeout = s.Timeout
 	}
+	step := slices.Clone(s.Config)
 	for _, e := range s.Env {
-		if i := slices.IndexFunc(d.Spec.Env, func(x definition.EnvVar) bool { return x.Name == e.Name }); i >= 0 {
-			d.Spec.Env[i] = e
-			continue
-		}
-		d.Spec.Env = append(d.Spec.Env, e)
+		step = append(step, definition.Config{Name: e.Name, Type: definition.ConfigEnv, Value: &e.Value})
 	}
-	d.Spec.Config = definition.MergeConfig(nil, def.Spec.Config, s.Config)
+	d.Spec.Config = definition.MergeConfig(nil, def.Spec.Config, step)
 	return &d
 }

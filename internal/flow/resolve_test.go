@@ -95,7 +95,8 @@ spec:
 }
 
 // Configuration at every level, the most specific winning: the repository's config.yaml, the flow's
-// spec.config, --config, the definition's spec.config, the step's config, and --env over everything.
+// spec.config, --config, the definition's spec.config, the step's config and env (a variable of the step
+// wins over an entry of any level, in that entry's place), and --env over everything.
 // Values a step sets (image, args, timeout, env) replace the definition's; the definition's stand otherwise.
 func TestStepPrecedence(t *testing.T) {
 	d := def("api", nil)
@@ -116,7 +117,7 @@ spec:
     image: img:step
     args: [step]
     timeout: 1m
-    env: [{name: A, value: step}, {name: C, value: step}]
+    env: [{name: A, value: step}, {name: C, value: step}, {name: FLOW, value: step}]
     config:
     - {name: LEVEL, type: env, value: step}
 `)
@@ -166,15 +167,15 @@ spec:
 		unit:  p.Steps[1].Units[0],
 		flags: cli,
 		want: view{Image: "img:step", Args: []string{"step"}, Timeout: "1m0s",
-			Env:   map[string]string{"A": "step", "B": "$(A)", "C": "step", "LEVEL": "step", "REPO": "flow", "FLOW": "flag", "CLI": "flag", "DEF": "definition"},
-			Order: []string{"A", "B", "C", "LEVEL", "REPO", "FLOW", "CLI", "DEF"}},
+			Env:   map[string]string{"A": "step", "B": "$(A)", "C": "step", "LEVEL": "step", "REPO": "flow", "FLOW": "step", "CLI": "flag", "DEF": "definition"},
+			Order: []string{"A", "B", "LEVEL", "REPO", "FLOW", "CLI", "DEF", "C"}},
 	}, {
 		name:  "--env over the step",
 		unit:  p.Steps[1].Units[0],
 		flags: plan.Flags{Env: []corev1.EnvVar{{Name: "LEVEL", Value: "env"}, {Name: "A", Value: "env"}}},
 		want: view{Image: "img:step", Args: []string{"step"}, Timeout: "1m0s",
-			Env:   map[string]string{"A": "env", "B": "$(A)", "C": "step", "LEVEL": "env", "REPO": "flow", "FLOW": "flow", "DEF": "definition"},
-			Order: []string{"A", "B", "C", "LEVEL", "REPO", "FLOW", "DEF"}},
+			Env:   map[string]string{"A": "env", "B": "$(A)", "C": "step", "LEVEL": "env", "REPO": "flow", "FLOW": "step", "DEF": "definition"},
+			Order: []string{"A", "B", "LEVEL", "REPO", "FLOW", "DEF", "C"}},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -183,7 +184,7 @@ spec:
 			}
 		})
 	}
-	if d.Spec.Args[0] != "def" || d.Spec.Env[0].Value != "def" || len(d.Spec.Config) != 2 {
+	if d.Spec.Args[0] != "def" || d.Spec.Env[0].Value != "def" || len(d.Spec.Config) != 2 || d.Spec.Image != "img:api" {
 		t.Errorf("Apply changed the catalog's definition: %+v", d.Spec)
 	}
 }

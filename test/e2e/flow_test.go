@@ -188,7 +188,10 @@ spec:
 	wantStderr(t, r, `testrun: step b failed with exit code 3`, `testrun: step d skipped: step "b" did not pass`,
 		`testrun: step on-success skipped: condition success: a step did not pass`,
 		"flow failing failed with exit code 3 (steps that did not pass: b)")
-	table := r.stderr[strings.Index(r.stderr, "STEP "):]
+	_, table, found := strings.Cut(r.stderr, "STEP ")
+	if !found {
+		t.Fatalf("stderr holds no final table:\n%s", r)
+	}
 	for _, row := range [][]string{{"b ", "Failed", "3"}, {"d ", "Skipped", "-"}, {"on-success (onExit success)", "Skipped"}, {"cleanup (onExit always)", "Passed"}} {
 		found := false
 		for _, l := range lines(table) {
@@ -288,6 +291,61 @@ func TestFlowThatCannotRunIsRefusedBeforeAnythingIsCreated(t *testing.T) {
 				t.Errorf("jobs in %s after a refused flow: %v, %v", ns, jobs, err)
 			}
 		})
+	}
+	assertNothingLeft(t, ns)
+}
+
+// The shipped plugins work as flow steps: the shell plugin runs scripts that each step brings as a
+// configuration file, chosen by name and by label (the step then runs every matching definition), with the
+// flow's configuration reaching every step below the step's own, and its JUnit reports merged.
+func TestFlowRunsTheShippedPluginsAsSteps(t *testing.T) {
+	ns := namespace(t)
+	script := func(name, body string) string {
+		return `    config:
+    - {name: ` + name + `, type: file, path: /scripts/` + name + `.sh, value: '` + body + `'}
+    args: [/scripts/` + name + `.sh]
+`
+	}
+	dir := t.TempDir()
+	testkit.WriteFiles(t, dir, map[string]string{"flow.yaml": `apiVersion: testrun.dev/v1alpha1
+kind: TestFlow
+metadata: {name: plugins}
+spec:
+  config:
+  - {name: TARGET, type: env, value: from-the-flow}
+  steps:
+  - name: create-env
+    definition: {name: shell}
+    image: ` + busybox + `
+` + script("create", `echo "creating $TARGET"`) + `  - name: checks
+    definition: {label: "framework=shell,!nope"}
+    image: ` + busybox + `
+    dependsOn: [create-env]
+` + script("check", `echo "checking $TARGET"`) + `    env: [{name: TARGET, value: from-the-step}]
+  onExit:
+  - name: delete-env
+    definition: {name: shell}
+    image: ` + busybox + `
+` + script("delete", `echo "deleting $TARGET"`)})
+	out := filepath.Join(dir, "out")
+	r := testrunIn(t, dir, nil, "run", "-f", "flow.yaml", "-n", ns, "--reports", out)
+	wantCode(t, r, 0)
+	for _, line := range []string{"[create-env] creating from-the-flow", "[checks/shell] checking from-the-step", "[delete-env] deleting from-the-flow",
+		"[checks/shell] --- PASS: check ("} {
+		if !strings.Contains(r.stdout, line) {
+			t.Errorf("stdout lacks the line %q:\n%s", line, r)
+		}
+	}
+	for _, report := range []string{"create-env/junit.xml", "checks/shell/junit.xml", "delete-env/junit.xml"} {
+		if _, err := os.Stat(filepath.Join(out, report)); err != nil {
+			t.Errorf("the report %s did not come home: %v\n%s", report, err, r)
+		}
+	}
+	merged, err := os.ReadFile(filepath.Join(out, "junit.xml"))
+	for _, suite := range []string{`name="create-env/`, `name="checks/shell/`, `name="delete-env/`} {
+		if err != nil || !strings.Contains(string(merged), suite) {
+			t.Errorf("the merged junit.xml lacks a suite %s: %s, %v", suite, merged, err)
+		}
 	}
 	assertNothingLeft(t, ns)
 }
