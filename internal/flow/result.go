@@ -158,7 +158,7 @@ func (r *Result) Verdict() string {
 			failed = append(failed, s.Name)
 		}
 	}
-	verdict := fmt.Sprintf("flow %s %s with exit code %d", r.Name, strings.ToLower(r.Phase), r.ExitCode)
+	verdict := fmt.Sprintf("flow %s %s with exit code %d", r.Name, phaseWords(r.Phase), r.ExitCode)
 	if len(failed) > 0 {
 		verdict += " (steps that did not pass: " + strings.Join(failed, ", ") + ")"
 	}

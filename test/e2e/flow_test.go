@@ -349,3 +349,24 @@ spec:
 	}
 	assertNothingLeft(t, ns)
 }
+
+// --timeout bounds the whole flow: the live run is stopped and deleted, what depends on it is skipped, the
+// error and always onExit steps still run, and the flow exits 124.
+func TestFlowTimeoutStopsTheFlowAndRunsTheOnExitSteps(t *testing.T) {
+	ns := namespace(t)
+	dir := flowDir(t, `apiVersion: testrun.dev/v1alpha1
+kind: TestFlow
+metadata: {name: slow}
+spec:
+  steps:
+`+stepLine("long", "", "SLEEP", "300")+stepLine("after", ", dependsOn: [long]")+`  onExit:
+`+stepLine("on-error", ", condition: error"))
+	r := testrunIn(t, dir, nil, "run", "-f", "flow.yaml", "-n", ns, "--timeout", "8s")
+	wantCode(t, r, 124)
+	if !strings.Contains(r.stdout, "[on-error] step on-error done\n") || strings.Contains(r.stdout, "step after running") {
+		t.Errorf("want the error onExit step run and the dependent step skipped after the flow's --timeout:\n%s", r)
+	}
+	wantStderr(t, r, "testrun: step long timed out with exit code 124", `testrun: step after skipped: step "long" did not pass`,
+		"flow slow timed out with exit code 124")
+	assertNothingLeft(t, ns)
+}
