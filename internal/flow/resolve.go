@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -48,9 +49,14 @@ type Plan struct {
 
 // Resolve finds the definitions of every step of f in catalog and applies the steps' overrides. A step that
 // names a definition that does not exist, or whose label selector matches none, is an error naming the
-// file and the step's line: nothing may run when part of the flow cannot.
-func Resolve(f *definition.Flow, catalog *definition.Catalog) (*Plan, error) {
-	p := &Plan{Name: f.Metadata.Name, Config: definition.MergeConfig(catalog.GlobalConfig(), f.Spec.Config, nil)}
+// file and the step's line: nothing may run when part of the flow cannot. read reads a kubeconfig file of
+// the flow, given relative to the flow file's directory.
+func Resolve(f *definition.Flow, catalog *definition.Catalog, read func(path string) ([]byte, error)) (*Plan, error) {
+	kubeconfigs, err := kubeconfigEntries(f, read)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Name: f.Metadata.Name, Config: definition.MergeConfig(catalog.GlobalConfig(), slices.Concat(f.Spec.Config, kubeconfigs), nil)}
 	var errs []string
 	resolve := func(field string, steps []definition.Step, onExit bool) []Step {
 		var out []Step
@@ -88,6 +94,36 @@ func Resolve(f *definition.Flow, catalog *definition.Catalog) (*Plan, error) {
 		return nil, fmt.Errorf("%s", strings.Join(errs, "\n"))
 	}
 	return p, nil
+}
+
+// kubeconfigEntries are the configuration entries that mount the flow's kubeconfigs into every step, and
+// the variable naming their directory.
+func kubeconfigEntries(f *definition.Flow, read func(path string) ([]byte, error)) ([]definition.Config, error) {
+	if len(f.Spec.Kubeconfigs) == 0 {
+		return nil, nil
+	}
+	dir := definition.KubeconfigDir
+	entries := []definition.Config{{Name: "TESTRUN_KUBECONFIG_DIR", Type: definition.ConfigEnv, Value: &dir}}
+	for _, name := range slices.Sorted(maps.Keys(f.Spec.Kubeconfigs)) {
+		k := f.Spec.Kubeconfigs[name]
+		c := definition.Config{Name: definition.KubeconfigEntryName(name), Type: definition.ConfigFile, Path: path.Join(dir, name)}
+		if k.SecretKeyRef != nil {
+			c.ValueFrom = &definition.ValueFrom{SecretKeyRef: k.SecretKeyRef}
+		} else {
+			file := k.File
+			if !filepath.IsAbs(file) && f.Source.File != "-" {
+				file = filepath.Join(filepath.Dir(f.Source.File), file)
+			}
+			data, err := read(file)
+			if err != nil {
+				return nil, fmt.Errorf("flow %q: spec.kubeconfigs.%s: %w", f.Metadata.Name, name, err)
+			}
+			value := string(data)
+			c.Value = &value
+		}
+		entries = append(entries, c)
+	}
+	return entries, nil
 }
 
 // find returns the definitions step s runs.

@@ -51,7 +51,7 @@ spec:
   - {name: all, definition: {label: "suite in (smoke,nightly)"}, dependsOn: [smoke]}
   onExit:
   - {name: last, definition: {name: load}}
-`), catalog())
+`), catalog(), nil)
 	if err != nil {
 		t.Fatalf("Resolve: %v", err)
 	}
@@ -85,7 +85,7 @@ spec:
   steps:
   - {name: a, definition: {name: nope}}
   - {name: b, definition: {label: "suite=none"}}
-`), catalog())
+`), catalog(), nil)
 	for _, want := range []string{`definition file "flow.yaml": line 6: spec.steps[0] (step "a"): no definition named "nope"`,
 		`line 7: spec.steps[1] (step "b"): definition.label "suite=none" matches no definition`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -123,7 +123,7 @@ spec:
 `)
 	c := catalog()
 	c.Local[0] = d
-	p, err := Resolve(flowDoc, c)
+	p, err := Resolve(flowDoc, c, nil)
 	if err != nil {
 		t.Fatalf("Resolve: %v", err)
 	}
@@ -186,5 +186,51 @@ spec:
 	}
 	if d.Spec.Args[0] != "def" || d.Spec.Env[0].Value != "def" || len(d.Spec.Config) != 2 || d.Spec.Image != "img:api" {
 		t.Errorf("Apply changed the catalog's definition: %+v", d.Spec)
+	}
+}
+
+// A flow's kubeconfigs reach every step as files under one directory, named by TESTRUN_KUBECONFIG_DIR, each
+// also by its own variable; a file is read relative to the flow file, a Secret is mounted from the cluster.
+func TestResolveMountsTheKubeconfigs(t *testing.T) {
+	f, err := definition.ParseFlow("ci/flow.yaml", []byte(`apiVersion: testrun.dev/v1alpha1
+kind: TestFlow
+metadata: {name: f}
+spec:
+  kubeconfigs:
+    shoot: {file: shoot.kubeconfig}
+    seed: {secretKeyRef: {name: seed, key: kubeconfig}}
+  steps:
+  - {name: a, definition: {name: api}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var read []string
+	p, err := Resolve(f, catalog(), func(path string) ([]byte, error) { read = append(read, path); return []byte("apiVersion: v1"), nil })
+	if err != nil {
+		t.Fatalf("Resolve: %v", err)
+	}
+	r := plan.Plan(plan.Input{Definition: p.Steps[0].Units[0].Definition, Name: "x", Global: p.Config})
+	env := map[string]string{}
+	for _, e := range r.Spec.Env {
+		env[e.Name] = e.Value
+	}
+	files := map[string]string{}
+	for _, f := range r.Spec.Files {
+		files[f.Path] = f.Value
+		if f.SecretKeyRef != nil {
+			files[f.Path] = "secret " + f.SecretKeyRef.Name + "/" + f.SecretKeyRef.Key
+		}
+	}
+	if diff := cmp.Diff(map[string]string{"/testrun/kubeconfigs/seed": "secret seed/kubeconfig", "/testrun/kubeconfigs/shoot": "apiVersion: v1"}, files); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+	for name, want := range map[string]string{"TESTRUN_KUBECONFIG_DIR": "/testrun/kubeconfigs", "KUBECONFIG_SEED": "/testrun/kubeconfigs/seed", "KUBECONFIG_SHOOT": "/testrun/kubeconfigs/shoot"} {
+		if env[name] != want {
+			t.Errorf("$%s = %q, want %q", name, env[name], want)
+		}
+	}
+	if diff := cmp.Diff([]string{"ci/shoot.kubeconfig"}, read); diff != "" {
+		t.Errorf("files read (-want +got):\n%s", diff)
 	}
 }

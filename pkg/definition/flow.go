@@ -2,6 +2,7 @@ package definition
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -53,6 +54,9 @@ type Flow struct {
 type FlowSpec struct {
 	// Config entries reach every step, below the definition's and the step's own entries of the same name.
 	Config []Config `yaml:"config,omitempty" json:"config,omitempty"`
+	// Kubeconfigs are mounted into every step at KubeconfigDir/<name>, the directory exported as
+	// TESTRUN_KUBECONFIG_DIR, each file also as the variable KUBECONFIG_<NAME>.
+	Kubeconfigs map[string]Kubeconfig `yaml:"kubeconfigs,omitempty" json:"kubeconfigs,omitempty"`
 	// Steps run as soon as the steps they depend on passed.
 	Steps []Step `yaml:"steps" json:"steps"`
 	// OnExit steps run after Steps are over, each when its condition holds.
@@ -84,6 +88,21 @@ type Step struct {
 	// Line is where the step starts in its file, for errors found after parsing; not part of the document.
 	Line int `yaml:"-" json:"-"`
 }
+
+// KubeconfigDir is where a flow's kubeconfigs are mounted in every step.
+const KubeconfigDir = "/testrun/kubeconfigs"
+
+// Kubeconfig is where one kubeconfig of a flow comes from: exactly one of File and SecretKeyRef.
+type Kubeconfig struct {
+	// File is a file on the client, relative to the flow file's directory; its content travels in the pod's
+	// annotations as a literal configuration file does (docs/definitions.md), so keep secrets in Secrets.
+	File string `yaml:"file,omitempty" json:"file,omitempty"`
+	// SecretKeyRef takes the kubeconfig from a key of a Secret in the runs' namespace.
+	SecretKeyRef *KeyRef `yaml:"secretKeyRef,omitempty" json:"secretKeyRef,omitempty"`
+}
+
+// KubeconfigEntryName is the name of the configuration entry that mounts the flow's kubeconfig name.
+func KubeconfigEntryName(name string) string { return "kubeconfig." + name }
 
 // StepDefinition chooses the definitions a step runs: exactly one of Name and Label.
 type StepDefinition struct {
@@ -150,6 +169,18 @@ func (f *Flow) validate() problems {
 	}
 	checkLabels(&ps, []any{"metadata", "labels"}, f.Metadata.Labels, false)
 	checkConfig(&ps, []any{"spec", "config"}, f.Spec.Config)
+	for _, name := range slices.Sorted(maps.Keys(f.Spec.Kubeconfigs)) {
+		k, at := f.Spec.Kubeconfigs[name], []any{"spec", "kubeconfigs", name}
+		entry := KubeconfigEntryName(name)
+		switch {
+		case len(entry) > maxConfigNameLength || !configName.MatchString(entry) || strings.Contains(name, "."):
+			ps.add(at, "%q is not a valid kubeconfig name: use at most %d letters, digits, '_' and '-', starting and ending with a letter or digit", name, maxConfigNameLength-len("kubeconfig."))
+		case (k.File == "") == (k.SecretKeyRef == nil):
+			ps.add(at, "give exactly one of file and secretKeyRef")
+		case k.SecretKeyRef != nil:
+			checkKeyRef(&ps, append(slices.Clone(at), "secretKeyRef"), *k.SecretKeyRef, "Secret")
+		}
+	}
 	if len(f.Spec.Steps) == 0 {
 		ps.add([]any{"spec", "steps"}, "the flow has no steps: give at least one step with a name and a definition")
 	}

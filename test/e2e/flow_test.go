@@ -370,3 +370,39 @@ spec:
 		"flow slow timed out with exit code 124")
 	assertNothingLeft(t, ns)
 }
+
+// A flow's kubeconfigs, from a Secret and from a file next to the flow, are mounted into every step under
+// $TESTRUN_KUBECONFIG_DIR, each also named by its own variable.
+func TestFlowMountsItsKubeconfigsIntoEveryStep(t *testing.T) {
+	ns := namespace(t)
+	kubectl(t, "create", "secret", "generic", "seed", "-n", ns, "--from-literal=kubeconfig=seed-config")
+	dir := t.TempDir()
+	testkit.WriteFiles(t, dir, map[string]string{
+		".testrun/show.yaml": `apiVersion: testrun.dev/v1alpha1
+kind: TestDefinition
+metadata: {name: show}
+spec:
+  image: ` + busybox + `
+  command: [sh, -c, 'echo "$(ls $TESTRUN_KUBECONFIG_DIR | tr "\n" " ")| $(cat $KUBECONFIG_SEED) $(cat $KUBECONFIG_SHOOT)"']
+`,
+		"ci/shoot.kubeconfig": "shoot-config",
+		"ci/flow.yaml": `apiVersion: testrun.dev/v1alpha1
+kind: TestFlow
+metadata: {name: kube}
+spec:
+  kubeconfigs:
+    seed: {secretKeyRef: {name: seed, key: kubeconfig}}
+    shoot: {file: shoot.kubeconfig}
+  steps:
+  - {name: first, definition: {name: show}}
+  - {name: second, definition: {name: show}, dependsOn: [first]}
+`})
+	r := testrunIn(t, dir, nil, "run", "-f", "ci/flow.yaml", "-n", ns)
+	wantCode(t, r, 0)
+	for _, step := range []string{"first", "second"} {
+		if want := "[" + step + "] seed shoot | seed-config shoot-config\n"; !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q: the kubeconfigs did not reach step %s\n%s", want, step, r)
+		}
+	}
+	assertNothingLeft(t, ns)
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/definition"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/input"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/junit"
 )
 
@@ -57,7 +58,7 @@ func (o *Options) completeFlow(f *definition.Flow, catalog *definition.Catalog, 
 	case len(command) > 0:
 		return fmt.Errorf("a flow takes no command after --: give each step its args in the flow (spec.steps[].args)")
 	}
-	p, err := flow.Resolve(f, catalog)
+	p, err := flow.Resolve(f, catalog, func(path string) ([]byte, error) { return input.ReadPath(path, input.MaxFileBytes) })
 	if err != nil {
 		return err
 	}
