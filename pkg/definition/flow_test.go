@@ -136,7 +136,7 @@ func TestParseFlowErrors(t *testing.T) {
 		want: []string{`spec.steps[0].name: "Create_Env" is not a valid step name`, `spec.steps[0].timeout: "soon" is not a positive duration`},
 	}, {
 		name: "kubeconfigs: a bad name, two sources, none",
-		doc: steps("  steps:\n  - {name: a, definition: {name: x}}\n  kubeconfigs:\n    seed.x: {file: a}\n    both: {file: a, secretKeyRef: {name: s, key: k}}\n    none: {}\n"),
+		doc:  steps("  steps:\n  - {name: a, definition: {name: x}}\n  kubeconfigs:\n    seed.x: {file: a}\n    both: {file: a, secretKeyRef: {name: s, key: k}}\n    none: {}\n"),
 		want: []string{`line 9: spec.kubeconfigs.both: give exactly one of file and secretKeyRef`, `line 10: spec.kubeconfigs.none: give exactly one`, `line 8: spec.kubeconfigs.seed.x: "seed.x" is not a valid kubeconfig name`},
 	}, {
 		name: "a typo",
