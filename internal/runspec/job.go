@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/upload"
 )
 
 // Environment variables the test container receives, so a test can find its report directory and name its
@@ -130,6 +132,11 @@ func BuildJob(s Spec) *batchv1.Job {
 
 	meta := metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace, Labels: labels}
 	annotations, volumes, _ := configFiles(s.Files)
+	var initContainers []corev1.Container
+	if len(s.Uploads) > 0 {
+		initContainers = []corev1.Container{upload.Container(s.EffectiveHelperImage(), UploadVolume, 0)}
+		volumes = append(volumes, corev1.Volume{Name: UploadVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+	}
 	if dirs := s.ReportDirs(); len(dirs) > 1 {
 		if annotations == nil {
 			annotations = map[string]string{}
@@ -157,7 +164,8 @@ func BuildJob(s Spec) *batchv1.Job {
 					SecurityContext: &corev1.PodSecurityContext{
 						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 					},
-					Containers: []corev1.Container{testContainer(s), holderContainer(s)},
+					InitContainers: initContainers,
+					Containers:     []corev1.Container{testContainer(s), holderContainer(s)},
 					Volumes: append([]corev1.Volume{
 						{Name: ReportsVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 						{Name: ControlVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
@@ -208,7 +216,7 @@ func testContainer(s Spec) corev1.Container {
 		EnvFrom:         s.EnvFrom,
 		ImagePullPolicy: s.ImagePullPolicy,
 		Resources:       s.Resources,
-		VolumeMounts:    append(reportMounts(s), mounts...),
+		VolumeMounts:    append(append(reportMounts(s), mounts...), uploadMounts(s)...),
 		// The tail of the log becomes the termination message of a failed test, so describe and the
 		// diagnostics show why it failed without fetching the logs.
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
@@ -231,6 +239,28 @@ func reportMounts(s Spec) []corev1.VolumeMount {
 		mounts[i] = corev1.VolumeMount{Name: ReportsVolume, MountPath: d, SubPath: strconv.Itoa(i)}
 	}
 	return mounts
+}
+
+// UploadVolume is the emptyDir the upload init container fills before the test starts (Spec.Uploads).
+const UploadVolume = "testrun-upload"
+
+// uploadMounts mounts upload i, entry "i" of the upload volume, at its path in the test container,
+// read-write: a suite may write next to its files (caches, its own output), as it would in a checkout.
+func uploadMounts(s Spec) []corev1.VolumeMount {
+	var mounts []corev1.VolumeMount
+	for i, u := range s.Uploads {
+		mounts = append(mounts, corev1.VolumeMount{Name: UploadVolume, MountPath: path.Clean(u.Path), SubPath: strconv.Itoa(i)})
+	}
+	return mounts
+}
+
+// UploadItems returns what the upload init container of the run receives: upload i as entry "i".
+func (s Spec) UploadItems() []upload.Item {
+	items := make([]upload.Item, len(s.Uploads))
+	for i, u := range s.Uploads {
+		items[i] = upload.Item{Local: u.Local, Name: strconv.Itoa(i)}
+	}
+	return items
 }
 
 // holderContainer keeps the pod running after the test ended (see holderScript). It is locked down so that

@@ -60,6 +60,51 @@ func fullSpec() Spec {
 	}
 }
 
+// uploadSpec uploads a suite directory and a single file, as `run --upload ./suite:/work --upload
+// ./fixtures/data.bin` asks.
+func uploadSpec() Spec {
+	s := minimalSpec()
+	s.Command = []string{"sh", "/work/run.sh"}
+	s.Uploads = []Upload{{Local: "./suite", Path: "/work"}, {Local: "fixtures/data.bin", Path: DefaultUploadDir + "/data.bin"}}
+	return s
+}
+
+func TestValidateUploads(t *testing.T) {
+	tests := []struct {
+		name    string
+		uploads []Upload
+		want    []string
+	}{
+		{name: "valid", uploads: uploadSpec().Uploads},
+		{name: "relative path", uploads: []Upload{{Local: "a", Path: "work"}},
+			want: []string{`upload "a" goes to "work", which is not an absolute path other than /`}},
+		{name: "root", uploads: []Upload{{Local: "a", Path: "/"}},
+			want: []string{`upload "a" goes to "/", which is not an absolute path other than /`}},
+		{name: "no local", uploads: []Upload{{Path: "/work"}},
+			want: []string{`upload to "/work" names no local file or directory`}},
+		{name: "over the reports", uploads: []Upload{{Local: "a", Path: "/reports/in"}},
+			want: []string{`upload "a" goes to "/reports/in", which overlaps the report directory "/reports"`}},
+		{name: "one inside another", uploads: []Upload{{Local: "a", Path: "/work"}, {Local: "b", Path: "/work/b/"}},
+			want: []string{`upload "b" goes to "/work/b", which overlaps the upload of "a" "/work"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := minimalSpec()
+			s.Uploads = tt.uploads
+			var got []string
+			if err := s.Validate(); err != nil {
+				got = strings.Split(err.Error(), "\n")
+			}
+			for i := range got {
+				got[i], _, _ = strings.Cut(got[i], ": give")
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Validate (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestBuildJobGolden(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -68,6 +113,7 @@ func TestBuildJobGolden(t *testing.T) {
 	}{
 		{name: "minimal", spec: minimalSpec(), golden: "job-minimal.golden.yaml"},
 		{name: "full", spec: fullSpec(), golden: "job-full.golden.yaml"},
+		{name: "uploads", spec: uploadSpec(), golden: "job-upload.golden.yaml"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,6 +16,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/upload"
 )
 
 // PatchType is how a PodPatch changes the pod template, as kubectl run's --override-type says it.
@@ -183,13 +185,31 @@ func checkInvariants(s Spec, built, patched *corev1.PodTemplateSpec) []error {
 	if slices.ContainsFunc(ps.InitContainers, func(c corev1.Container) bool { return c.Name == TestContainer || c.Name == HolderContainer }) {
 		add("the patch adds an init container named %q or %q, names the plugin's containers have: rename it", TestContainer, HolderContainer)
 	}
+	if want := containerNamed(built.Spec.InitContainers, upload.ContainerName); want != nil {
+		if got := containerNamed(ps.InitContainers, upload.ContainerName); got == nil || !equality.Semantic.DeepEqual(got, want) {
+			add("the patch removes or changes the init container %q, which receives --upload before the test starts: leave it out of the patch", upload.ContainerName)
+		}
+	} else if containerNamed(ps.InitContainers, upload.ContainerName) != nil {
+		add("the patch adds an init container named %q, the name of the plugin's upload container: rename it", upload.ContainerName)
+	}
+	if test != nil {
+		for _, m := range uploadMounts(s) {
+			if !slices.Contains(test.VolumeMounts, m) {
+				add("the patch removes the test container's mount of the upload %q at %q: leave it in place (change the path with --upload LOCAL:POD_PATH)", m.SubPath, m.MountPath)
+			}
+		}
+	}
 	if ps.ShareProcessNamespace == nil || !*ps.ShareProcessNamespace {
 		add("the patch turns off shareProcessNamespace, through which the holder sees the test end: leave it true")
 	}
 	if ps.RestartPolicy != corev1.RestartPolicyNever {
 		add("the patch sets restartPolicy %q: a run is one attempt, its restartPolicy stays Never", ps.RestartPolicy)
 	}
-	for _, name := range []string{ReportsVolume, ControlVolume} {
+	volumes := []string{ReportsVolume, ControlVolume}
+	if len(s.Uploads) > 0 {
+		volumes = append(volumes, UploadVolume)
+	}
+	for _, name := range volumes {
 		i := slices.IndexFunc(ps.Volumes, func(v corev1.Volume) bool { return v.Name == name })
 		if i < 0 || ps.Volumes[i].EmptyDir == nil {
 			add("the patch removes or changes the volume %q the plugin's containers share: leave it an emptyDir", name)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -135,7 +136,23 @@ type Spec struct {
 	// PodPatches change the pod template after the plugin built it, in order: a definition's
 	// podTemplatePatch, then --overrides (see Job).
 	PodPatches []PodPatch
+	// Uploads are local files and directories placed in the test container before its test starts
+	// (--upload): an init container of the helper image receives them (package upload).
+	Uploads []Upload
 }
+
+// Upload is a local file or directory that the test container finds at Path when it starts. Upload i is
+// entry "i" of the upload volume, mounted read-write with that subPath at Path.
+type Upload struct {
+	// Local is the file or directory on the client.
+	Local string
+	// Path is the absolute path in the test container: the directory holding the content of a local
+	// directory, or the file itself.
+	Path string
+}
+
+// DefaultUploadDir is the directory under which an upload given without a path lands, under its own base name.
+const DefaultUploadDir = "/testrun/upload"
 
 // ConfigFile is a file the test container finds at Path, whose content is a literal Value, a Secret key or a
 // ConfigMap key. None of them needs a permission beyond the documented Role: a Value travels in a pod
@@ -261,6 +278,7 @@ func (s Spec) Validate() error {
 		}
 	}
 	errs = append(errs, s.validateFiles()...)
+	errs = append(errs, s.validateUploads()...)
 	for _, t := range s.Tolerations {
 		switch {
 		case len(content.IsLabelKey(t.Key)) != 0:
@@ -384,6 +402,35 @@ func (s Spec) validateFiles() []error {
 	if total > maxAnnotationBytes-16*1024 {
 		errs = append(errs, fmt.Errorf("config files with literal values total %d bytes, more than pod annotations can carry (256 KiB with room for others): put the large ones in a ConfigMap or Secret and use configMapKeyRef or secretKeyRef", total))
 	}
+	return errs
+}
+
+// validateUploads checks where the uploads go: absolute paths, none the root, none inside another or a
+// report directory, which would hide one mount under the other.
+func (s Spec) validateUploads() []error {
+	var errs []error
+	taken := map[string]string{}
+	for _, d := range s.ReportDirs() {
+		taken[d] = "report directory"
+	}
+	for _, u := range s.Uploads {
+		p := path.Clean(u.Path)
+		switch {
+		case u.Local == "":
+			errs = append(errs, fmt.Errorf("upload to %q names no local file or directory: give --upload LOCAL[:POD_PATH]", u.Path))
+			continue
+		case !path.IsAbs(p) || p == "/":
+			errs = append(errs, fmt.Errorf("upload %q goes to %q, which is not an absolute path other than /: give --upload LOCAL:POD_PATH with a path such as /work", u.Local, u.Path))
+			continue
+		}
+		for other, what := range taken {
+			if p == other || strings.HasPrefix(p, other+"/") || strings.HasPrefix(other, p+"/") {
+				errs = append(errs, fmt.Errorf("upload %q goes to %q, which overlaps the %s %q: give each --upload a path of its own (--upload LOCAL:POD_PATH)", u.Local, p, what, other))
+			}
+		}
+		taken[p] = "upload of " + strconv.Quote(u.Local)
+	}
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	return errs
 }
 
