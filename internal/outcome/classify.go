@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/upload"
 )
 
 // Outcome is the state of a run, decided by Classify from the current Job and pod.
@@ -60,6 +61,8 @@ const (
 	reasonDisrupted    = "Disrupted"
 	// reasonAPIUnreachable: the API server did not answer for APIUnreachableBudget.
 	ReasonAPIUnreachable = "APIUnreachable"
+	// ReasonUploadFailed: the files of --upload did not reach the pod, so the test never started.
+	ReasonUploadFailed = "UploadFailed"
 	// reasonEvictionAPI and reasonTaintManager are DisruptionTarget reasons: an eviction through the API (a
 	// drain), and a deletion by the taint manager, which evicts pods from an unreachable or not-ready node.
 	reasonEvictionAPI  = "EvictionByEvictionAPI"
@@ -102,6 +105,9 @@ func Classify(job *batchv1.Job, pod *corev1.Pod) Outcome {
 	}
 	if o, ok := holderProblem(pod, holder); ok {
 		return o
+	}
+	if err := upload.Problem(pod); err != nil {
+		return Outcome{Done: true, ExitCode: exitcode.CannotRun, Reason: ReasonUploadFailed, Status: "upload failed", Message: err.Error()}
 	}
 	if o, ok := Unschedulable(pod); ok {
 		return o
@@ -382,6 +388,8 @@ func progress(pod *corev1.Pod, test *corev1.ContainerStatus) Outcome {
 		return Outcome{Status: "waiting to be scheduled"}
 	case test != nil && test.State.Running != nil:
 		return Outcome{Status: "running"}
+	case upload.Ready(pod):
+		return Outcome{Status: "uploading files (--upload)"}
 	case test != nil && test.State.Waiting != nil && strings.HasPrefix(test.State.Waiting.Reason, "Pulling"):
 		// The kubelet of v1.36 never sets such a reason (a pull shows only as a "Pulling" event, and the
 		// container waits as ContainerCreating meanwhile); this keeps a status that does name it readable.

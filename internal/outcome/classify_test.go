@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/upload"
 )
 
 // Times of a run, in whole seconds as the API serializes them.
@@ -67,6 +69,13 @@ func containers(test, holder corev1.ContainerState) func(*corev1.Pod) {
 			{Name: runspec.TestContainer, Image: testImage, State: test},
 			{Name: runspec.HolderContainer, Image: runspec.DefaultHelperImage, State: holder},
 		}
+	}
+}
+
+// uploadInit gives the pod the upload init container, in state s.
+func uploadInit(s corev1.ContainerState) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		p.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: upload.ContainerName, Image: runspec.DefaultHelperImage, State: s}}
 	}
 }
 
@@ -291,6 +300,24 @@ func TestClassify(t *testing.T) {
 			pod:         newPod(corev1.PodRunning, containers(running(), waiting("ErrImagePull", helperPullMsg))),
 			want:        Outcome{Done: true, ExitCode: 125, Reason: "ErrImagePull", Status: "helper container cannot start"},
 			wantMessage: []string{`helper image "docker.io/library/busybox:1.37"`, "no such host", "--helper-image"},
+		},
+		{
+			name: "uploading", job: newJob(),
+			pod:  newPod(corev1.PodPending, containers(waiting("PodInitializing", ""), waiting("PodInitializing", "")), uploadInit(running())),
+			want: Outcome{Status: "uploading files (--upload)"},
+		},
+		{
+			name: "helper image of the upload cannot be pulled", job: newJob(),
+			pod:         newPod(corev1.PodPending, containers(waiting("PodInitializing", ""), waiting("PodInitializing", "")), uploadInit(waiting("ErrImagePull", helperPullMsg))),
+			want:        Outcome{Done: true, ExitCode: 125, Reason: "UploadFailed", Status: "upload failed"},
+			wantMessage: []string{`the upload container "testrun-upload" cannot start from helper image "docker.io/library/busybox:1.37" (ErrImagePull)`, "no such host", "--helper-image"},
+		},
+		{
+			name: "upload container gave up waiting", job: newJob(),
+			pod: newPod(corev1.PodFailed, containers(waiting("PodInitializing", ""), waiting("PodInitializing", "")),
+				uploadInit(corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error", Message: "no upload arrived within 300 s: the client that started the run went away"}})),
+			want:        Outcome{Done: true, ExitCode: 125, Reason: "UploadFailed", Status: "upload failed"},
+			wantMessage: []string{`the upload container "testrun-upload" ended with exit code 1 (Error): no upload arrived within 300 s`},
 		},
 		{
 			name: "missing Secret", job: newJob(),

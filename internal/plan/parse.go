@@ -2,12 +2,15 @@ package plan
 
 import (
 	"fmt"
+	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/definition"
 )
 
@@ -116,6 +119,36 @@ func Config(items []string) ([]definition.Config, error) {
 		}
 		out = slices.DeleteFunc(out, func(e definition.Config) bool { return e.Name == name })
 		out = append(out, c)
+	}
+	return out, nil
+}
+
+// Uploads parses --upload values, LOCAL[:POD_PATH]: the value splits at its last ':' that a '/' follows, so
+// a local name may hold ':' and the pod path is absolute; without one, LOCAL goes to
+// runspec.DefaultUploadDir under its own base name (./suite to /testrun/upload/suite). Spec.Validate checks
+// the pod paths, upload.Scan the local side.
+func Uploads(values []string) ([]runspec.Upload, error) {
+	var out []runspec.Upload
+	for _, v := range values {
+		local, pod := v, ""
+		if i := strings.LastIndex(v, ":/"); i >= 0 {
+			local, pod = v[:i], v[i+1:]
+		}
+		if local == "" {
+			return nil, fmt.Errorf("--upload %q names no local file or directory: give it as LOCAL[:POD_PATH], e.g. ./suite:/work", v)
+		}
+		if pod == "" {
+			abs, err := filepath.Abs(local)
+			if err != nil {
+				return nil, fmt.Errorf("--upload %q: %w", v, err)
+			}
+			base := filepath.Base(abs)
+			if base == string(filepath.Separator) || base == "." {
+				return nil, fmt.Errorf("--upload %q has no base name to place it under %s: give its path in the pod as LOCAL:POD_PATH", v, runspec.DefaultUploadDir)
+			}
+			pod = path.Join(runspec.DefaultUploadDir, base)
+		}
+		out = append(out, runspec.Upload{Local: local, Path: pod})
 	}
 	return out, nil
 }

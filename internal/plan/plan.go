@@ -85,6 +85,8 @@ type Flags struct {
 	Restricted      bool
 	// PodPatches (--overrides) apply after the definition's podTemplatePatch.
 	PodPatches []runspec.PodPatch
+	// Uploads (--upload) are placed in the test container before the test starts.
+	Uploads []runspec.Upload
 }
 
 // Input is everything one run's plan depends on.
@@ -138,6 +140,7 @@ func Plan(in Input) Run {
 		ReportDir:       runspec.DefaultReportDir,
 		HelperImage:     f.HelperImage,
 		Restricted:      f.Restricted,
+		Uploads:         f.Uploads,
 	}
 	if f.Timeout != nil {
 		spec.Timeout = *f.Timeout

@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -153,6 +155,8 @@ func TestParsersNameTheFlag(t *testing.T) {
 		{"requests", func() error { _, err := ResourceList("--requests", "cpu"); return err }, `--requests "cpu": "cpu" is not NAME=QUANTITY (e.g. cpu=500m,memory=256Mi)`},
 		{"labels", func() error { _, err := KeyValues("--label", []string{"a"}); return err }, `--label "a" is not KEY=VALUE`},
 		{"toleration", func() error { _, err := Tolerations([]string{"=x"}); return err }, `--toleration "=x" is not KEY[=VALUE][:EFFECT]: give it like dedicated=ci:NoSchedule, dedicated:NoSchedule or dedicated`},
+		{"upload", func() error { _, err := Uploads([]string{":/work"}); return err }, `--upload ":/work" names no local file or directory: give it as LOCAL[:POD_PATH], e.g. ./suite:/work`},
+		{"upload of /", func() error { _, err := Uploads([]string{"/"}); return err }, `--upload "/" has no base name to place it under /testrun/upload: give its path in the pod as LOCAL:POD_PATH`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -166,4 +170,34 @@ func TestParsersNameTheFlag(t *testing.T) {
 	if err != nil || len(cfg) != 1 || *cfg[0].Value != "2" {
 		t.Errorf("Config(A=1, A=2) = %+v, %v; want one entry A=2", cfg, err)
 	}
+}
+
+func TestUploads(t *testing.T) {
+	t.Chdir(t.TempDir())
+	got, err := Uploads([]string{"./suite:/work", "fixtures/data.bin", "a:b", "c:d:/pod/x", "."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []runspec.Upload{
+		{Local: "./suite", Path: "/work"},
+		{Local: "fixtures/data.bin", Path: "/testrun/upload/data.bin"},
+		{Local: "a:b", Path: "/testrun/upload/a:b"},
+		{Local: "c:d", Path: "/pod/x"},
+		{Local: ".", Path: "/testrun/upload/" + filepath.Base(mustGetwd(t))},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Uploads (-want +got):\n%s", diff)
+	}
+	if p := Plan(Input{Name: "x", Flags: Flags{Uploads: want}}); !cmp.Equal(p.Spec.Uploads, want) {
+		t.Errorf("Plan dropped the uploads: %+v", p.Spec.Uploads)
+	}
+}
+
+func mustGetwd(t *testing.T) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wd
 }
