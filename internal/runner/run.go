@@ -28,6 +28,7 @@ import (
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/fetch"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/podexec"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/upload"
 )
 
 // Budgets of the steps around the test itself. Cleanup after a signal must fit in the ~10 s a CI system
@@ -67,6 +68,8 @@ type Runner struct {
 	Reports string
 	// Fetcher copies the reports (required with Reports).
 	Fetcher *fetch.Fetcher
+	// Uploader sends the Spec's Uploads into the pod before the test starts (required with Uploads).
+	Uploader *upload.Uploader
 	// API, when set, wraps the transport of Client, so that an API server gone for runwatch.APIUnreachableBudget
 	// ends the run instead of leaving it waiting for --timeout.
 	API *runwatch.APIHealth
@@ -199,6 +202,7 @@ func (r *Runner) follow(ctx context.Context, spec runspec.Spec, tail *diagnose.T
 	defer events.Stop()
 	var (
 		logOut    *logStream
+		uploads   *uploading
 		ended     *outcome.Outcome // the outcome at the moment the test container terminated
 		endSeen   <-chan error     // the wait in the pod for the test's end (ReportCopier.AwaitEnd)
 		awaiting  bool
@@ -228,6 +232,14 @@ func (r *Runner) follow(ctx context.Context, spec runspec.Spec, tail *diagnose.T
 			if o, gone := w.APIGone(ctx, spec.Name, r.Progress); gone {
 				return o, pod, got, nil
 			}
+		case err := <-uploads.done():
+			if err != nil {
+				if ctx.Err() != nil {
+					return interrupted(ctx), pod, got, nil
+				}
+				return outcome.Outcome{Done: true, ExitCode: exitcode.CannotRun, Reason: outcome.ReasonUploadFailed, Message: err.Error()}, pod, got, nil
+			}
+			continue
 		case <-pulse.Asked():
 			pulse.Print(ctx, r.Client, r.Progress, lastState.Status, got, true)
 			continue
@@ -264,6 +276,9 @@ func (r *Runner) follow(ctx context.Context, spec runspec.Spec, tail *diagnose.T
 		}
 		lastState = o
 
+		if uploads == nil && len(spec.Uploads) > 0 && upload.Ready(pod) {
+			uploads = r.startUpload(ctx, spec, pod.Name)
+		}
 		if logOut == nil && pod != nil && logs.ContainerEverStarted(pod, runspec.TestContainer) {
 			logOut = r.startLogs(ctx, w, spec.Namespace, pod.Name, io.MultiWriter(tail, pulse.Seen))
 		}
@@ -348,6 +363,34 @@ func (r *Runner) endEarly(ctx context.Context, spec runspec.Spec, copier *report
 	}
 	klog.V(4).InfoS("early end: the test's processes are gone; reports copied and the holder released before the status", "run", spec.Name, "copyError", got.Error)
 	return got, true
+}
+
+// uploading is the upload of a run's files, under way in the background while the run is followed.
+type uploading struct {
+	result chan error
+}
+
+// done delivers the upload's end once; nil (which never delivers) when there is no upload under way.
+func (u *uploading) done() <-chan error {
+	if u == nil {
+		return nil
+	}
+	return u.result
+}
+
+// startUpload sends the run's uploads into the upload container of pod, which is running, and says what it
+// sent when it is done.
+func (r *Runner) startUpload(ctx context.Context, spec runspec.Spec, pod string) *uploading {
+	u := &uploading{result: make(chan error, 1)}
+	go func() {
+		start := time.Now()
+		sum, err := r.Uploader.Send(ctx, spec.Namespace, pod, spec.UploadItems())
+		if err == nil {
+			r.Progress.Printf("uploaded %d file(s), %d byte(s) in %s", sum.Files, sum.Bytes, time.Since(start).Round(10*time.Millisecond))
+		}
+		u.result <- err
+	}()
+	return u
 }
 
 // jobDeleted is the outcome of a run whose Job someone else deleted.

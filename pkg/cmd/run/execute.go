@@ -22,6 +22,7 @@ import (
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/fetch"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/podexec"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/upload"
 )
 
 // Run creates the runs (or prints them with --dry-run) and follows them.
@@ -82,6 +83,7 @@ func (o *Options) runner(r plan.Run, logs io.Writer, progress *cmdkit.Progress) 
 		Exec:            exec,
 		Reports:         r.Reports,
 		Fetcher:         &fetch.Fetcher{Client: o.client, Exec: exec, HelperImage: r.Spec.HelperImage, Limits: o.CopyLimits},
+		Uploader:        &upload.Uploader{Exec: exec, Limits: o.UploadLimits},
 		Logs:            logs,
 		Progress:        progress,
 		Keep:            o.Keep,

@@ -27,6 +27,7 @@ import (
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/definition"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/extract"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/upload"
 	"github.com/kubectl-testrun/kubectl-testrun/plugins"
 )
 
@@ -67,6 +68,12 @@ var (
 		TESTRUN_GIT_SHA and TESTRUN_GIT_REF when the CI's variables give them (GitHub Actions, GitLab CI,
 		Azure Pipelines, Jenkins).
 
+		--upload LOCAL[:POD_PATH] places a local directory or file in the test container before its test starts
+		(at /testrun/upload/<name> without a POD_PATH), so a suite can run from a stock image: an init container of
+		the helper image receives it from the client, unpacks it and checks every file's sha256, and the test
+		starts only when all arrived whole. Symlinks pointing outside the directory, special files and more than
+		--upload-max-bytes or --upload-max-files are refused before anything is created.
+
 		With -o json or -o yaml, stdout holds only the result document and the test's output goes to stderr.`)
 
 	example = templates.Examples(`
@@ -94,6 +101,9 @@ var (
 
 		# On a cluster that adds nodes on demand, let the autoscaler make room for up to 10 minutes
 		kubectl testrun run smoke --image app-tests:1.2 --schedule-timeout 10m
+
+		# Run a suite from a stock image: its directory is placed in the pod before the test starts
+		kubectl testrun run smoke --image busybox:1.37 --upload ./suite:/work --reports ./out -- sh /work/run.sh
 
 		# Print the Job without creating it
 		kubectl testrun run smoke --image app-tests:1.2 --dry-run=client -o yaml
@@ -131,6 +141,9 @@ type Options struct {
 	Restricted      bool
 	Detach          bool
 	CopyLimits      extract.Limits
+	// Uploads are --upload LOCAL[:POD_PATH] values; UploadLimits caps what they may send.
+	Uploads      []string
+	UploadLimits upload.Limits
 	// Overrides is a patch of the pod template (--overrides), of the type OverrideType.
 	Overrides    string
 	OverrideType string
@@ -179,6 +192,7 @@ func NewOptions(f *cmdkit.Factory, streams genericiooptions.IOStreams) *Options 
 		HelperImage:    runspec.DefaultHelperImage,
 		ReportDirs:     []string{runspec.DefaultReportDir},
 		CopyLimits:     extract.DefaultLimits(),
+		UploadLimits:   upload.DefaultLimits(),
 		OverrideType:   string(runspec.PatchStrategic),
 		DefinitionsDir: definition.LocalDir,
 		Plugins:        plugins.FS,
@@ -229,6 +243,9 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.HelperImage, "helper-image", o.HelperImage, "The image of the holder container (needs sh, sleep and touch) and, with --reports, of the fetch container (needs sh, sleep, tar, find and sha256sum), for clusters that cannot pull the default.")
 	f.StringArrayVar(&o.ReportDirs, "report-dir", o.ReportDirs, "Where the test writes its reports in its container; exported to it as $TESTRUN_REPORT_DIR. Repeat it for more directories (e.g. a coverage directory): each then comes home under its own path.")
 	f.StringVar(&o.Reports, "reports", o.Reports, "Copy the report directory into this local directory when the test ended (it must be empty or new), verify it, and summarise its JUnit files; a failed run also leaves its diagnostics there (testrun-diagnostics.txt) instead of in $TMPDIR.")
+	f.StringArrayVar(&o.Uploads, "upload", o.Uploads, "Place a local directory (its content) or file in the test container at POD_PATH before the test starts, as LOCAL[:POD_PATH]; POD_PATH defaults to "+runspec.DefaultUploadDir+"/<base name of LOCAL>. Copied byte for byte and verified, by the helper image, so the test image needs no shell; repeatable; not with --detach.")
+	f.Int64Var(&o.UploadLimits.MaxBytes, "upload-max-bytes", o.UploadLimits.MaxBytes, "The most bytes of files --upload may send.")
+	f.IntVar(&o.UploadLimits.MaxFiles, "upload-max-files", o.UploadLimits.MaxFiles, "The most files, directories and symlinks --upload may send.")
 	f.BoolVar(&o.Detach, "detach", o.Detach, "Create the run and return at once, printing its name as the last line of stdout (or the result document with -o); follow it later with logs, wait and fetch.")
 	f.BoolVar(&o.Restricted, "restricted", o.Restricted, "Run the test container the way PodSecurity 'restricted' requires: non-root (the image must set a numeric user), no privilege escalation, all capabilities dropped.")
 	f.StringVarP(&o.Filename, "filename", "f", o.Filename, "Run the test definition, or the batch/v1 Job manifest, in this file (- for stdin).")
@@ -412,6 +429,9 @@ func (o *Options) parseFlags(cmd *cobra.Command, command []string) error {
 	if !slices.Contains(runspec.PatchTypes, runspec.PatchType(o.OverrideType)) {
 		return fmt.Errorf("--override-type %q is not supported: use strategic, merge or json", o.OverrideType)
 	}
+	if f.Uploads, err = plan.Uploads(o.Uploads); err != nil {
+		return err
+	}
 	if o.Overrides != "" {
 		p, err := runspec.ParsePodPatch("--overrides", runspec.PatchType(o.OverrideType), []byte(o.Overrides))
 		if err != nil {
@@ -458,6 +478,15 @@ func (o *Options) Validate() error {
 	if o.Detach && (o.Reports != "" || o.Keep) {
 		return fmt.Errorf("--detach does not follow the run, so --reports and --keep do not apply: fetch the reports later with kubectl testrun fetch")
 	}
+	if o.Detach && len(o.Uploads) > 0 {
+		return fmt.Errorf("--upload needs the client until its files are in the pod, which --detach does not wait for: remove --detach (or --upload, and build the files into the image)")
+	}
+	switch {
+	case o.UploadLimits.MaxBytes <= 0:
+		return fmt.Errorf("--upload-max-bytes %d is not positive: give the most bytes --upload may send (the default is %d)", o.UploadLimits.MaxBytes, upload.DefaultLimits().MaxBytes)
+	case o.UploadLimits.MaxFiles <= 0:
+		return fmt.Errorf("--upload-max-files %d is not positive: give the most files --upload may send (the default is %d)", o.UploadLimits.MaxFiles, upload.DefaultLimits().MaxFiles)
+	}
 	if o.DumpSelector != "" {
 		if _, err := labels.Parse(o.DumpSelector); err != nil {
 			return fmt.Errorf("--dump-selector %q is not a label selector (e.g. app=api): %w", o.DumpSelector, err)
@@ -495,6 +524,12 @@ func (o *Options) Validate() error {
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
+	}
+	if len(o.runs) > 0 && len(o.runs[0].Spec.Uploads) > 0 {
+		// Every run uploads the same files: read them once, before anything is created.
+		if _, err := upload.Scan(o.runs[0].Spec.UploadItems(), o.UploadLimits); err != nil {
+			return err
+		}
 	}
 	return cmdkit.CheckDestination("--reports", o.Reports)
 }

@@ -98,6 +98,12 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"overrides removing the holder in a dry run", []string{"run", "smoke", "--image", "x:1", "--override-type", "json", "--overrides", `[{"op":"remove","path":"/spec/containers/1"}]`, "--dry-run=client", "-o", "yaml"}, `--overrides: the patch removes the holder container "holder"`},
 		{"overrides over a definition", []string{"run", "--plugin", "shell", "--image", "x:1", "--overrides", `{"spec":{"shareProcessNamespace":false}}`}, `definition "shell": --overrides: the patch turns off shareProcessNamespace`},
 		{"reports under a file", []string{"run", "smoke", "--image", "x:1", "--reports", "/dev/null/out"}, `--reports "/dev/null/out" cannot be`},
+		{"upload of a missing directory", []string{"run", "smoke", "--image", "x:1", "--upload", "/no/such/suite:/work"}, `--upload "/no/such/suite": no such file or directory: give an existing local file or directory`},
+		{"upload to a relative path", []string{"run", "smoke", "--image", "x:1", "--upload", "/etc/hostname:work"}, `--upload "/etc/hostname:work": no such file or directory`},
+		{"upload over the reports", []string{"run", "smoke", "--image", "x:1", "--upload", "/etc/hostname:/reports/h"}, `upload "/etc/hostname" goes to "/reports/h", which overlaps the report directory "/reports"`},
+		{"upload with detach", []string{"run", "smoke", "--image", "x:1", "--upload", "/etc/hostname", "--detach"}, "--upload needs the client until its files are in the pod, which --detach does not wait for"},
+		{"upload limit", []string{"run", "smoke", "--image", "x:1", "--upload", "/etc/hostname", "--upload-max-bytes", "0"}, "--upload-max-bytes 0 is not positive"},
+		{"upload too large", []string{"run", "smoke", "--image", "x:1", "--upload", "/etc/hostname", "--upload-max-bytes", "1"}, "raise --upload-max-bytes"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -184,6 +190,35 @@ func TestRunDryRunClientPrintsTheJob(t *testing.T) {
 		if c.got != c.want {
 			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
 		}
+	}
+}
+
+// --upload shows in the dry run as the init container that receives it and the test container's mounts.
+func TestRunDryRunShowsTheUpload(t *testing.T) {
+	suite := t.TempDir()
+	if err := os.WriteFile(filepath.Join(suite, "run.sh"), []byte("echo ok\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := execute(t, "run", "smoke", "--image", "busybox:1.37", "--upload", suite+":/work", "--upload", filepath.Join(suite, "run.sh"),
+		"--helper-image", "helper:1", "--dry-run=client", "-o", "yaml", "--", "sh", "/work/run.sh")
+	if err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	var job batchv1.Job
+	if err := yaml.UnmarshalStrict([]byte(out), &job); err != nil {
+		t.Fatalf("output is not a Job: %v\n%s", err, out)
+	}
+	pod := job.Spec.Template.Spec
+	if len(pod.InitContainers) != 1 || pod.InitContainers[0].Name != "testrun-upload" || pod.InitContainers[0].Image != "helper:1" {
+		t.Fatalf("init containers = %+v, want testrun-upload from the helper image", pod.InitContainers)
+	}
+	want := []corev1.VolumeMount{
+		{Name: "testrun-reports", MountPath: "/reports"},
+		{Name: "testrun-upload", MountPath: "/work", SubPath: "0"},
+		{Name: "testrun-upload", MountPath: "/testrun/upload/run.sh", SubPath: "1"},
+	}
+	if diff := cmp.Diff(want, pod.Containers[0].VolumeMounts); diff != "" {
+		t.Errorf("test container mounts (-want +got):\n%s", diff)
 	}
 }
 
