@@ -83,8 +83,10 @@ func Scan(items []Item, limits Limits) (Summary, error) {
 
 // Write writes items to w as a tar archive for the upload init container: a directory entry named after
 // each directory item and its content below it, a file entry for each file item, and last a sha256 manifest
-// of every regular file, made from the bytes written. Modes are kept (a directory gets at least rwx for its
-// owner, so that it can be filled); owners are not; symlinks stay symlinks.
+// of every regular file, made from the bytes written. Symlinks stay symlinks. Owners are not kept: the
+// files belong to the init container's user, and the test may run as any other, so every file gets read
+// permission for all (its execute and write bits stay as they are) and every directory rwx for all, as the
+// emptyDir volume they are in has.
 func Write(w io.Writer, items []Item, limits Limits) (Summary, error) {
 	tw := tar.NewWriter(w)
 	var manifest strings.Builder
@@ -93,11 +95,11 @@ func Write(w io.Writer, items []Item, limits Limits) (Summary, error) {
 		hdr := &tar.Header{Name: e.name, Mode: int64(e.info.Mode().Perm()), ModTime: e.info.ModTime()}
 		switch {
 		case e.info.IsDir():
-			hdr.Typeflag, hdr.Name, hdr.Mode = tar.TypeDir, e.name+"/", hdr.Mode|0o700
+			hdr.Typeflag, hdr.Name, hdr.Mode = tar.TypeDir, e.name+"/", hdr.Mode|0o777
 		case e.link != "":
 			hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, e.link
 		default:
-			hdr.Typeflag, hdr.Size = tar.TypeReg, e.info.Size()
+			hdr.Typeflag, hdr.Size, hdr.Mode = tar.TypeReg, e.info.Size(), hdr.Mode|0o444
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return fmt.Errorf("writing the upload of %q: %w", e.local, err)

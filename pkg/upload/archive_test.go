@@ -106,16 +106,16 @@ func TestWriteKeepsContentModesAndLinksAndEndsWithTheManifest(t *testing.T) {
 	}
 	bin := string(binary())
 	want := map[string]tarEntry{
-		"0/":                  {Type: tar.TypeDir, Mode: 0o755},
-		"0/empty/":            {Type: tar.TypeDir, Mode: 0o755},
-		"0/lib/":              {Type: tar.TypeDir, Mode: 0o755},
+		"0/":                  {Type: tar.TypeDir, Mode: 0o777},
+		"0/empty/":            {Type: tar.TypeDir, Mode: 0o777},
+		"0/lib/":              {Type: tar.TypeDir, Mode: 0o777},
 		"0/lib/data.bin":      {Type: tar.TypeReg, Mode: 0o644, Content: bin},
-		"0/lib/deep/":         {Type: tar.TypeDir, Mode: 0o755},
-		"0/lib/deep/er/":      {Type: tar.TypeDir, Mode: 0o755},
-		"0/lib/deep/er/x.txt": {Type: tar.TypeReg, Mode: 0o600, Content: "x\n"},
+		"0/lib/deep/":         {Type: tar.TypeDir, Mode: 0o777},
+		"0/lib/deep/er/":      {Type: tar.TypeDir, Mode: 0o777},
+		"0/lib/deep/er/x.txt": {Type: tar.TypeReg, Mode: 0o644, Content: "x\n"},
 		"0/lib/run":           {Type: tar.TypeSymlink, Mode: 0o777, Link: "../run.sh"},
 		"0/run.sh":            {Type: tar.TypeReg, Mode: 0o755, Content: "#!/bin/sh\necho ok\n"},
-		"1":                   {Type: tar.TypeReg, Mode: 0o640, Content: bin},
+		"1":                   {Type: tar.TypeReg, Mode: 0o644, Content: bin},
 		manifestFile: {Type: tar.TypeReg, Mode: 0o644, Content: sum(binary()) + "  0/lib/data.bin\n" +
 			sum([]byte("x\n")) + "  0/lib/deep/er/x.txt\n" +
 			sum([]byte("#!/bin/sh\necho ok\n")) + "  0/run.sh\n" +
@@ -126,7 +126,7 @@ func TestWriteKeepsContentModesAndLinksAndEndsWithTheManifest(t *testing.T) {
 	}
 }
 
-func TestWriteGivesADirectoryItsOwnerRights(t *testing.T) {
+func TestWriteOpensADirectoryToEveryUser(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "ro")
 	if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o755); err != nil {
 		t.Fatal(err)
@@ -139,8 +139,8 @@ func TestWriteGivesADirectoryItsOwnerRights(t *testing.T) {
 	if _, err := Write(&buf, []Item{{Local: dir, Name: "0"}}, Limits{}); err != nil {
 		t.Fatal(err)
 	}
-	if got := readArchive(t, &buf)["0/sub/"].Mode; got != 0o755 {
-		t.Errorf("a read-only directory (0555) has mode %o in the archive, want 0755: the helper could not fill it", got)
+	if got := readArchive(t, &buf)["0/sub/"].Mode; got != 0o777 {
+		t.Errorf("a read-only directory (0555) has mode %o in the archive, want 0777: the helper could not fill it, nor a test of another user write in it", got)
 	}
 }
 

@@ -83,9 +83,11 @@ exit 0
 
 // sendScript runs in the init container through exec, with the archive on its stdin: it unpacks it into the
 // upload volume, checks every file against the manifest, and tells the waiting init container the outcome.
-// tar -o leaves the files to the container's user (GNU tar and busybox agree on it); lines of sha256sum that
-// are not "OK" go to stderr, for the client's error.
+// tar -o leaves the files to the container's user (GNU tar and busybox agree on it), and umask 0 keeps the
+// modes the archive gives (see Write); lines of sha256sum that are not "OK" go to stderr, for the client's
+// error.
 const sendScript = `cd ` + Dir + ` || exit 1
+umask 0
 : > ` + startedFile + `
 wake() { [ -p ` + wakeFile + ` ] && printf '\n' 1<> ` + wakeFile + `; true; }
 fail() { printf '%s\n' "$1" > ` + failedFile + `; wake; exit 1; }
