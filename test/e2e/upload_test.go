@@ -202,3 +202,28 @@ func TestRunUploadInterruptedCleansUp(t *testing.T) {
 	}
 	assertNothingLeft(t, ns)
 }
+
+// When the upload container is never reached, the run fails fast with the reason that stops it, as any
+// run does: a helper image that cannot be pulled (named, with --helper-image), or a pod no node takes.
+func TestRunUploadFailsFastWhenItsContainerCannotRun(t *testing.T) {
+	tests := []struct {
+		name  string
+		flags []string
+		want  []string
+	}{
+		{name: "helper image cannot be pulled", flags: []string{"--helper-image", "testrun.local/no-such-helper:v1"},
+			want: []string{`the upload container "testrun-upload" cannot start from helper image "testrun.local/no-such-helper:v1"`, "--helper-image"}},
+		{name: "unschedulable", flags: []string{"--node-selector", "e2e-no-such-node=yes"},
+			want: []string{"cannot be scheduled (Unschedulable)", "--node-selector"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ns := namespace(t)
+			args := append([]string{"run", "never", "-n", ns, "--image", busybox, "--upload", t.TempDir() + ":/work"}, tt.flags...)
+			r := testrun(t, append(args, "--", "true")...)
+			wantCode(t, r, 125)
+			wantStderr(t, r, tt.want...)
+			assertNothingLeft(t, ns)
+		})
+	}
+}
