@@ -102,16 +102,19 @@ func buildStatic(t *testing.T, name, out string) {
 
 // The test image has no shell, no tar and no sha256sum, and runs as a non-root user: the helper image
 // unpacks the upload, so a program uploaded beside its data runs there (its executable bit kept) and reads
-// the data byte for byte. A single file goes to its default place, /testrun/upload/<name>.
+// the data byte for byte. A single file goes to its default place, /testrun/upload/<name>. The namespace
+// enforces PodSecurity restricted, and the run has only the documented Role: the upload needs no more.
 func TestRunUploadIntoAShellLessNonRootImage(t *testing.T) {
 	ns := namespace(t)
+	kubectl(t, "label", "namespace", ns, "pod-security.kubernetes.io/enforce=restricted")
+	as := bindRole(t, ns, documentedRole(t))
 	tools := filepath.Join(t.TempDir(), "tools")
 	buildStatic(t, "sha256sum", filepath.Join(tools, "sha256sum"))
 	blob := uploadBinary()
 	data := filepath.Join(t.TempDir(), "blob.bin")
 	writeFile(t, data, blob, 0o640)
 
-	r := testrun(t, "run", "distroless-upload", "-n", ns, "--image", testeeNonroot, "--upload", tools+":/opt/tools", "--upload", data,
+	r := testrun(t, "run", "distroless-upload", "-n", ns, as, "--image", testeeNonroot, "--restricted", "--upload", tools+":/opt/tools", "--upload", data,
 		"--", "/opt/tools/sha256sum", "/testrun/upload/blob.bin", "/opt/tools")
 	wantCode(t, r, 0)
 	// Owned by the helper's user, 0640 here: it arrives readable by every user (0644), so the test's own
