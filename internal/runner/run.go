@@ -386,7 +386,7 @@ func (r *Runner) startUpload(ctx context.Context, spec runspec.Spec, pod string)
 		start := time.Now()
 		sum, err := r.Uploader.Send(ctx, spec.Namespace, pod, spec.UploadItems())
 		if err == nil {
-			r.Progress.Printf("uploaded %d file(s), %d byte(s) in %s", sum.Files, sum.Bytes, time.Since(start).Round(10*time.Millisecond))
+			r.Progress.Printf("uploaded %d file(s), %s, in %s (sha256 verified)", sum.Files, outcome.HumanBytes(sum.Bytes), time.Since(start).Round(10*time.Millisecond))
 		}
 		u.result <- err
 	}()

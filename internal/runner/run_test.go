@@ -9,6 +9,7 @@ import (
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/podexec"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/upload"
 )
 
 // kubelet plays the part of the Job controller and the kubelet against a fake clientset: once the Job exists
@@ -321,5 +323,60 @@ func TestRunnerNamesTheJobsDeletionWhenItsPodGoesFirst(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "deleted by someone else") {
 		t.Errorf("stderr does not say the job was deleted by someone else:\n%s", stderr.String())
+	}
+}
+
+func uploadRunning(p *corev1.Pod) {
+	p.Status.Phase = corev1.PodPending
+	p.Status.InitContainerStatuses = []corev1.ContainerStatus{
+		{Name: upload.ContainerName, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}},
+	}
+}
+
+// The files of --upload are sent into the upload container as soon as it runs, before the test starts.
+func TestRunnerSendsTheUploadOnceItsContainerRuns(t *testing.T) {
+	client := fake.NewClientset()
+	exec := &podexec.Recorder{}
+	r, stderr := newRunner(client, exec)
+	r.Uploader = &upload.Uploader{Exec: exec}
+	kubelet(t, client, uploadRunning, testExited(0, corev1.PodRunning), testExited(0, corev1.PodSucceeded))
+
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	spec := runspec.Spec{Name: "up-a1b2c", Namespace: "ci", Image: "tests:1", Timeout: time.Minute,
+		Uploads: []runspec.Upload{{Local: t.TempDir(), Path: "/work"}}}
+	res, err := r.Run(ctx, spec)
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("Run = %+v, %v; want a pass", res, err)
+	}
+	calls := exec.Calls()
+	if len(calls) != 2 || !strings.HasPrefix(calls[0], "ci/up-a1b2c-abcde/testrun-upload: sh -c ") || !strings.HasPrefix(calls[1], "ci/up-a1b2c-abcde/holder: ") {
+		t.Errorf("exec calls = %q, want the upload into testrun-upload, then the holder's release", calls)
+	}
+	if !strings.Contains(stderr.String(), "uploaded 0 file(s), 0 B, in ") {
+		t.Errorf("stderr does not say what was uploaded:\n%s", stderr.String())
+	}
+}
+
+// An upload that fails ends the run with 125 (UploadFailed) before the test starts, and cleans up.
+func TestRunnerFailsTheRunWhenTheUploadFails(t *testing.T) {
+	client := fake.NewClientset()
+	r, _ := newRunner(client, &podexec.Recorder{})
+	r.Uploader = &upload.Uploader{Exec: &podexec.Recorder{Err: errors.New("command terminated with exit code 1")}}
+	kubelet(t, client, uploadRunning)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	spec := runspec.Spec{Name: "up-f1b2c", Namespace: "ci", Image: "tests:1", Timeout: time.Minute,
+		Uploads: []runspec.Upload{{Local: t.TempDir(), Path: "/work"}}}
+	res, err := r.Run(ctx, spec)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.ExitCode != exitcode.CannotRun || res.Reason != outcome.ReasonUploadFailed || !strings.Contains(res.Message, `unpacking the upload in container "testrun-upload"`) {
+		t.Errorf("result = code %d reason %q message %q, want 125 UploadFailed naming the container", res.ExitCode, res.Reason, res.Message)
+	}
+	if _, err := client.BatchV1().Jobs("ci").Get(t.Context(), "up-f1b2c", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("job still exists after the run (err %v)", err)
 	}
 }
