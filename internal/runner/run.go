@@ -68,7 +68,8 @@ type Runner struct {
 	Reports string
 	// Fetcher copies the reports (required with Reports).
 	Fetcher *fetch.Fetcher
-	// Uploader sends the Spec's Uploads into the pod before the test starts (required with Uploads).
+	// Uploader sends the Spec's Uploads into the pod before the test starts; nil sends them through Exec
+	// with upload.DefaultLimits.
 	Uploader *upload.Uploader
 	// API, when set, wraps the transport of Client, so that an API server gone for runwatch.APIUnreachableBudget
 	// ends the run instead of leaving it waiting for --timeout.
@@ -382,9 +383,13 @@ func (u *uploading) done() <-chan error {
 // sent when it is done.
 func (r *Runner) startUpload(ctx context.Context, spec runspec.Spec, pod string) *uploading {
 	u := &uploading{result: make(chan error, 1)}
+	uploader := r.Uploader
+	if uploader == nil {
+		uploader = &upload.Uploader{Exec: r.Exec}
+	}
 	go func() {
 		start := time.Now()
-		sum, err := r.Uploader.Send(ctx, spec.Namespace, pod, spec.UploadItems())
+		sum, err := uploader.Send(ctx, spec.Namespace, pod, spec.UploadItems())
 		if err == nil {
 			r.Progress.Printf("uploaded %d file(s), %s, in %s (sha256 verified)", sum.Files, outcome.HumanBytes(sum.Bytes), time.Since(start).Round(10*time.Millisecond))
 		}
