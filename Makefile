@@ -39,9 +39,11 @@ FUZZTIME ?= 30s
 fuzz:
 	go test -run '^$$' -fuzz FuzzExtract -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pkg/extract/
 
-## unit: fast tests with client-go fakes
+## unit: fast tests with client-go fakes; the terminal status line (redrawn by a goroutine) under the race
+## detector too (about 20 s more once the race build is cached)
 unit:
 	go test -short -count=1 ./...
+	go test -race -short -count=1 ./internal/cmdkit
 
 ## e2e: the built binary against the real local cluster
 e2e:

@@ -19,6 +19,11 @@ type Progress struct {
 	tty   bool
 	quiet bool
 	now   func() time.Time
+	// every is how often the status line is redrawn, so that its elapsed time moves.
+	every time.Duration
+	// width returns the terminal's width in cells (0 when unknown). It is read at every redraw, so a resized
+	// terminal is followed without handling SIGWINCH: a redraw happens at least every second.
+	width func() int
 
 	mu      sync.Mutex
 	status  string
@@ -32,7 +37,7 @@ type Progress struct {
 // NewProgress returns a Progress writing to w. tty says whether w is a terminal (status line redrawn in
 // place); useColor whether it may be coloured.
 func NewProgress(w io.Writer, tty, useColor, quiet bool) *Progress {
-	p := &Progress{w: w, tty: tty, quiet: quiet, now: time.Now,
+	p := &Progress{w: w, tty: tty, quiet: quiet, now: time.Now, every: time.Second, width: terminalWidth(w),
 		warn: color.New(color.FgRed, color.Bold), bold: color.New(color.Bold)}
 	// Colour is decided here, per printer, never through color.NoColor.
 	for _, c := range []*color.Color{p.warn, p.bold} {
@@ -50,13 +55,17 @@ func (p *Progress) Start() {
 	if !p.tty || p.quiet {
 		return
 	}
-	p.stopped = make(chan struct{})
+	// The goroutine keeps its own copy of the channel: Stop sets the field to nil under mu.
+	stopped := make(chan struct{})
+	p.mu.Lock()
+	p.stopped = stopped
+	p.mu.Unlock()
 	go func() {
-		t := time.NewTicker(time.Second)
+		t := time.NewTicker(p.every)
 		defer t.Stop()
 		for {
 			select {
-			case <-p.stopped:
+			case <-stopped:
 				return
 			case <-t.C:
 				p.mu.Lock()
@@ -93,7 +102,7 @@ func (p *Progress) Status(s string) {
 		p.draw()
 		return
 	}
-	fmt.Fprintf(p.w, "testrun: %s\n", printers.EscapeTerminal(s))
+	fmt.Fprintf(p.w, "%s %s\n", p.bold.Sprint("testrun:"), printers.EscapeTerminal(s))
 }
 
 // Printf prints one line of progress (not in quiet mode).
@@ -152,13 +161,20 @@ func (p *Progress) Around(write func() error) error {
 	return err
 }
 
-// draw shows the status line with its elapsed time, on a terminal only. Callers hold mu.
+// draw shows the status line with its elapsed time, on a terminal only, cut to the terminal's width: a
+// line that wrapped could not be cleared in place, and each redraw would leave a fragment behind. Callers
+// hold mu.
 func (p *Progress) draw() {
 	if !p.tty || p.quiet || p.status == "" || p.stopped == nil {
 		return
 	}
-	fmt.Fprintf(p.w, "\r\x1b[K%s %s (%s)", p.bold.Sprint("testrun:"), printers.EscapeTerminal(p.status),
-		p.now().Sub(p.since).Round(time.Second))
+	const prefix = "testrun: "
+	line := fitStatus(prefix, printers.EscapeTerminal(p.status), fmt.Sprintf(" (%s)", p.now().Sub(p.since).Round(time.Second)), p.width())
+	// The prefix is coloured after the cut: escape sequences take no cells.
+	if rest, ok := strings.CutPrefix(line, prefix); ok {
+		line = p.bold.Sprint(strings.TrimSuffix(prefix, " ")) + " " + rest
+	}
+	fmt.Fprintf(p.w, "\r\x1b[K%s", line)
 	p.drawn = true
 }
 

@@ -1,0 +1,81 @@
+package cmdkit
+
+import (
+	"os"
+	"strings"
+	"unicode"
+
+	"golang.org/x/term"
+	"golang.org/x/text/width"
+)
+
+// ellipsis marks a status cut to the terminal's width.
+const ellipsis = "…"
+
+// terminalWidth returns a function reading the width of the terminal w writes to, or 0 when w is no
+// terminal or its size cannot be read.
+func terminalWidth(w any) func() int {
+	f, ok := w.(*os.File)
+	if !ok {
+		return func() int { return 0 }
+	}
+	return func() int {
+		cols, _, err := term.GetSize(int(f.Fd()))
+		if err != nil {
+			return 0
+		}
+		return cols
+	}
+}
+
+// cells is how many terminal cells s takes: East Asian wide and fullwidth characters take two, combining
+// marks and format characters none, the rest one. s holds no control characters (it was escaped).
+func cells(s string) int {
+	n := 0
+	for _, r := range s {
+		n += runeCells(r)
+	}
+	return n
+}
+
+func runeCells(r rune) int {
+	switch {
+	case unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf):
+		return 0
+	case width.LookupRune(r).Kind() == width.EastAsianWide || width.LookupRune(r).Kind() == width.EastAsianFullwidth:
+		return 2
+	}
+	return 1
+}
+
+// cutToCells returns the longest start of s that takes at most n cells.
+func cutToCells(s string, n int) string {
+	used := 0
+	for i, r := range s {
+		c := runeCells(r)
+		if used+c > n {
+			return s[:i]
+		}
+		used += c
+	}
+	return s
+}
+
+// fitStatus joins prefix, status and suffix (the elapsed time) into a line that takes fewer cells than a
+// terminal of the given width has, so that the cursor never reaches the last column and the line never wraps.
+// The status is cut first, marked with an ellipsis, so that the prefix and the elapsed time stay readable;
+// on a terminal too narrow even for those the whole line is cut. A width of 0 (unknown) cuts nothing.
+func fitStatus(prefix, status, suffix string, cols int) string {
+	line := prefix + status + suffix
+	if cols <= 0 {
+		return line
+	}
+	room := cols - 1
+	if cells(line) <= room {
+		return line
+	}
+	if keep := room - cells(prefix) - cells(suffix) - cells(ellipsis); keep > 0 {
+		return prefix + strings.TrimRightFunc(cutToCells(status, keep), unicode.IsSpace) + ellipsis + suffix
+	}
+	return cutToCells(line, room)
+}
