@@ -95,6 +95,14 @@ func (p *PrintFlags) AddFlags(cmd *cobra.Command, usage string) {
 	})
 }
 
+// Complete makes --template without -o a go-template, as kubectl get does: --template is a go-template's
+// text, and nothing else reads it.
+func (p *PrintFlags) Complete() {
+	if p.Output == "" && p.templates != nil && p.templates.TemplateArgument != nil && *p.templates.TemplateArgument != "" {
+		p.Output = "go-template"
+	}
+}
+
 // Validate checks that the format is one the verb prints, and that a template parses.
 func (p *PrintFlags) Validate() error {
 	if p.Output == "" || slices.Contains(p.formats, p.Output) {

@@ -30,7 +30,8 @@ var (
 		the plugin would exit with when it could not run.
 
 		-o jsonpath, go-template and custom-columns, and --sort-by, apply to the document -o json prints (a
-		ResultList whose items carry the Job's metadata), with kubectl's own printers and sorter.`)
+		ResultList whose items carry the Job's metadata), with kubectl's own printers and sorter. --template
+		without -o is a go-template, as in kubectl get.`)
 
 	example = templates.Examples(`
 		# Runs in the current namespace
@@ -86,8 +87,9 @@ func NewCmdList(f *cmdkit.Factory, streams genericiooptions.IOStreams) *cobra.Co
 	return cmd
 }
 
-// Complete builds the clients.
+// Complete builds the clients; --template alone selects -o go-template, as in kubectl get.
 func (o *Options) Complete(*cobra.Command, []string) error {
+	o.PrintFlags.Complete()
 	var err error
 	o.clients, err = o.factory.Clients()
 	return err

@@ -71,6 +71,8 @@ func TestListPrintsTheRunsAsATable(t *testing.T) {
 		{name: "sorted by name", args: []string{"--sort-by", ".metadata.name", "-o", "name"}, golden: "sort-by-name.golden.txt"},
 		{name: "jsonpath", args: []string{"-o", `jsonpath={range .items[*]}{.metadata.name}{"\t"}{.phase}{"\t"}{.metadata.labels.suite}{"\n"}{end}`}, golden: "jsonpath.golden.txt"},
 		{name: "go-template", args: []string{"-o", `go-template={{range .items}}{{.name}} {{.exitCode}}{{"\n"}}{{end}}`}, golden: "go-template.golden.txt"},
+		{name: "--template alone is a go-template", args: []string{"--template", `{{range .items}}{{.name}} {{.exitCode}}{{"\n"}}{{end}}`}, golden: "go-template.golden.txt"},
+		{name: "--template with -o go-template", args: []string{"-o", "go-template", "--template", `{{range .items}}{{.name}} {{.exitCode}}{{"\n"}}{{end}}`}, golden: "go-template.golden.txt"},
 		{name: "custom columns", args: []string{"-o", "custom-columns=RUN:.metadata.name,SUITE:.metadata.labels.suite,PHASE:.phase,CONTAINERS:.pods[*].containers[*].name"}, golden: "custom-columns.golden.txt"},
 		{name: "custom columns without headers", args: []string{"-o", "custom-columns=RUN:.metadata.name", "--no-headers"}, golden: "custom-columns-no-headers.golden.txt"},
 	}
