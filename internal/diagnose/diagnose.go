@@ -58,7 +58,7 @@ func (d Diagnosis) Write(ctx context.Context, w io.Writer, namespace, job string
 	})
 	if pod != nil {
 		section(w, "describe pod "+pod.Name, func() (string, error) {
-			return (&describe.PodDescriber{Interface: d.Client}).Describe(namespace, pod.Name, settings)
+			return (&describe.PodDescriber{Interface: indentedMessages{d.Client}}).Describe(namespace, pod.Name, settings)
 		})
 	}
 	if d.DumpSelector == "" {
@@ -74,7 +74,7 @@ func (d Diagnosis) Write(ctx context.Context, w io.Writer, namespace, job string
 	}
 	for _, p := range pods.Items {
 		section(w, "describe pod "+p.Name+" (--dump-selector)", func() (string, error) {
-			return (&describe.PodDescriber{Interface: d.Client}).Describe(namespace, p.Name, settings)
+			return (&describe.PodDescriber{Interface: indentedMessages{d.Client}}).Describe(namespace, p.Name, settings)
 		})
 		for _, c := range p.Spec.Containers {
 			section(w, fmt.Sprintf("last %d lines of pod %s container %s", dumpLogLines, p.Name, c.Name), func() (string, error) {

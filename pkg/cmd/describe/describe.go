@@ -143,7 +143,7 @@ func (o *Options) write(ctx context.Context, w io.Writer, r cluster.Run) {
 		fmt.Fprintf(tw, "Reason:\t%s\n", res.Reason)
 	}
 	if res.Message != "" {
-		fmt.Fprintf(tw, "Message:\t%s\n", res.Message)
+		fmt.Fprintf(tw, "Message:\t%s\n", diagnose.IndentContinuation(res.Message))
 	}
 	fmt.Fprintf(tw, "Job:\tjob.batch/%s, created %s ago\n", r.Job.Name, duration.HumanDuration(time.Since(r.Job.CreationTimestamp.Time)))
 	if r.Pod == nil {

@@ -194,3 +194,26 @@ func TestDescribeFailuresExit125(t *testing.T) {
 		})
 	}
 }
+
+// A multi-line termination message (a test's last lines) keeps the value column of describe's container
+// fields, each line under the first, as kubectl's describe lays out multi-line labels; the fields after it
+// stay aligned.
+func TestDescribeIndentsAMultiLineTerminationMessage(t *testing.T) {
+	job, pod := testkit.RunObjects(runspec.BuildJob(runspec.Spec{Name: "api-lines-j7k8l", Namespace: "ci", Image: "api-tests:1"}), time.Now().Add(-time.Hour), corev1.PodFailed, map[string]corev1.ContainerState{
+		runspec.TestContainer:   testkit.Terminated(1, "Error", "--- FAIL: TestCheckout\n    checkout_test.go:42: want 3 items, got 4\nFAIL\n", started, started.Add(42*time.Second)),
+		runspec.HolderContainer: testkit.Terminated(0, "Completed", "", started, started.Add(50*time.Second)),
+	})
+	out, errOut, err := testkit.Execute(t, newDescribe(fake.NewClientset(job, pod)), "api-lines-j7k8l")
+	if err != nil || errOut != "" {
+		t.Fatalf("describe: error %v, stderr %q; want none", err, errOut)
+	}
+	// The test container's state in describe of the pod, from its state to its start (printed in the
+	// machine's time zone).
+	_, podPart, _ := strings.Cut(out, "--- describe pod ")
+	_, state, _ := strings.Cut(podPart, "    State:")
+	state, _, found := strings.Cut(state, "      Started:")
+	if !found {
+		t.Fatalf("describe printed no test container state in describe of the pod:\n%s", out)
+	}
+	testkit.Golden(t, filepath.Join("testdata", "multiline-message.golden.txt"), []byte("    State:"+state))
+}
