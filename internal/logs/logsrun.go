@@ -149,6 +149,9 @@ func Logs(ctx context.Context, client kubernetes.Interface, namespace string, se
 		}
 		if !o.Follow || (len(pods) > 0 && !pending && allEnded(pods, o)) {
 			wg.Wait()
+			if o.Container == FetchContainers && len(started) == 0 {
+				return noFetchContainer(pods)
+			}
 			return errors.Join(errs...)
 		}
 		select {
@@ -166,6 +169,17 @@ func Logs(ctx context.Context, client kubernetes.Interface, namespace string, se
 
 // FetchContainers is the Options.Container that shows the logs of every fetch container of a pod.
 const FetchContainers = "fetch"
+
+// noFetchContainer is the error of -c fetch when no pod had a fetch container: printing nothing and exiting 0
+// would look like a fetch that said nothing.
+func noFetchContainer(pods []*corev1.Pod) error {
+	names := make([]string, 0, len(pods))
+	for _, p := range pods {
+		names = append(names, fmt.Sprintf("%q", p.Name))
+	}
+	return exitcode.Errorf(exitcode.CannotRun, "no fetch container ran in pod %s: one is added only when the reports are fetched (run --reports, or kubectl testrun fetch); -c holder and -c test show the others",
+		strings.Join(names, ", "))
+}
 
 // logContainers are the containers whose logs are shown: the test's, the one named, the fetch containers
 // (those that exist yet), or all of them.

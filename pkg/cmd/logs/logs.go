@@ -26,7 +26,9 @@ import (
 var (
 	long = templates.LongDesc(`
 		Print the logs of a test run: its test container's output (-c holder or -c fetch for the others), for
-		every pod of the run, prefixed with [pod/container] when there is more than one log.
+		every pod of the run, prefixed with [pod/container] when there is more than one log. A fetch
+		container runs only when reports are fetched: -c fetch on a run without one fails (125), naming the
+		pod.
 
 		RUN is the run's name, job/NAME, or the name given to run without its random suffix (the newest such
 		run). --previous is refused: a run's containers never restart, so there is no previous log.

@@ -19,6 +19,7 @@ import (
 	"github.com/kubectl-testrun/kubectl-testrun/internal/cmdkit"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/fetch"
 )
 
 const ns = "ci"
@@ -37,6 +38,15 @@ func run(name string, labels map[string]string) []runtime.Object {
 		}},
 	}
 	return []runtime.Object{job, pod}
+}
+
+// fetched returns run name whose reports are being fetched by the ephemeral container named container.
+func fetched(name, container string) []runtime.Object {
+	objs := run(name, nil)
+	pod := objs[1].(*corev1.Pod)
+	pod.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: container, Image: runspec.DefaultHelperImage}}}
+	pod.Status.EphemeralContainerStatuses = []corev1.ContainerStatus{{Name: container, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}}}
+	return objs
 }
 
 // stamp is the time the kubelet received every line the fake serves.
@@ -109,7 +119,23 @@ func TestLogsShowsTheTestContainersOfTheRuns(t *testing.T) {
 		args:         []string{"ui-1", "--all-containers"},
 		wantOut:      []string{"", "[ui-1-abcde/holder] hello from holder\n", "[ui-1-abcde/test] hello from test\n"},
 		wantRequests: []string{"holder since=-", "test since=-"},
+	}, {
+		name:         "the holder's log",
+		args:         []string{"ui-1", "-c", "holder"},
+		wantOut:      []string{"", "hello from holder\n"},
+		wantRequests: []string{"holder since=-"},
+	}, {
+		name:         "one log, prefixed with --prefix",
+		args:         []string{"ui-1", "--prefix"},
+		wantOut:      []string{"", "[ui-1-abcde/test] hello from test\n"},
+		wantRequests: []string{"test since=-"},
+	}, {
+		name:         "the fetch containers, prefixed",
+		args:         []string{"fetched-1", "-c", "fetch"},
+		wantOut:      []string{"", "[fetched-1-abcde/" + fetch.ContainerPrefix + "a] hello from " + fetch.ContainerPrefix + "a\n"},
+		wantRequests: []string{fetch.ContainerPrefix + "a since=-"},
 	}}
+	objs = append(objs, fetched("fetched-1", fetch.ContainerPrefix+"a")...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var requests []string
@@ -144,6 +170,7 @@ func TestLogsRejectsBadInputAndMissingRuns(t *testing.T) {
 		{"a selector that does not parse", []string{"-l", "suite in (api"}, `-l "suite in (api"`},
 		{"a run that does not exist", []string{"missing"}, `run "missing" not found in namespace "ci": list the runs with kubectl testrun list -n ci`},
 		{"a selector that matches nothing", []string{"-l", "suite=none"}, `no pod matches "suite=none" in namespace "ci"`},
+		{"-c fetch where no fetch container ran", []string{"r", "-c", "fetch"}, `no fetch container ran in pod "r-abcde": one is added only when the reports are fetched (run --reports, or kubectl testrun fetch)`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
