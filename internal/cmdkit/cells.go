@@ -7,16 +7,43 @@ import (
 
 	"golang.org/x/term"
 	"golang.org/x/text/width"
+	"k8s.io/cli-runtime/pkg/printers"
 )
 
 // ellipsis marks a status cut to the terminal's width.
 const ellipsis = "…"
 
+// file returns the file w writes to: w itself, or the file behind a wrapper with an Unwrap() *os.File
+// method (the plugin's own stdout and stderr, which watch for EPIPE); nil when there is none.
+func file(w any) *os.File {
+	switch f := w.(type) {
+	case *os.File:
+		return f
+	case interface{ Unwrap() *os.File }:
+		return f.Unwrap()
+	}
+	return nil
+}
+
+// IsTerminal reports whether w writes to a terminal, also through a wrapper (file): cli-runtime's
+// printers.IsTerminal sees only an *os.File itself.
+func IsTerminal(w any) bool {
+	f := file(w)
+	return f != nil && printers.IsTerminal(f)
+}
+
+// AllowsColorOutput is cli-runtime's printers.AllowsColorOutput (a terminal, no NO_COLOR, TERM not dumb),
+// seeing through a wrapper as IsTerminal does.
+func AllowsColorOutput(w any) bool {
+	f := file(w)
+	return f != nil && printers.AllowsColorOutput(f)
+}
+
 // terminalWidth returns a function reading the width of the terminal w writes to, or 0 when w is no
 // terminal or its size cannot be read.
 func terminalWidth(w any) func() int {
-	f, ok := w.(*os.File)
-	if !ok {
+	f := file(w)
+	if f == nil {
 		return func() int { return 0 }
 	}
 	return func() int {

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/klog/v2"
 
@@ -51,12 +50,12 @@ func (o *ProgressFlags) Validate() error {
 
 // UseColor says whether messages written to w are coloured.
 func (o *ProgressFlags) UseColor(w io.Writer) bool {
-	return o.Color == "always" || (o.Color == "auto" && printers.AllowsColorOutput(w))
+	return o.Color == "always" || (o.Color == "auto" && AllowsColorOutput(w))
 }
 
 // Progress returns the progress printer for errOut.
 func (o *ProgressFlags) Progress(errOut io.Writer) *Progress {
-	return NewProgress(errOut, printers.IsTerminal(errOut), o.UseColor(errOut), o.Quiet)
+	return NewProgress(errOut, IsTerminal(errOut), o.UseColor(errOut), o.Quiet)
 }
 
 // AddScheduleTimeoutFlag binds --schedule-timeout, which run and wait share.

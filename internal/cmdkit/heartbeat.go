@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	"k8s.io/cli-runtime/pkg/printers"
 
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runwatch"
 )
@@ -48,7 +47,7 @@ func (f *ProgressEveryFlag) Given() bool { return f.set }
 
 // Heartbeat returns the heartbeat of a command whose messages go to errOut.
 func (f *ProgressEveryFlag) Heartbeat(errOut io.Writer, quiet bool) runwatch.Heartbeat {
-	return runwatch.Heartbeat{Every: HeartbeatEvery(f.every, f.set, printers.IsTerminal(errOut), quiet)}
+	return runwatch.Heartbeat{Every: HeartbeatEvery(f.every, f.set, IsTerminal(errOut), quiet)}
 }
 
 // HeartbeatEvery decides the heartbeat's interval (0: none) from --progress-every (every, and whether it was

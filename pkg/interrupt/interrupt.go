@@ -43,7 +43,8 @@ func Context(parent context.Context, exit func(code int)) (context.Context, cont
 
 // Output wraps f, stdout or stderr, so that a write failing because its reader went away (EPIPE: `| head`,
 // a closed pipe to a CI runner) cancels the command as SIGPIPE would, with exit code 141, after the cleanup.
-// The wrapper keeps f's file descriptor visible, so that terminal detection still sees a terminal.
+// cli-runtime's terminal detection looks for an *os.File and so sees no terminal behind the wrapper: terminal
+// checks go through Unwrap (cmdkit.IsTerminal).
 func Output(f *os.File, cancel context.CancelCauseFunc) io.Writer {
 	return &output{File: f, cancel: cancel}
 }
@@ -52,6 +53,10 @@ type output struct {
 	*os.File
 	cancel context.CancelCauseFunc
 }
+
+// Unwrap returns the file written to, so that a terminal check (which looks for an *os.File) sees the
+// terminal behind the wrapper.
+func (o *output) Unwrap() *os.File { return o.File }
 
 // Write writes to the file; EPIPE cancels the command.
 func (o *output) Write(b []byte) (int, error) {

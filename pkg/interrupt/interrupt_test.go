@@ -71,13 +71,14 @@ func TestOutputClosedPipeCancelsWith141(t *testing.T) {
 	}
 }
 
-// The wrapper keeps the file descriptor visible, so terminal detection (moby/term GetFdInfo) still works.
-func TestOutputKeepsTheFileDescriptor(t *testing.T) {
+// The wrapper gives the file back through Unwrap: cli-runtime's terminal detection (moby/term GetFdInfo)
+// looks for an *os.File, so terminal checks must unwrap it first.
+func TestOutputUnwrapsToTheFile(t *testing.T) {
 	_, cancel := context.WithCancelCause(t.Context())
 	defer cancel(nil)
 	out := Output(os.Stderr, cancel)
-	f, ok := out.(interface{ Fd() uintptr })
-	if !ok || f.Fd() != os.Stderr.Fd() {
-		t.Fatalf("Output(os.Stderr) does not expose stderr's Fd: %T", out)
+	f, ok := out.(interface{ Unwrap() *os.File })
+	if !ok || f.Unwrap() != os.Stderr {
+		t.Fatalf("Output(os.Stderr) does not give stderr back through Unwrap: %T", out)
 	}
 }

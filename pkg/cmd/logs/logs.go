@@ -200,7 +200,7 @@ func (o *Options) Run(ctx context.Context) error {
 		opts.Prefix = ptr.To(o.Prefix)
 	}
 	out := o.Out
-	if printers.IsTerminal(o.Out) {
+	if cmdkit.IsTerminal(o.Out) {
 		out = escaper{o.Out}
 	}
 	return logs.Logs(ctx, o.clients.Client, o.clients.Namespace, selector, opts, out)

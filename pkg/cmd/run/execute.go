@@ -10,8 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
-	"k8s.io/cli-runtime/pkg/printers"
-
 	"github.com/kubectl-testrun/kubectl-testrun/internal/cluster"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/cmdkit"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
@@ -50,12 +48,12 @@ func (o *Options) Run(ctx context.Context) error {
 		return o.runParallel(ctx)
 	}
 	spec := o.runs[0].Spec
-	outIsTTY := printers.IsTerminal(o.Out)
-	progress := cmdkit.NewProgress(o.ErrOut, printers.IsTerminal(o.ErrOut), o.Progress.UseColor(o.ErrOut), o.Progress.Quiet)
+	outIsTTY := cmdkit.IsTerminal(o.Out)
+	progress := cmdkit.NewProgress(o.ErrOut, cmdkit.IsTerminal(o.ErrOut), o.Progress.UseColor(o.ErrOut), o.Progress.Quiet)
 	logs := progress.LogWriter(o.Out, outIsTTY)
 	if o.PrintFlags.Output != "" {
 		// stdout is for the result document alone.
-		logs = progress.LogWriter(o.ErrOut, printers.IsTerminal(o.ErrOut))
+		logs = progress.LogWriter(o.ErrOut, cmdkit.IsTerminal(o.ErrOut))
 	}
 	result, err := o.runner(o.runs[0], logs, progress).Run(ctx, spec)
 	if err != nil {
@@ -128,10 +126,10 @@ func resultList(results []*outcome.Result) map[string]any {
 // prefixed with its definition's name. The command exits with the code of the first run that ended with a
 // non-zero code, 0 when all passed.
 func (o *Options) runParallel(ctx context.Context) error {
-	logsTo, logsTTY := o.Out, printers.IsTerminal(o.Out)
+	logsTo, logsTTY := o.Out, cmdkit.IsTerminal(o.Out)
 	if o.PrintFlags.Output != "" {
 		// stdout is for the result document alone.
-		logsTo, logsTTY = o.ErrOut, printers.IsTerminal(o.ErrOut)
+		logsTo, logsTTY = o.ErrOut, cmdkit.IsTerminal(o.ErrOut)
 	}
 	specs, labels := make([]runspec.Spec, len(o.runs)), make([]string, len(o.runs))
 	for i, r := range o.runs {
