@@ -55,6 +55,17 @@ func terminalWidth(w any) func() int {
 	}
 }
 
+// oneLine turns the control characters left in escaped text (a newline, a tab) into spaces: the status line
+// is one line, and each of its characters takes a known number of cells.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
 // cells is how many terminal cells s takes: East Asian wide and fullwidth characters take two, combining
 // marks and format characters none, the rest one. s holds no control characters (it was escaped).
 func cells(s string) int {

@@ -169,7 +169,7 @@ func (p *Progress) draw() {
 		return
 	}
 	const prefix = "testrun: "
-	line := fitStatus(prefix, printers.EscapeTerminal(p.status), fmt.Sprintf(" (%s)", p.now().Sub(p.since).Round(time.Second)), p.width())
+	line := fitStatus(prefix, oneLine(printers.EscapeTerminal(p.status)), fmt.Sprintf(" (%s)", p.now().Sub(p.since).Round(time.Second)), p.width())
 	// The prefix is coloured after the cut: escape sequences take no cells.
 	if rest, ok := strings.CutPrefix(line, prefix); ok {
 		line = p.bold.Sprint(strings.TrimSuffix(prefix, " ")) + " " + rest

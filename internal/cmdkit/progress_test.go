@@ -112,6 +112,7 @@ func TestProgressCutsTheStatusLineToTheTerminalWidth(t *testing.T) {
 	p.Status("waiting to be scheduled: 0/1 nodes are available")
 	cols = 80 // the terminal was widened
 	p.Printf("created job a")
+	p.Status("two\nlines\tand a tab")
 	cols = 20
 	p.Status("pu\x1b[31mlling\x1b[0m")
 	p.Stop()
@@ -119,6 +120,7 @@ func TestProgressCutsTheStatusLineToTheTerminalWidth(t *testing.T) {
 	want := "\r\x1b[K" + bold + "waiting to be… (0s)" + // 28 cells of 30: cut at 29, the space before the cut dropped
 		"\r\x1b[K" + bold + "created job a\n" +
 		"\r\x1b[K" + bold + "waiting to be scheduled: 0/1 nodes are available (0s)" + // redrawn at 80 columns
+		"\r\x1b[K" + bold + "two lines and a tab (0s)" + // one line
 		"\r\x1b[K" + bold + "pu^[… (0s)" + // 19 cells of 20, measured on the escaped text
 		"\r\x1b[K"
 	if diff := cmp.Diff(want, out.String()); diff != "" {
