@@ -38,15 +38,24 @@ func ValidateRunsOrSelector(refs []string, selector string) error {
 	return ValidateSelector(selector)
 }
 
+// Notes prints a one-line note of a verb: a Progress's Printf (coloured and quiet as its flags say), or
+// PlainNotes.
+type Notes func(format string, args ...any)
+
+// PlainNotes writes notes to w as plain "testrun: ..." lines, for verbs that have no --color.
+func PlainNotes(w io.Writer) Notes {
+	return func(format string, args ...any) { fmt.Fprintf(w, "testrun: %s\n", fmt.Sprintf(format, args...)) }
+}
+
 // ResolveRun finds the run ref names (cluster.ResolveRun) in the clients' namespace; the note on a choice
 // among several runs goes to notes, one line. A ref that names no run is bad input (125).
-func (c Clients) ResolveRun(ctx context.Context, ref string, notes io.Writer) (cluster.Run, error) {
+func (c Clients) ResolveRun(ctx context.Context, ref string, notes Notes) (cluster.Run, error) {
 	res, err := cluster.ResolveRun(ctx, c.Client, c.Namespace, ref)
 	if err != nil {
 		return cluster.Run{}, exitcode.New(exitcode.CannotRun, err)
 	}
 	if res.Note != "" && notes != nil {
-		fmt.Fprintf(notes, "testrun: %s\n", res.Note)
+		notes("%s", res.Note)
 	}
 	return res.Run, nil
 }
@@ -55,7 +64,7 @@ func (c Clients) ResolveRun(ctx context.Context, ref string, notes io.Writer) (c
 // first. Refs that name no run do not stop the others: the runs found are returned with an error naming every
 // missing one (125), so that a verb acts on what exists and then fails, as kubectl does. A selector that
 // matches nothing is no error: the verb says so in its own words.
-func (c Clients) ResolveRuns(ctx context.Context, refs []string, selector string, notes io.Writer) ([]cluster.Run, error) {
+func (c Clients) ResolveRuns(ctx context.Context, refs []string, selector string, notes Notes) ([]cluster.Run, error) {
 	if len(refs) == 0 {
 		sel, err := labels.Parse(selector)
 		if err != nil {

@@ -159,12 +159,12 @@ func (o *Options) Run(ctx context.Context) error {
 // --ignore-not-found).
 func (o *Options) find(ctx context.Context) ([]cluster.Run, error) {
 	if len(o.refs) == 0 {
-		return o.clients.ResolveRuns(ctx, nil, o.Selector, o.ErrOut)
+		return o.clients.ResolveRuns(ctx, nil, o.Selector, cmdkit.PlainNotes(o.ErrOut))
 	}
 	var runs []cluster.Run
 	var errs []error
 	for _, ref := range o.refs {
-		r, err := o.clients.ResolveRun(ctx, ref, o.ErrOut)
+		r, err := o.clients.ResolveRun(ctx, ref, cmdkit.PlainNotes(o.ErrOut))
 		var nf *cluster.NotFoundError
 		switch {
 		case err == nil:

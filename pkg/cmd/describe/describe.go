@@ -100,7 +100,7 @@ func (o *Options) Validate() error {
 
 // Run describes the runs found, then fails (125) if a named one was missing.
 func (o *Options) Run(ctx context.Context) error {
-	runs, err := o.clients.ResolveRuns(ctx, o.refs, o.Selector, o.ErrOut)
+	runs, err := o.clients.ResolveRuns(ctx, o.refs, o.Selector, cmdkit.PlainNotes(o.ErrOut))
 	if len(runs) == 0 && err == nil {
 		fmt.Fprintf(o.ErrOut, "No runs match -l %q in namespace %q.\n", o.Selector, o.clients.Namespace)
 		return nil

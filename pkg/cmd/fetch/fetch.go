@@ -167,7 +167,7 @@ func (o *Options) Run(ctx context.Context) error {
 		reports, err = f.Pod(ctx, namespace, o.target, o.Container, o.Path, o.To)
 	} else {
 		var r cluster.Run
-		if r, err = o.clients.ResolveRun(ctx, o.target, o.ErrOut); err != nil {
+		if r, err = o.clients.ResolveRun(ctx, o.target, f.Progress.Printf); err != nil {
 			return err
 		}
 		reports, err = f.Run(ctx, namespace, r.Name(), o.To, o.Release)

@@ -177,7 +177,7 @@ func (o *Options) Run(ctx context.Context) error {
 	if o.run == "" {
 		selector, _ = labels.Parse(o.Selector)
 	} else {
-		r, err := o.clients.ResolveRun(ctx, o.run, o.ErrOut)
+		r, err := o.clients.ResolveRun(ctx, o.run, cmdkit.PlainNotes(o.ErrOut))
 		if err != nil {
 			return err
 		}

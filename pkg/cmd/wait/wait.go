@@ -115,7 +115,7 @@ func (o *Options) Validate() error {
 // first with -l) as an error carrying it; --timeout bounds the whole wait. A named run that does not exist
 // fails the command (125) after the others were waited for.
 func (o *Options) Run(ctx context.Context) error {
-	runs, missing := o.clients.ResolveRuns(ctx, o.refs, o.Selector, o.ErrOut)
+	runs, missing := o.clients.ResolveRuns(ctx, o.refs, o.Selector, o.Output.Progress(o.ErrOut).Printf)
 	if len(runs) == 0 && missing == nil {
 		return exitcode.Errorf(exitcode.CannotRun, "no runs match -l %q in namespace %q: list the runs and their labels with kubectl testrun list --show-labels", o.Selector, o.clients.Namespace)
 	}
