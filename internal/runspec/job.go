@@ -33,7 +33,15 @@ const (
 	EnvGitSHA = "TESTRUN_GIT_SHA"
 	// EnvGitRef holds the branch or tag the client's CI builds (Spec.GitRef), when known.
 	EnvGitRef = "TESTRUN_GIT_REF"
+	// EnvShardIndex holds the shard of a sharded run the pod runs, from 0: the Job's completion index.
+	EnvShardIndex = "TESTRUN_SHARD_INDEX"
+	// EnvShardCount holds the number of shards of a sharded run.
+	EnvShardCount = "TESTRUN_SHARD_COUNT"
 )
+
+// LabelShard is the label (and annotation) the Job controller puts on each pod of an Indexed Job: the pod's
+// completion index, which is its shard.
+const LabelShard = "batch.kubernetes.io/job-completion-index"
 
 const (
 	// AnnotationConfigPrefix is the start of the pod annotation that carries a ConfigFile's literal value
@@ -143,7 +151,7 @@ func BuildJob(s Spec) *batchv1.Job {
 		}
 		annotations[AnnotationReportDirs] = strings.Join(dirs, ",")
 	}
-	return &batchv1.Job{
+	job := &batchv1.Job{
 		TypeMeta:   metav1.TypeMeta{APIVersion: batchv1.SchemeGroupVersion.String(), Kind: "Job"},
 		ObjectMeta: meta,
 		Spec: batchv1.JobSpec{
@@ -174,6 +182,23 @@ func BuildJob(s Spec) *batchv1.Job {
 			},
 		},
 	}
+	if s.Sharded() {
+		shard(job, s)
+	}
+	return job
+}
+
+// shard makes job an Indexed Job of s.Shards pods, at most s.MaxParallel at a time. A failed shard is not
+// retried (backoffLimitPerIndex 0) and does not fail the Job while other shards still run, so that they
+// finish and bring their reports home; the Job fails once every shard ended and one failed.
+func shard(job *batchv1.Job, s Spec) {
+	n := int32(s.ShardCount()) //nolint:gosec // bounded by MaxShards
+	job.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
+	job.Spec.Completions = ptr.To(n)
+	job.Spec.Parallelism = ptr.To(int32(s.EffectiveMaxParallel())) //nolint:gosec // bounded by MaxShards
+	job.Spec.BackoffLimitPerIndex = ptr.To[int32](0)
+	// Each shard fails at most once, so the Job-wide limit is never what ends it.
+	job.Spec.BackoffLimit = ptr.To(n)
 }
 
 // testContainer runs the user's image as the user asked; it gets no securityContext of ours, so images that
@@ -194,6 +219,13 @@ func testContainer(s Spec) corev1.Container {
 		}
 		if !slices.ContainsFunc(s.Env, func(u corev1.EnvVar) bool { return u.Name == e.Name }) {
 			env = append(env, e)
+		}
+	}
+	if s.Sharded() {
+		for _, e := range shardEnv(s) {
+			if !slices.ContainsFunc(s.Env, func(u corev1.EnvVar) bool { return u.Name == e.Name }) {
+				env = append(env, e)
+			}
 		}
 	}
 	_, _, mounts := configFiles(s.Files)
@@ -220,6 +252,15 @@ func testContainer(s Spec) corev1.Container {
 		// The tail of the log becomes the termination message of a failed test, so describe and the
 		// diagnostics show why it failed without fetching the logs.
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+	}
+}
+
+// shardEnv tells the test its shard: the index from the pod's completion index, through the downward API,
+// so that every pod of the one template gets its own.
+func shardEnv(s Spec) []corev1.EnvVar {
+	return []corev1.EnvVar{
+		{Name: EnvShardIndex, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations['" + LabelShard + "']"}}},
+		{Name: EnvShardCount, Value: strconv.Itoa(s.ShardCount())},
 	}
 }
 

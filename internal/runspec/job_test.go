@@ -105,6 +105,13 @@ func TestValidateUploads(t *testing.T) {
 	}
 }
 
+// shardedSpec is `run --shards 3 --max-parallel 2`.
+func shardedSpec() Spec {
+	s := minimalSpec()
+	s.Shards, s.MaxParallel = 3, 2
+	return s
+}
+
 func TestBuildJobGolden(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -114,6 +121,7 @@ func TestBuildJobGolden(t *testing.T) {
 		{name: "minimal", spec: minimalSpec(), golden: "job-minimal.golden.yaml"},
 		{name: "full", spec: fullSpec(), golden: "job-full.golden.yaml"},
 		{name: "uploads", spec: uploadSpec(), golden: "job-upload.golden.yaml"},
+		{name: "sharded", spec: shardedSpec(), golden: "job-sharded.golden.yaml"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -281,6 +289,12 @@ func TestSpecValidate(t *testing.T) {
 		{name: "bad label key", modify: func(s *Spec) { s.Labels = map[string]string{"a b": "x"} }, wantErr: "--label"},
 		{name: "bad label value", modify: func(s *Spec) { s.Labels = map[string]string{"team": "a/b"} }, wantErr: "--label"},
 		{name: "bad node selector", modify: func(s *Spec) { s.NodeSelector = map[string]string{"zone": "eu west"} }, wantErr: "--node-selector"},
+		{name: "sharded", modify: func(s *Spec) { *s = shardedSpec() }},
+		{name: "one shard is an unsharded run", modify: func(s *Spec) { s.Shards = 1 }},
+		{name: "negative shards", modify: func(s *Spec) { s.Shards = -1 }, wantErr: "--shards"},
+		{name: "too many shards", modify: func(s *Spec) { s.Shards = MaxShards + 1 }, wantErr: "--shards"},
+		{name: "negative max parallel", modify: func(s *Spec) { s.Shards, s.MaxParallel = 3, -1 }, wantErr: "--max-parallel"},
+		{name: "max parallel without shards", modify: func(s *Spec) { s.MaxParallel = 2 }, wantErr: "--shards"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -139,6 +139,29 @@ type Spec struct {
 	// Uploads are local files and directories placed in the test container before its test starts
 	// (--upload): an init container of the helper image receives them (package upload).
 	Uploads []Upload
+	// Shards splits the run over this many pods of one Indexed Job, each told its shard (EnvShardIndex,
+	// EnvShardCount) so that it runs its share of the suite; 0 and 1 mean one pod, as without sharding.
+	Shards int
+	// MaxParallel bounds how many shards run at once; 0 means all of them.
+	MaxParallel int
+}
+
+// MaxShards bounds Spec.Shards: far beyond what a suite gains from, and small enough that following every
+// shard stays cheap for the client.
+const MaxShards = 100
+
+// Sharded reports whether the run is split over several pods.
+func (s Spec) Sharded() bool { return s.Shards > 1 }
+
+// ShardCount returns the number of pods of the run: Shards, at least 1.
+func (s Spec) ShardCount() int { return max(s.Shards, 1) }
+
+// EffectiveMaxParallel returns how many shards run at once, with the default (all) applied.
+func (s Spec) EffectiveMaxParallel() int {
+	if s.MaxParallel <= 0 || s.MaxParallel > s.ShardCount() {
+		return s.ShardCount()
+	}
+	return s.MaxParallel
 }
 
 // Upload is a local file or directory that the test container finds at Path when it starts. Upload i is
@@ -279,6 +302,14 @@ func (s Spec) Validate() error {
 	}
 	errs = append(errs, s.validateFiles()...)
 	errs = append(errs, s.validateUploads()...)
+	switch {
+	case s.Shards < 0 || s.Shards > MaxShards:
+		add("shards %d is out of range: pass --shards between 1 and %d", s.Shards, MaxShards)
+	case s.MaxParallel < 0:
+		add("max parallel %d is negative: pass --max-parallel 1 or more, or 0 for every shard at once", s.MaxParallel)
+	case s.MaxParallel > 0 && !s.Sharded():
+		add("--max-parallel %d bounds the shards of a sharded run: add --shards, or remove --max-parallel", s.MaxParallel)
+	}
 	for _, t := range s.Tolerations {
 		switch {
 		case len(content.IsLabelKey(t.Key)) != 0:
