@@ -87,6 +87,10 @@ type Flags struct {
 	PodPatches []runspec.PodPatch
 	// Uploads (--upload) are placed in the test container before the test starts.
 	Uploads []runspec.Upload
+	// Shards, when not nil, replaces the definition's shard count.
+	Shards *int
+	// MaxParallel bounds how many shards run at once; 0 for all.
+	MaxParallel int
 }
 
 // Input is everything one run's plan depends on.
@@ -114,6 +118,9 @@ type Run struct {
 	Requires string
 	Spec     runspec.Spec
 	Reports  string
+	// CannotSplit is set when the run is sharded but its definition does not say how its framework splits a
+	// suite (spec.sharding): every shard would run the whole suite.
+	CannotSplit bool
 }
 
 // Plan returns the run in: the definition's values, overridden by the flags given. The configuration merges
@@ -141,6 +148,10 @@ func Plan(in Input) Run {
 		HelperImage:     f.HelperImage,
 		Restricted:      f.Restricted,
 		Uploads:         f.Uploads,
+		MaxParallel:     f.MaxParallel,
+	}
+	if f.Shards != nil {
+		spec.Shards = *f.Shards
 	}
 	if f.Timeout != nil {
 		spec.Timeout = *f.Timeout
@@ -182,6 +193,15 @@ func Plan(in Input) Run {
 		defConfig = def.Spec.Config
 		if p := def.PodPatch; p != nil {
 			spec.PodPatches = append(spec.PodPatches, *p)
+		}
+		if f.Shards == nil {
+			spec.Shards = def.Spec.Shards
+		}
+		switch sh := def.Spec.Sharding; {
+		case spec.Sharded() && sh == nil:
+			run.CannotSplit = true
+		case spec.Sharded() && sh.Split == definition.SplitArgs:
+			spec.Args = slices.Concat(spec.Args, sh.Args)
 		}
 	}
 	spec.PodPatches = append(spec.PodPatches, f.PodPatches...)

@@ -201,3 +201,46 @@ func mustGetwd(t *testing.T) string {
 	}
 	return wd
 }
+// The shard count: --shards wins over the definition's shards; a definition that splits by args gets them
+// only when sharded; one that does not say how it splits cannot be sharded.
+func TestPlanShards(t *testing.T) {
+	withSharding := func(shards int, sh *definition.Sharding) *definition.Definition {
+		d := pytest()
+		d.Spec.Shards, d.Spec.Sharding = shards, sh
+		return d
+	}
+	byArgs := &definition.Sharding{Split: definition.SplitArgs, Args: []string{"--shard=$(TESTRUN_SHARD_INDEX)"}}
+	type view struct {
+		Shards, MaxParallel int
+		Args                []string
+		CannotSplit         bool
+	}
+	tests := []struct {
+		name string
+		def  *definition.Definition
+		f    Flags
+		want view
+	}{
+		{name: "a plain run unsharded", want: view{}},
+		{name: "a plain run with --shards", f: Flags{Shards: ptr(3), MaxParallel: 2}, want: view{Shards: 3, MaxParallel: 2}},
+		{name: "the definition's shards", def: withSharding(4, &definition.Sharding{Split: definition.SplitEnv}),
+			want: view{Shards: 4, Args: []string{"-q", "tests/"}}},
+		{name: "--shards wins", def: withSharding(4, &definition.Sharding{Split: definition.SplitEnv}), f: Flags{Shards: ptr(2)},
+			want: view{Shards: 2, Args: []string{"-q", "tests/"}}},
+		{name: "--shards 1 unshards", def: withSharding(4, byArgs), f: Flags{Shards: ptr(1)},
+			want: view{Shards: 1, Args: []string{"-q", "tests/"}}},
+		{name: "split args added when sharded", def: withSharding(0, byArgs), f: Flags{Shards: ptr(3), Command: []string{"tests/api"}},
+			want: view{Shards: 3, Args: []string{"tests/api", "--shard=$(TESTRUN_SHARD_INDEX)"}}},
+		{name: "a definition that does not split", def: pytest(), f: Flags{Shards: ptr(3)},
+			want: view{Shards: 3, Args: []string{"-q", "tests/"}, CannotSplit: true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Plan(Input{Definition: tc.def, Name: "x-abcde", Flags: tc.f})
+			v := view{Shards: got.Spec.Shards, MaxParallel: got.Spec.MaxParallel, Args: got.Spec.Args, CannotSplit: got.CannotSplit}
+			if diff := cmp.Diff(tc.want, v); diff != "" {
+				t.Errorf("Plan() (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

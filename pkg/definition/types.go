@@ -100,6 +100,30 @@ type Spec struct {
 	PodTemplatePatch any `yaml:"podTemplatePatch,omitempty" json:"podTemplatePatch,omitempty"`
 	// PodTemplatePatchType is strategic (the default for a mapping), merge or json (the default for a list).
 	PodTemplatePatchType string `yaml:"podTemplatePatchType,omitempty" json:"podTemplatePatchType,omitempty"`
+	// Shards splits the suite over this many pods by default (docs/sharding.md); --shards overrides it. It
+	// needs Sharding.
+	Shards int `yaml:"shards,omitempty" json:"shards,omitempty"`
+	// Sharding says how the framework runs its share of a sharded run. A definition without it cannot be
+	// sharded: each pod would run the whole suite.
+	Sharding *Sharding `yaml:"sharding,omitempty" json:"sharding,omitempty"`
+}
+
+// The ways a framework takes its share of a sharded run (Sharding.Split).
+const (
+	// SplitEnv: the command reads TESTRUN_SHARD_INDEX and TESTRUN_SHARD_COUNT (and TESTRUN_SHARD_TESTS, the
+	// tests --balance-from gave each shard) and runs its share itself.
+	SplitEnv = "env"
+	// SplitArgs: Sharding.Args, added after the args in a sharded run, tell the framework its share.
+	SplitArgs = "args"
+)
+
+// Sharding says how a framework runs its share of a sharded run.
+type Sharding struct {
+	// Split is env or args (SplitEnv, SplitArgs).
+	Split string `yaml:"split" json:"split"`
+	// Args are added after the args (also after the words after --) in a sharded run, with Split args; they
+	// may refer to $(TESTRUN_SHARD_INDEX) and $(TESTRUN_SHARD_COUNT).
+	Args []string `yaml:"args,omitempty" json:"args,omitempty"`
 }
 
 // EnvVar is a literal environment variable of the test container.

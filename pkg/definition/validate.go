@@ -82,7 +82,33 @@ func (d *Definition) validate() problems {
 		}
 	}
 	checkLabels(&ps, []any{"spec", "labels"}, s.Labels, true)
+	checkSharding(&ps, s)
 	return ps
+}
+
+// checkSharding checks the shard count and how the framework splits.
+func checkSharding(ps *problems, s Spec) {
+	if s.Shards < 0 || s.Shards > runspec.MaxShards {
+		ps.add([]any{"spec", "shards"}, "%d is out of range: use 1 to %d", s.Shards, runspec.MaxShards)
+	}
+	if s.Shards > 1 && s.Sharding == nil {
+		ps.add([]any{"spec", "shards"}, "a sharded suite needs spec.sharding, which says how the framework runs its share")
+	}
+	if s.Sharding == nil {
+		return
+	}
+	switch s.Sharding.Split {
+	case SplitEnv:
+		if len(s.Sharding.Args) > 0 {
+			ps.add([]any{"spec", "sharding", "args"}, "args are for split: args; with split: env the command reads the variables itself")
+		}
+	case SplitArgs:
+		if len(s.Sharding.Args) == 0 {
+			ps.add([]any{"spec", "sharding", "args"}, "split: args needs the args that tell the framework its share")
+		}
+	default:
+		ps.add([]any{"spec", "sharding", "split"}, "%q is not a way to split: use env (the command reads TESTRUN_SHARD_INDEX and TESTRUN_SHARD_COUNT) or args", s.Sharding.Split)
+	}
 }
 
 func (c *TestConfig) validate() problems {

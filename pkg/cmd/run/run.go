@@ -147,6 +147,9 @@ type Options struct {
 	// Overrides is a patch of the pod template (--overrides), of the type OverrideType.
 	Overrides    string
 	OverrideType string
+	// Shards splits the run over this many pods (--shards); MaxParallel bounds how many run at once.
+	Shards      int
+	MaxParallel int
 
 	// Filename, Definition, Plugin and Selector choose the definitions to run; at most one may be given.
 	Filename   string
@@ -257,6 +260,8 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.StringArrayVar(&o.Config, "config", o.Config, "A configuration entry NAME=VALUE, an environment variable that a definition's own entry of the same name overrides; repeatable.")
 	f.StringVar(&o.Overrides, "overrides", o.Overrides, "A patch of the pod template, in JSON or YAML, applied after everything else, for what no flag sets (e.g. '{\"spec\":{\"hostNetwork\":true}}'); the test container, the holder and shareProcessNamespace must stay (docs/overrides.md).")
 	f.StringVar(&o.OverrideType, "override-type", o.OverrideType, "How --overrides applies: strategic (lists of containers, volumes and env merge by name), merge (RFC 7396: a list replaces the whole list) or json (RFC 6902 operations).")
+	f.IntVar(&o.Shards, "shards", o.Shards, "Split the suite over this many pods of one Indexed Job, each told its shard (TESTRUN_SHARD_INDEX, TESTRUN_SHARD_COUNT); a definition's own shards when not given (docs/sharding.md).")
+	f.IntVar(&o.MaxParallel, "max-parallel", o.MaxParallel, "With --shards, how many shards run at once; 0 for all of them.")
 	cmdkit.AddLimitFlags(f, &o.CopyLimits)
 	cmdutil.AddDryRunFlag(cmd)
 	cmdutil.CheckErr(cmd.RegisterFlagCompletionFunc("image-pull-policy", cobra.FixedCompletions([]string{"Always", "IfNotPresent", "Never"}, cobra.ShellCompDirectiveNoFileComp)))
@@ -388,6 +393,10 @@ func (o *Options) parseFlags(cmd *cobra.Command, command []string) error {
 		Grace:           o.GracePeriod,
 		HelperImage:     o.HelperImage,
 		Restricted:      o.Restricted,
+		MaxParallel:     o.MaxParallel,
+	}
+	if changed("shards") {
+		f.Shards = &o.Shards
 	}
 	if changed("image") || o.Image != "" {
 		f.Image = &o.Image
@@ -500,6 +509,10 @@ func (o *Options) Validate() error {
 	}
 	var errs []error
 	for _, r := range o.runs {
+		if r.CannotSplit {
+			errs = append(errs, fmt.Errorf("definition %q does not say how its framework splits a suite (spec.sharding), so each of the --shards %d pods would run all of it: add spec.sharding to the definition (docs/sharding.md), or remove --shards", r.Definition, r.Spec.Shards))
+			continue
+		}
 		err := r.Spec.Validate()
 		if err == nil {
 			continue
