@@ -57,9 +57,32 @@ type Result struct {
 	Fetched *FetchRecord `json:"fetched,omitempty"`
 	// Diagnostics is the file the full diagnostics of a failed run were saved in.
 	Diagnostics string `json:"diagnostics,omitempty"`
+	// Shards are the shards of a sharded run, by index; absent for a run of one pod. The run's own fields
+	// then tell the whole: Pods every shard's pod, Reports the merged JUnit report, ExitCode the first
+	// failing shard's code.
+	Shards []ShardResult `json:"shards,omitempty"`
 
 	// Interrupted says the run was stopped by a signal; it is not part of the document (Phase says it).
 	Interrupted bool `json:"-"`
+}
+
+// ShardResult is how one shard of a sharded run ended.
+type ShardResult struct {
+	// Index is the shard's index, from 0 (TESTRUN_SHARD_INDEX, the pod's completion index).
+	Index int `json:"index"`
+	// Phase, ExitCode, Reason and Message are as in Result, for this shard alone.
+	Phase    string `json:"phase"`
+	ExitCode int    `json:"exitCode"`
+	Reason   string `json:"reason,omitempty"`
+	Message  string `json:"message,omitempty"`
+	// Pod is the shard's pod, when it had one.
+	Pod string `json:"pod,omitempty"`
+	// CompletionTime is when the shard's test ended.
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+	// Reports are the shard's reports, in a directory of their own.
+	Reports *Reports `json:"reports,omitempty"`
+	// Diagnostics is the file the full diagnostics of the failed shard were saved in.
+	Diagnostics string `json:"diagnostics,omitempty"`
 }
 
 // ResultMetadata is a run's Job as Kubernetes names it: with it, the documents of list and describe answer

@@ -77,6 +77,10 @@ type Runner struct {
 	// Heartbeat is how often the run says by itself where it stands (--progress-every); a progress report
 	// is printed whenever the context's interrupt.InfoRequests ask (SIGUSR1).
 	Heartbeat runwatch.Heartbeat
+
+	// shard, when set, makes the Runner follow one shard of a sharded run (RunShards), which creates and
+	// deletes the Job.
+	shard *shard
 }
 
 // Run creates the Job of spec, streams its logs, waits for the end decided from Job and pod status, prints
@@ -84,15 +88,20 @@ type Runner struct {
 // end with is Result.ExitCode; an error means the run could not be made or followed.
 func (r *Runner) Run(ctx context.Context, spec runspec.Spec) (*outcome.Result, error) {
 	started := time.Now()
-	job, err := CreateJob(ctx, r.Client, spec)
-	if err != nil {
-		return nil, err
+	if r.shard == nil {
+		job, err := CreateJob(ctx, r.Client, spec)
+		if err != nil {
+			return nil, err
+		}
+		r.Progress.Printf("created job %s in namespace %s", job.Name, job.Namespace)
+	} else {
+		started = r.shard.started
 	}
-	r.Progress.Printf("created job %s in namespace %s", job.Name, job.Namespace)
 
 	tail := diagnose.NewTailBuffer(diagnose.TailLines)
 	oc, pod, got, err := r.follow(ctx, spec, tail)
 	result := outcome.NewResult(spec, oc, pod, started)
+	r.shard.ended(oc)
 	if err != nil {
 		r.cleanup(ctx, spec, true)
 		return result, err
@@ -175,7 +184,7 @@ func Detached(spec runspec.Spec, started time.Time) *outcome.Result {
 func (r *Runner) follow(ctx context.Context, spec runspec.Spec, tail *diagnose.TailBuffer) (outcome.Outcome, *corev1.Pod, *outcome.Reports, error) {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
-	w, err := runwatch.WatchRun(watchCtx, r.Client, spec.Namespace, spec.Name)
+	w, err := r.shard.watch(watchCtx, r.Client, spec)
 	if err != nil {
 		if ctx.Err() != nil {
 			return interrupted(ctx), nil, nil, nil
@@ -424,6 +433,9 @@ func interrupted(ctx context.Context) outcome.Outcome {
 // ignores SIGTERM when it ends. Its budget is that grace plus a margin from the interrupt, so that nothing
 // is left, and the plugin has exited, within the ~10 s a CI system leaves between SIGINT and SIGKILL.
 func (r *Runner) cleanup(ctx context.Context, spec runspec.Spec, interrupted bool) {
+	if r.shard != nil {
+		return // RunShards cleans up once every shard ended
+	}
 	if r.Keep {
 		r.Progress.Printf("kept job %s in namespace %s (--keep): delete it with kubectl delete job %s -n %s", spec.Name, spec.Namespace, spec.Name, spec.Namespace)
 		return

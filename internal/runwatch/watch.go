@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -36,7 +37,9 @@ type Watch struct {
 	jobs      batchlisters.JobNamespaceLister
 	pods      corelisters.PodNamespaceLister
 	selector  labels.Selector
-	changed   chan struct{}
+	// podSelector chooses the pods Pod and Pods return: selector, or one shard's pods of it.
+	podSelector labels.Selector
+	changed     chan struct{}
 
 	// Health, when set, tells whether the client's requests reach the API server (see APIHealth).
 	Health *APIHealth
@@ -51,6 +54,17 @@ type Watch struct {
 // It stops when ctx ends.
 func WatchRun(ctx context.Context, client kubernetes.Interface, namespace, name string) (*Watch, error) {
 	return watchSelected(ctx, client, namespace, name, labels.SelectorFromSet(labels.Set{runspec.LabelRun: name}))
+}
+
+// WatchShard watches the run name in namespace as WatchRun does, but Pod and Pods return only the pods of
+// one shard of a sharded run (their completion index).
+func WatchShard(ctx context.Context, client kubernetes.Interface, namespace, name string, shard int) (*Watch, error) {
+	w, err := WatchRun(ctx, client, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	w.podSelector = labels.SelectorFromSet(labels.Set{runspec.LabelRun: name, runspec.LabelShard: strconv.Itoa(shard)})
+	return w, nil
 }
 
 // WatchSelector watches the Jobs and pods selector matches in namespace; Job() then returns nil, Pods() all.
@@ -68,13 +82,14 @@ func watchSelected(ctx context.Context, client kubernetes.Interface, namespace, 
 		informers.WithNamespace(namespace),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector.String() }))
 	w := &Watch{
-		name:      name,
-		namespace: namespace,
-		client:    client,
-		jobs:      factory.Batch().V1().Jobs().Lister().Jobs(namespace),
-		pods:      factory.Core().V1().Pods().Lister().Pods(namespace),
-		selector:  selector,
-		changed:   make(chan struct{}, 1),
+		name:        name,
+		namespace:   namespace,
+		client:      client,
+		jobs:        factory.Batch().V1().Jobs().Lister().Jobs(namespace),
+		pods:        factory.Core().V1().Pods().Lister().Pods(namespace),
+		selector:    selector,
+		podSelector: selector,
+		changed:     make(chan struct{}, 1),
 	}
 	notify := func(any) {
 		select {
@@ -159,7 +174,7 @@ func (w *Watch) Job() *batchv1.Job {
 
 // Pods returns every pod watched, oldest first.
 func (w *Watch) Pods() []*corev1.Pod {
-	pods, err := w.pods.List(w.selector)
+	pods, err := w.pods.List(w.podSelector)
 	if err != nil {
 		return nil
 	}
@@ -174,7 +189,7 @@ func (w *Watch) Pods() []*corev1.Pod {
 
 // Pod returns the newest pod of the run, or nil while there is none.
 func (w *Watch) Pod() *corev1.Pod {
-	pods, err := w.pods.List(w.selector)
+	pods, err := w.pods.List(w.podSelector)
 	if err != nil || len(pods) == 0 {
 		return nil
 	}

@@ -47,6 +47,9 @@ func (o *Options) Run(ctx context.Context) error {
 	if len(o.runs) > 1 {
 		return o.runParallel(ctx)
 	}
+	if o.runs[0].Spec.Sharded() {
+		return o.runShards(ctx)
+	}
 	spec := o.runs[0].Spec
 	outIsTTY := cmdkit.IsTerminal(o.Out)
 	progress := cmdkit.NewProgress(o.ErrOut, cmdkit.IsTerminal(o.ErrOut), o.Progress.UseColor(o.ErrOut), o.Progress.Quiet)
@@ -171,6 +174,54 @@ func (o *Options) runParallel(ctx context.Context) error {
 	if code != exitcode.OK {
 		return exitcode.New(code, nil)
 	}
+	return nil
+}
+
+// runShards runs the one sharded run and follows every shard (runner.RunShards): each shard's lines are
+// prefixed with "shard i/n". The command exits with the code of the failing shard of the lowest index, 0 when
+// all passed.
+func (o *Options) runShards(ctx context.Context) error {
+	r := o.runs[0]
+	logsTo, logsTTY := o.Out, printers.IsTerminal(o.Out)
+	if o.PrintFlags.Output != "" {
+		// stdout is for the result document alone.
+		logsTo, logsTTY = o.ErrOut, printers.IsTerminal(o.ErrOut)
+	}
+	// Several shards share the terminal: one line per change of state each, no status line redrawn in place.
+	progress := cmdkit.NewProgress(o.ErrOut, false, o.Progress.UseColor(o.ErrOut), o.Progress.Quiet)
+	top := o.runner(r, progress.LogWriter(logsTo, logsTTY), progress)
+	result, err := top.RunShards(ctx, r.Spec, o.FailFast, logsTo, o.ErrOut, func(_ int, logs, messages io.Writer) (*runner.Runner, reporter.Reporter) {
+		p := cmdkit.NewProgress(messages, false, o.Progress.UseColor(o.ErrOut), o.Progress.Quiet)
+		return o.runner(r, p.LogWriter(logs, logsTTY), p), p
+	})
+	if err != nil {
+		return err
+	}
+	first := !result.Interrupted
+	for _, s := range result.Shards {
+		label := runner.ShardLabel(s.Index, len(result.Shards))
+		switch {
+		case s.Reason == runner.ReasonFailFast:
+			progress.Warnf("%s was stopped (--fail-fast)", label)
+		case s.ExitCode == exitcode.OK:
+			progress.Printf("%s passed", label)
+		case first:
+			first = false
+			progress.Warnf("%s failed with exit code %d, the failing shard of the lowest index: the command exits with it", label, s.ExitCode)
+		default:
+			progress.Warnf("%s failed with exit code %d", label, s.ExitCode)
+		}
+	}
+	if o.PrintFlags.Output != "" {
+		if err := cmdkit.PrintDocument(o.Out, o.PrintFlags.Output, result); err != nil {
+			return err
+		}
+	}
+	if result.ExitCode != exitcode.OK {
+		progress.Warnf("%s", result.Verdict())
+		return exitcode.New(result.ExitCode, nil)
+	}
+	progress.Printf("%s", result.Verdict())
 	return nil
 }
 

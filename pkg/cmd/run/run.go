@@ -150,6 +150,8 @@ type Options struct {
 	// Shards splits the run over this many pods (--shards); MaxParallel bounds how many run at once.
 	Shards      int
 	MaxParallel int
+	// FailFast stops the other shards of a sharded run when one fails.
+	FailFast bool
 
 	// Filename, Definition, Plugin and Selector choose the definitions to run; at most one may be given.
 	Filename   string
@@ -262,6 +264,7 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.OverrideType, "override-type", o.OverrideType, "How --overrides applies: strategic (lists of containers, volumes and env merge by name), merge (RFC 7396: a list replaces the whole list) or json (RFC 6902 operations).")
 	f.IntVar(&o.Shards, "shards", o.Shards, "Split the suite over this many pods of one Indexed Job, each told its shard (TESTRUN_SHARD_INDEX, TESTRUN_SHARD_COUNT); a definition's own shards when not given (docs/sharding.md).")
 	f.IntVar(&o.MaxParallel, "max-parallel", o.MaxParallel, "With --shards, how many shards run at once; 0 for all of them.")
+	f.BoolVar(&o.FailFast, "fail-fast", o.FailFast, "With --shards, stop the other shards as soon as one fails; the command exits with the failed shard's code.")
 	cmdkit.AddLimitFlags(f, &o.CopyLimits)
 	cmdutil.AddDryRunFlag(cmd)
 	cmdutil.CheckErr(cmd.RegisterFlagCompletionFunc("image-pull-policy", cobra.FixedCompletions([]string{"Always", "IfNotPresent", "Never"}, cobra.ShellCompDirectiveNoFileComp)))
@@ -544,5 +547,20 @@ func (o *Options) Validate() error {
 			return err
 		}
 	}
+	if err := o.validateShards(); err != nil {
+		return err
+	}
 	return cmdkit.CheckDestination("--reports", o.Reports)
+}
+
+// validateShards checks what sharding allows: one sharded run at a time, and --fail-fast only for shards.
+func (o *Options) validateShards() error {
+	sharded := slices.ContainsFunc(o.runs, func(r plan.Run) bool { return r.Spec.Sharded() })
+	switch {
+	case sharded && len(o.runs) > 1:
+		return fmt.Errorf("--selector %q chose %d runs, and a sharded run is run alone: shard them one at a time (--definition NAME --shards N), or remove --shards", o.Selector, len(o.runs))
+	case o.FailFast && !sharded:
+		return fmt.Errorf("--fail-fast stops the other shards of a sharded run: add --shards N (2 or more), or remove --fail-fast")
+	}
+	return nil
 }

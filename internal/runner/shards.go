@@ -1,0 +1,248 @@
+package runner
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/reporter"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runwatch"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/junit"
+)
+
+// shard is one shard of a sharded run, as the Runner that follows it knows it.
+type shard struct {
+	index int
+	// started is when the run's Job was created.
+	started time.Time
+	// onEnd is told how the shard ended as soon as its follower knows it.
+	onEnd func(index int, o outcome.Outcome)
+}
+
+// ended tells the sharded run how the shard ended; nothing for a run of one pod.
+func (s *shard) ended(o outcome.Outcome) {
+	if s != nil && s.onEnd != nil {
+		s.onEnd(s.index, o)
+	}
+}
+
+// watch watches the run of spec: only the shard's pods for a shard.
+func (s *shard) watch(ctx context.Context, client kubernetes.Interface, spec runspec.Spec) (*runwatch.Watch, error) {
+	if s == nil {
+		return runwatch.WatchRun(ctx, client, spec.Namespace, spec.Name)
+	}
+	return runwatch.WatchShard(ctx, client, spec.Namespace, spec.Name, s.index)
+}
+
+// ShardLabel names shard i of n as its output lines are prefixed: "shard 1/3" is the shard of index 1 (the
+// second) of three. Shards are counted from 0 everywhere, as TESTRUN_SHARD_INDEX, the pod's completion index
+// and the pod's name count them.
+func ShardLabel(i, n int) string { return fmt.Sprintf("shard %d/%d", i, n) }
+
+// ShardDir is where the reports of shard i come home under the run's report directory dir.
+func ShardDir(dir string, i int) string { return filepath.Join(dir, fmt.Sprintf("shard-%d", i)) }
+
+// MergedJUnit is the name of the JUnit report of a sharded run that holds every shard's cases, in the
+// run's report directory.
+const MergedJUnit = "junit.xml"
+
+// ReasonFailFast is the reason of a shard stopped because another one failed (--fail-fast).
+const ReasonFailFast = "FailFast"
+
+// errFailFast is the cause of the cancellation --fail-fast makes when a shard failed.
+type errFailFast struct{ shard, count, code int }
+
+func (e errFailFast) Error() string {
+	return fmt.Sprintf("%s failed with exit code %d, and --fail-fast stops the other shards", ShardLabel(e.shard, e.count), e.code)
+}
+
+// RunShards runs the sharded spec: it creates its one Indexed Job, follows every shard as a run of its own
+// (RunParallel: its lines prefixed "[shard i/n] ", its fail-fast reasons and diagnostics, its reports
+// through its own holder and fetch container into ShardDir(r.Reports, i)), merges the shards' JUnit reports
+// into r.Reports/junit.xml, and deletes the Job once every shard ended (unless r.Keep). newRunner returns
+// shard i's Runner and Reporter as for RunParallel. With failFast, the first shard that fails stops the
+// others.
+//
+// The run's exit code is 0 when every shard passed, else the code of the failing shard of the lowest
+// index, not counting the shards --fail-fast stopped; an interrupt's code when interrupted.
+func (r *Runner) RunShards(ctx context.Context, spec runspec.Spec, failFast bool, out, errOut io.Writer, newRunner func(i int, logs, messages io.Writer) (*Runner, reporter.Reporter)) (*outcome.Result, error) {
+	started := time.Now()
+	n := spec.ShardCount()
+	job, err := CreateJob(ctx, r.Client, spec)
+	if err != nil {
+		return nil, err
+	}
+	r.Progress.Printf("created job %s in namespace %s: %d shards, %d at a time", job.Name, job.Namespace, n, spec.EffectiveMaxParallel())
+
+	shardCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	var once sync.Once
+	onEnd := func(i int, o outcome.Outcome) {
+		if failFast && o.ExitCode != exitcode.OK && !o.Interrupted() {
+			once.Do(func() { stop(errFailFast{shard: i, count: n, code: o.ExitCode}) })
+		}
+	}
+	specs, labels := make([]runspec.Spec, n), make([]string, n)
+	for i := range n {
+		specs[i], labels[i] = spec, ShardLabel(i, n)
+	}
+	ended := RunParallel(shardCtx, specs, labels, out, errOut, func(i int, logs, messages io.Writer) (*Runner, reporter.Reporter) {
+		sr, rep := newRunner(i, logs, messages)
+		sr.shard = &shard{index: i, started: started, onEnd: onEnd}
+		if r.Reports != "" {
+			sr.Reports = ShardDir(r.Reports, i)
+		}
+		return sr, rep
+	})
+	slices.SortFunc(ended, func(a, b Ended) int { return a.Index - b.Index })
+
+	var ff errFailFast
+	stoppedByFailFast := ctx.Err() == nil && errors.As(context.Cause(shardCtx), &ff)
+	result := mergeShards(ctx, spec, started, ended, stoppedByFailFast)
+	if r.Reports != "" {
+		result.Reports = r.mergeReports(ended)
+		if result.FailIfReportsLost() {
+			r.Progress.Warnf("%s", result.Message)
+		}
+	}
+	interrupted := slices.ContainsFunc(ended, func(e Ended) bool { return e.Result == nil || e.Result.Interrupted })
+	r.cleanup(ctx, spec, interrupted)
+	return result, nil
+}
+
+// mergeShards returns the result of the sharded run of spec from its shards' (ended, by index).
+func mergeShards(ctx context.Context, spec runspec.Spec, started time.Time, ended []Ended, stoppedByFailFast bool) *outcome.Result {
+	result := outcome.NewResult(spec, outcome.Outcome{TestEnded: true}, nil, started)
+	result.Shards = make([]outcome.ShardResult, 0, len(ended))
+	first := -1 // the failing shard of the lowest index
+	for _, e := range ended {
+		s := outcome.ShardResult{Index: e.Index, ExitCode: e.Code, Phase: outcome.PhaseError}
+		if e.Err != nil {
+			s.Reason, s.Message = "Error", e.Err.Error()
+		}
+		if res := e.Result; res != nil {
+			s.Phase, s.Reason, s.Message, s.Reports, s.Diagnostics = res.Phase, res.Reason, res.Message, res.Reports, res.Diagnostics
+			s.CompletionTime = res.CompletionTime
+			if len(res.Pods) > 0 {
+				s.Pod = res.Pods[0].Name
+				result.Pods = append(result.Pods, res.Pods...)
+			}
+			if stoppedByFailFast && res.Interrupted {
+				s.Phase, s.Reason, s.Message = outcome.PhaseInterrupted, ReasonFailFast, "stopped because another shard failed (--fail-fast)"
+			}
+		}
+		if s.ExitCode != exitcode.OK && s.Reason != ReasonFailFast && first < 0 {
+			first = len(result.Shards)
+		}
+		result.Shards = append(result.Shards, s)
+	}
+	switch {
+	case ctx.Err() != nil:
+		result.Phase, result.Interrupted, result.ExitCode = outcome.PhaseInterrupted, true, exitcode.Code(ctx, nil)
+		result.Reason, result.Message = outcome.ReasonInterrupted, context.Cause(ctx).Error()
+	case first >= 0:
+		f := result.Shards[first]
+		result.Phase, result.ExitCode, result.Reason = f.Phase, f.ExitCode, f.Reason
+		result.Message = fmt.Sprintf("%s: %s", ShardLabel(f.Index, len(ended)), f.Message)
+		if f.Message == "" {
+			result.Message = fmt.Sprintf("%s failed with exit code %d", ShardLabel(f.Index, len(ended)), f.ExitCode)
+		}
+	}
+	for i := range result.Shards {
+		if result.Shards[i].Reason == ReasonFailFast {
+			// A stopped shard did not fail by itself; it ends with the run.
+			result.Shards[i].ExitCode = result.ExitCode
+		}
+	}
+	for _, s := range result.Shards {
+		if s.CompletionTime != nil && (result.CompletionTime == nil || result.CompletionTime.Before(s.CompletionTime)) {
+			result.CompletionTime = s.CompletionTime
+		}
+	}
+	return result
+}
+
+// mergeReports merges the JUnit reports of every shard into one report in r.Reports and returns the run's
+// reports: every shard's files under its directory, the merged report, its totals, and what went wrong.
+func (r *Runner) mergeReports(ended []Ended) *outcome.Reports {
+	got := &outcome.Reports{Dir: r.Reports, Files: []outcome.ReportFile{}}
+	var inputs []junit.Reports
+	var problems []string
+	for _, e := range ended {
+		dir := ShardDir(r.Reports, e.Index)
+		rel := filepath.Base(dir)
+		if e.Result != nil && e.Result.Reports != nil {
+			for _, f := range e.Result.Reports.Files {
+				f.Path = rel + "/" + f.Path
+				got.Files = append(got.Files, f)
+			}
+			if msg := e.Result.Reports.Error; msg != "" {
+				problems = append(problems, ShardLabel(e.Index, len(ended))+": "+msg)
+			}
+		}
+		files, err := junit.Find(dir)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			problems = append(problems, err.Error())
+		}
+		inputs = append(inputs, junit.Reports{Dir: dir, Files: files})
+	}
+	if err := r.writeMerged(got, inputs); err != nil {
+		problems = append(problems, "merging the shards' junit reports: "+err.Error())
+	}
+	got.Error = strings.Join(problems, "; ")
+	return got
+}
+
+// writeMerged writes the merged JUnit report of inputs into got.Dir and records it and its totals in got.
+func (r *Runner) writeMerged(got *outcome.Reports, inputs []junit.Reports) error {
+	if !slices.ContainsFunc(inputs, func(in junit.Reports) bool { return len(in.Files) > 0 }) {
+		return nil
+	}
+	path := filepath.Join(got.Dir, MergedJUnit)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	hash := sha256.New()
+	counted := &countingWriter{w: io.MultiWriter(f, hash)}
+	summary, err := junit.Merge(counted, inputs)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(path)
+		return err
+	}
+	summary.Files = []string{MergedJUnit}
+	got.JUnit = &summary
+	got.Files = append(got.Files, outcome.ReportFile{Path: MergedJUnit, Size: counted.n, SHA256: hex.EncodeToString(hash.Sum(nil))})
+	r.Progress.Report(fmt.Sprintf("merged %d shards' reports into %s: %s", len(inputs), path, summary.Line()))
+	return nil
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+// Write implements io.Writer.
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,104 @@
+package plugins_test
+
+import (
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/definition"
+	"github.com/kubectl-testrun/kubectl-testrun/plugins"
+)
+
+// The shell definition's runner, run locally by busybox sh (the shell of its sample image) over seven
+// scripts: in 3 shards every script runs exactly once, in the same shards on every run (round robin in
+// name order), and the plan of TESTRUN_SHARD_TESTS (from --balance-from) decides for the scripts it names.
+func TestShellDefinitionRunsItsShare(t *testing.T) {
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Fatalf("this test runs the runner with busybox sh, the shell of the shell plugin's sample image: install busybox (%v)", err)
+	}
+	data, err := fs.ReadFile(plugins.FS, "shell.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := definition.Parse("shell.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.Spec.Sharding == nil || def.Spec.Sharding.Split != definition.SplitEnv {
+		t.Fatalf("the shell definition must say it splits by env, got %+v", def.Spec.Sharding)
+	}
+	dir := t.TempDir()
+	names := []string{"a", "b", "c", "d", "e", "f", "g"}
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(dir, n+".sh"), []byte("exit 0\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// run returns the scripts shard index of count ran, as its output names them.
+	run := func(t *testing.T, env ...string) []string {
+		t.Helper()
+		// command is sh -c SCRIPT NAME; the args follow.
+		cmd := exec.Command(busybox, append([]string{"sh", "-c", def.Spec.Command[2], def.Spec.Command[3]}, filepath.Join(dir))...)
+		reports := t.TempDir()
+		cmd.Env = append([]string{"TMPDIR=" + t.TempDir(), "TESTRUN_REPORT_DIR=" + reports, "PATH=" + os.Getenv("PATH")}, env...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("the runner failed: %v\n%s", err, out)
+		}
+		var ran []string
+		for _, line := range strings.Split(string(out), "\n") {
+			if n, ok := strings.CutPrefix(line, "--- PASS: "); ok {
+				ran = append(ran, strings.Fields(n)[0])
+			}
+		}
+		if _, err := os.Stat(filepath.Join(reports, "junit.xml")); err != nil {
+			t.Errorf("the shard wrote no report: %v", err)
+		}
+		return ran
+	}
+	shards := func(t *testing.T, count int, env ...string) [][]string {
+		got := make([][]string, count)
+		for i := range count {
+			got[i] = run(t, append([]string{"TESTRUN_SHARD_INDEX=" + strconv.Itoa(i), "TESTRUN_SHARD_COUNT=" + strconv.Itoa(count)}, env...)...)
+		}
+		return got
+	}
+	t.Run("unsharded runs all", func(t *testing.T) {
+		if diff := cmp.Diff(names, run(t)); diff != "" {
+			t.Errorf("scripts run (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("3 shards, round robin", func(t *testing.T) {
+		want := [][]string{{"a", "d", "g"}, {"b", "e"}, {"c", "f"}}
+		if diff := cmp.Diff(want, shards(t, 3)); diff != "" {
+			t.Errorf("scripts run by shard (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("more shards than scripts", func(t *testing.T) {
+		got := shards(t, 9)
+		if got[8] != nil || got[7] != nil {
+			t.Errorf("shards 7 and 8 of 9 have no script of 7 and must pass empty, got %v", got)
+		}
+	})
+	t.Run("a plan decides for the scripts it names", func(t *testing.T) {
+		plan := "TESTRUN_SHARD_TESTS=2 a\n2 b\n0 c\n1 g"
+		got := shards(t, 3, plan)
+		want := [][]string{{"c", "d"}, {"e", "g"}, {"a", "b", "f"}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("scripts run by shard (-want +got):\n%s", diff)
+		}
+		all := slices.Concat(got...)
+		slices.Sort(all)
+		if diff := cmp.Diff(names, all); diff != "" {
+			t.Errorf("every script runs exactly once (-want +got):\n%s", diff)
+		}
+	})
+}
