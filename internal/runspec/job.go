@@ -1,6 +1,7 @@
 package runspec
 
 import (
+	"fmt"
 	"maps"
 	"math"
 	"path"
@@ -37,6 +38,8 @@ const (
 	EnvShardIndex = "TESTRUN_SHARD_INDEX"
 	// EnvShardCount holds the number of shards of a sharded run.
 	EnvShardCount = "TESTRUN_SHARD_COUNT"
+	// EnvShardTests holds the tests each shard runs (Spec.ShardTests): one line "INDEX NAME" per test.
+	EnvShardTests = "TESTRUN_SHARD_TESTS"
 )
 
 // LabelShard is the label (and annotation) the Job controller puts on each pod of an Indexed Job: the pod's
@@ -258,10 +261,20 @@ func testContainer(s Spec) corev1.Container {
 // shardEnv tells the test its shard: the index from the pod's completion index, through the downward API,
 // so that every pod of the one template gets its own.
 func shardEnv(s Spec) []corev1.EnvVar {
-	return []corev1.EnvVar{
+	env := []corev1.EnvVar{
 		{Name: EnvShardIndex, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations['" + LabelShard + "']"}}},
 		{Name: EnvShardCount, Value: strconv.Itoa(s.ShardCount())},
 	}
+	if len(s.ShardTests) > 0 {
+		var b strings.Builder
+		for i, tests := range s.ShardTests {
+			for _, t := range tests {
+				fmt.Fprintf(&b, "%d %s\n", i, t)
+			}
+		}
+		env = append(env, corev1.EnvVar{Name: EnvShardTests, Value: b.String()})
+	}
+	return env
 }
 
 // AnnotationReportDirs lists, on the pod of a run with several report directories, the directories in the

@@ -105,10 +105,11 @@ func TestValidateUploads(t *testing.T) {
 	}
 }
 
-// shardedSpec is `run --shards 3 --max-parallel 2`.
+// shardedSpec is `run --shards 3 --max-parallel 2 --balance-from …`.
 func shardedSpec() Spec {
 	s := minimalSpec()
 	s.Shards, s.MaxParallel = 3, 2
+	s.ShardTests = [][]string{{"TestSlow"}, {"TestA", "TestB"}, {}}
 	return s
 }
 
@@ -295,6 +296,12 @@ func TestSpecValidate(t *testing.T) {
 		{name: "too many shards", modify: func(s *Spec) { s.Shards = MaxShards + 1 }, wantErr: "--shards"},
 		{name: "negative max parallel", modify: func(s *Spec) { s.Shards, s.MaxParallel = 3, -1 }, wantErr: "--max-parallel"},
 		{name: "max parallel without shards", modify: func(s *Spec) { s.MaxParallel = 2 }, wantErr: "--shards"},
+		{name: "a split of other shards", modify: func(s *Spec) { *s = shardedSpec(); s.Shards = 2 }, wantErr: "--balance-from"},
+		{name: "a test name of two lines", modify: func(s *Spec) { *s = shardedSpec(); s.ShardTests[2] = []string{"a\nb"} }, wantErr: "--balance-from"},
+		{name: "a split too large", modify: func(s *Spec) {
+			*s = shardedSpec()
+			s.ShardTests[2] = []string{strings.Repeat("x", maxShardTestsBytes)}
+		}, wantErr: "--balance-from"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

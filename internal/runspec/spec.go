@@ -144,7 +144,13 @@ type Spec struct {
 	Shards int
 	// MaxParallel bounds how many shards run at once; 0 means all of them.
 	MaxParallel int
+	// ShardTests, when set, holds for each shard the tests it runs (--balance-from), given to every pod
+	// in EnvShardTests; a framework runs the tests it does not name as it would without it.
+	ShardTests [][]string
 }
+
+// maxShardTestsBytes bounds the list of EnvShardTests, which travels in the pod spec of every shard.
+const maxShardTestsBytes = 256 << 10
 
 // MaxShards bounds Spec.Shards: far beyond what a suite gains from, and small enough that following every
 // shard stays cheap for the client.
@@ -309,6 +315,20 @@ func (s Spec) Validate() error {
 		add("max parallel %d is negative: pass --max-parallel 1 or more, or 0 for every shard at once", s.MaxParallel)
 	case s.MaxParallel > 0 && !s.Sharded():
 		add("--max-parallel %d bounds the shards of a sharded run: add --shards, or remove --max-parallel", s.MaxParallel)
+	case len(s.ShardTests) > 0 && len(s.ShardTests) != s.ShardCount():
+		add("the balanced split has %d shards, the run %d: give --balance-from with --shards", len(s.ShardTests), s.ShardCount())
+	}
+	size := 0
+	for _, tests := range s.ShardTests {
+		for _, t := range tests {
+			size += len(t) + 4
+			if t == "" || strings.ContainsAny(t, "\n\r") {
+				add("test name %q from --balance-from cannot be passed to a shard: names must be one line, not empty", t)
+			}
+		}
+	}
+	if size > maxShardTestsBytes {
+		add("the balanced split names tests of %d bytes, more than the %d a pod spec carries here: balance a smaller report with --balance-from", size, maxShardTestsBytes)
 	}
 	for _, t := range s.Tolerations {
 		switch {
