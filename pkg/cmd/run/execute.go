@@ -189,6 +189,12 @@ func (o *Options) runShards(ctx context.Context) error {
 	}
 	// Several shards share the terminal: one line per change of state each, no status line redrawn in place.
 	progress := cmdkit.NewProgress(o.ErrOut, false, o.Progress.UseColor(o.ErrOut), o.Progress.Quiet)
+	if len(o.balance) > 0 {
+		progress.Printf("balanced from %s (the tests it names, by their durations; any other test as without it):", o.BalanceFrom)
+		for _, l := range o.balance {
+			progress.Printf("  %s", l)
+		}
+	}
 	top := o.runner(r, progress.LogWriter(logsTo, logsTTY), progress)
 	result, err := top.RunShards(ctx, r.Spec, o.FailFast, logsTo, o.ErrOut, func(_ int, logs, messages io.Writer) (*runner.Runner, reporter.Reporter) {
 		p := cmdkit.NewProgress(messages, false, o.Progress.UseColor(o.ErrOut), o.Progress.Quiet)

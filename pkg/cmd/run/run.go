@@ -20,6 +20,7 @@ import (
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubectl-testrun/kubectl-testrun/internal/balance"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/cmdkit"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/plan"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
@@ -27,6 +28,7 @@ import (
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/definition"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/extract"
+	"github.com/kubectl-testrun/kubectl-testrun/pkg/junit"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/upload"
 	"github.com/kubectl-testrun/kubectl-testrun/plugins"
 )
@@ -152,6 +154,9 @@ type Options struct {
 	MaxParallel int
 	// FailFast stops the other shards of a sharded run when one fails.
 	FailFast bool
+	// BalanceFrom is a JUnit report (or a directory of them) of an earlier run, whose durations split the
+	// tests over the shards (--balance-from).
+	BalanceFrom string
 
 	// Filename, Definition, Plugin and Selector choose the definitions to run; at most one may be given.
 	Filename   string
@@ -175,6 +180,8 @@ type Options struct {
 	factory *cmdkit.Factory
 	dryRun  cmdutil.DryRunStrategy
 	runs    []plan.Run
+	// balance says the split --balance-from made, one line per shard.
+	balance []string
 	client  kubernetes.Interface
 	config  *rest.Config
 	api     *runwatch.APIHealth
@@ -265,6 +272,7 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.IntVar(&o.Shards, "shards", o.Shards, "Split the suite over this many pods of one Indexed Job, each told its shard (TESTRUN_SHARD_INDEX, TESTRUN_SHARD_COUNT); a definition's own shards when not given (docs/sharding.md).")
 	f.IntVar(&o.MaxParallel, "max-parallel", o.MaxParallel, "With --shards, how many shards run at once; 0 for all of them.")
 	f.BoolVar(&o.FailFast, "fail-fast", o.FailFast, "With --shards, stop the other shards as soon as one fails; the command exits with the failed shard's code.")
+	f.StringVar(&o.BalanceFrom, "balance-from", o.BalanceFrom, "With --shards, split the tests by the durations in this JUnit report (or directory of reports) of an earlier run, so that the shards finish close together; the split is printed before the run.")
 	cmdkit.AddLimitFlags(f, &o.CopyLimits)
 	cmdutil.AddDryRunFlag(cmd)
 	cmdutil.CheckErr(cmd.RegisterFlagCompletionFunc("image-pull-policy", cobra.FixedCompletions([]string{"Always", "IfNotPresent", "Never"}, cobra.ShellCompDirectiveNoFileComp)))
@@ -355,6 +363,9 @@ func (o *Options) Complete(cmd *cobra.Command, args []string) error {
 			return exitcode.New(exitcode.CannotRun, err)
 		}
 		o.runs = append(o.runs, o.plan(d, base, ns, catalog.GlobalConfig(), reports))
+	}
+	if err := o.balanceShards(); err != nil {
+		return exitcode.New(exitcode.CannotRun, err)
 	}
 	return o.completeClients()
 }
@@ -561,6 +572,46 @@ func (o *Options) validateShards() error {
 		return fmt.Errorf("--selector %q chose %d runs, and a sharded run is run alone: shard them one at a time (--definition NAME --shards N), or remove --shards", o.Selector, len(o.runs))
 	case o.FailFast && !sharded:
 		return fmt.Errorf("--fail-fast stops the other shards of a sharded run: add --shards N (2 or more), or remove --fail-fast")
+	case o.BalanceFrom != "" && !sharded:
+		return fmt.Errorf("--balance-from %q splits the tests of a sharded run: add --shards N (2 or more), or remove --balance-from", o.BalanceFrom)
+	}
+	return nil
+}
+
+// balanceShards splits the tests of each sharded run by the durations in --balance-from.
+func (o *Options) balanceShards() error {
+	if o.BalanceFrom == "" || !slices.ContainsFunc(o.runs, func(r plan.Run) bool { return r.Spec.Sharded() }) {
+		return nil // Validate says what is wrong
+	}
+	dir, files := o.BalanceFrom, []string(nil)
+	info, err := os.Stat(o.BalanceFrom)
+	switch {
+	case err != nil:
+		return fmt.Errorf("--balance-from %q: %w: give the JUnit report of an earlier run", o.BalanceFrom, err)
+	case info.IsDir():
+		if files, err = junit.Find(dir); err != nil {
+			return fmt.Errorf("--balance-from: %w", err)
+		}
+		if len(files) == 0 {
+			return fmt.Errorf("--balance-from %q holds no JUnit report: give the report of an earlier run, e.g. its --reports directory's junit.xml", o.BalanceFrom)
+		}
+	default:
+		dir, files = filepath.Dir(o.BalanceFrom), []string{filepath.Base(o.BalanceFrom)}
+	}
+	times, err := junit.Durations(dir, files)
+	if err != nil {
+		return fmt.Errorf("--balance-from: %w", err)
+	}
+	if len(times) == 0 {
+		return fmt.Errorf("--balance-from %q holds no test case: give the JUnit report of an earlier run of the suite", o.BalanceFrom)
+	}
+	for i, r := range o.runs {
+		if !r.Spec.Sharded() {
+			continue
+		}
+		split := balance.Split(times, r.Spec.ShardCount())
+		o.runs[i].Spec.ShardTests = split.Names()
+		o.balance = split.Lines()
 	}
 	return nil
 }
