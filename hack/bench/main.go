@@ -39,6 +39,7 @@ var benchmarks = []benchmark{
 	{"P5", "20 concurrent runs", p5},
 	{"P6", "start-up: --help against kubectl version --client", p6},
 	{"T1", "timeline of one run: where the time goes from the test's end to the exit", timeline},
+	{"S1", "the shell sample suite in one pod against 3 shards (--shards 3)", s1},
 }
 
 func main() {

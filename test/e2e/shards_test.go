@@ -8,12 +8,14 @@ import (
 	"encoding/xml"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/yaml"
 )
 
 // junitCases returns "classname/name" of every <testcase> of the JUnit report at path, sorted.
@@ -187,4 +189,145 @@ func TestInterruptedShardedRunLeavesNothing(t *testing.T) {
 	if !strings.Contains(stderr.String(), "interrupted with exit code 130") {
 		t.Errorf("the verdict says nothing of the interrupt:\n%s", stderr.String())
 	}
+}
+
+// skewedDefinition writes a definition file: the shipped shell plugin over six scripts mounted at /skew, of
+// which s1 and s4 sleep 3 s and the rest return at once. Round robin over 3 shards gives shard 0 both slow
+// scripts.
+func skewedDefinition(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, "plugins", "shell.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var def map[string]any
+	if err := yaml.Unmarshal(data, &def); err != nil {
+		t.Fatal(err)
+	}
+	def["metadata"] = map[string]any{"name": "skewed"}
+	spec := def["spec"].(map[string]any)
+	spec["args"] = []string{"/skew"}
+	var config []map[string]any
+	for i := 1; i <= 6; i++ {
+		script := "true"
+		if i == 1 || i == 4 {
+			script = "sleep 3"
+		}
+		name := "s" + string(rune('0'+i))
+		config = append(config, map[string]any{"name": name, "type": "file", "path": "/skew/" + name + ".sh", "value": script + "\n"})
+	}
+	spec["config"] = config
+	out, err := yaml.Marshal(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "skewed.yaml")
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// 4. --balance-from evens out a skewed suite: an earlier run's report says s1 and s4 take 3 s each, so the
+// split puts each on a shard of its own and the quick ones on the third, where round robin gives shard 0
+// both. The split is printed, with the durations, before the run, and every test still runs exactly once.
+func TestBalanceFromEvensOutASkewedSuite(t *testing.T) {
+	image := suiteImage(t, "shell")
+	ns := namespace(t)
+	def := skewedDefinition(t)
+	earlier := filepath.Join(t.TempDir(), "earlier")
+	r := testrun(t, "run", "-f", def, "--image", image, "-n", ns, "--reports", earlier)
+	wantCode(t, r, 0)
+	all := junitCases(t, filepath.Join(earlier, "junit.xml"))
+
+	roundRobin := filepath.Join(t.TempDir(), "round-robin")
+	r = testrun(t, "run", "-f", def, "--image", image, "-n", ns, "--reports", roundRobin, "--shards", "3")
+	wantCode(t, r, 0)
+	if got, want := junitCases(t, filepath.Join(roundRobin, "shard-0", "junit.xml")), []string{"shell/s1", "shell/s4"}; !cmp.Equal(want, got) {
+		t.Fatalf("without --balance-from, shard 0 should run both slow scripts (round robin), got %v", got)
+	}
+
+	balanced := filepath.Join(t.TempDir(), "balanced")
+	r = testrun(t, "run", "-f", def, "--image", image, "-n", ns, "--reports", balanced, "--shards", "3",
+		"--balance-from", filepath.Join(earlier, "junit.xml"))
+	wantCode(t, r, 0)
+	wantStderr(t, r, "balanced from "+filepath.Join(earlier, "junit.xml"))
+	// The shell runner times scripts in whole seconds: a sleep of 3 s is 3 or 4, an instant script 0 or 1.
+	for _, line := range []string{`shard 0/3: 1 test, [34]s: s1 \([34]s\)`, `shard 1/3: 1 test, [34]s: s4 \([34]s\)`, `shard 2/3: 4 tests, [0-4]s: s[2356] \([01]s\)`} {
+		if !regexp.MustCompile(line).MatchString(r.stderr) {
+			t.Errorf("the printed split lacks a line matching %q:\n%s", line, r.stderr)
+		}
+	}
+	want := [][]string{{"shell/s1"}, {"shell/s4"}, {"shell/s2", "shell/s3", "shell/s5", "shell/s6"}}
+	for i, w := range want {
+		if got := junitCases(t, filepath.Join(balanced, "shard-"+string(rune('0'+i)), "junit.xml")); !cmp.Equal(w, got) {
+			t.Errorf("with --balance-from, shard %d ran %v, want %v; stderr:\n%s", i, got, w, r.stderr)
+		}
+	}
+	if diff := cmp.Diff(all, junitCases(t, filepath.Join(balanced, "junit.xml"))); diff != "" {
+		t.Errorf("the balanced run's merged report against the earlier run's cases (-want +got):\n%s", diff)
+	}
+	assertNothingLeft(t, ns)
+}
+
+// 5. The pytest plugin runs its share of the collected tests: its sample suite in 3 shards runs every test
+// exactly once, as the unsharded run does, and pytest says how many it deselected in each shard.
+func TestPytestSuiteInShardsRunsEveryTestOnce(t *testing.T) {
+	image := suiteImage(t, "pytest")
+	ns := namespace(t)
+	whole := filepath.Join(t.TempDir(), "whole")
+	r := testrun(t, "run", "--plugin", "pytest", "--image", image, "-n", ns, "--reports", whole)
+	wantCode(t, r, 1)
+	want := junitCases(t, filepath.Join(whole, "junit.xml"))
+
+	out := filepath.Join(t.TempDir(), "sharded")
+	r = testrun(t, "run", "--plugin", "pytest", "--image", image, "-n", ns, "--reports", out, "--shards", "3")
+	wantCode(t, r, 1)
+	if diff := cmp.Diff(want, junitCases(t, filepath.Join(out, "junit.xml"))); diff != "" {
+		t.Errorf("the merged report's cases against the unsharded run's (-want +got):\n%s\n%s", diff, r)
+	}
+	var all []string
+	for _, shard := range []string{"shard-0", "shard-1", "shard-2"} {
+		cases := junitCases(t, filepath.Join(out, shard, "junit.xml"))
+		if len(cases) == 0 || len(cases) == len(want) {
+			t.Errorf("%s ran %v: want a share of the %d tests", shard, cases, len(want))
+		}
+		all = append(all, cases...)
+	}
+	slices.Sort(all)
+	if diff := cmp.Diff(want, all); diff != "" {
+		t.Errorf("every test runs in exactly one shard (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(r.stdout, "deselected") {
+		t.Errorf("pytest did not say it deselected the other shards' tests:\n%s", r.stdout)
+	}
+	assertNothingLeft(t, ns)
+}
+
+// 6. logs of a kept sharded run prints every shard's output, each line prefixed with its pod, whose name
+// carries the shard's index; delete removes the one Job and its pods.
+func TestLogsOfAShardedRunShowEveryShard(t *testing.T) {
+	ns := namespace(t)
+	r := testrun(t, "run", "kept", "-n", ns, "--image", busybox, "--shards", "3", "--keep", "--",
+		"sh", "-c", `echo "hello from shard $TESTRUN_SHARD_INDEX"`)
+	wantCode(t, r, 0)
+	run := ""
+	for _, l := range lines(r.stderr) {
+		if name, ok := strings.CutPrefix(l, "testrun: created job "); ok {
+			run = strings.Fields(name)[0]
+		}
+	}
+	if run == "" {
+		t.Fatalf("no run name in the output:\n%s", r)
+	}
+	logs := testrun(t, "logs", run, "-n", ns)
+	wantCode(t, logs, 0)
+	for _, i := range []string{"0", "1", "2"} {
+		want := regexp.MustCompile(`(?m)^\[` + run + `-` + i + `-[a-z0-9]+/test\] hello from shard ` + i + `$`)
+		if !want.MatchString(logs.stdout) {
+			t.Errorf("logs lacks shard %s's line, prefixed with its pod (%s):\n%s", i, want, logs)
+		}
+	}
+	wantCode(t, testrun(t, "delete", run, "-n", ns, "--wait"), 0)
+	assertNothingLeft(t, ns)
 }
