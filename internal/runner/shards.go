@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
@@ -168,10 +169,15 @@ func mergeShards(ctx context.Context, spec runspec.Spec, started time.Time, ende
 			result.Shards[i].ExitCode = result.ExitCode
 		}
 	}
+	// The run ended when its last shard did; when no shard's end is known, when it was seen to end.
+	var last *metav1.Time
 	for _, s := range result.Shards {
-		if s.CompletionTime != nil && (result.CompletionTime == nil || result.CompletionTime.Before(s.CompletionTime)) {
-			result.CompletionTime = s.CompletionTime
+		if s.CompletionTime != nil && (last == nil || last.Before(s.CompletionTime)) {
+			last = s.CompletionTime
 		}
+	}
+	if last != nil {
+		result.CompletionTime = last
 	}
 	return result
 }
