@@ -46,7 +46,7 @@ func TestShellDefinitionRunsItsShare(t *testing.T) {
 	run := func(t *testing.T, env ...string) []string {
 		t.Helper()
 		// command is sh -c SCRIPT NAME; the args follow.
-		cmd := exec.Command(busybox, append([]string{"sh", "-c", def.Spec.Command[2], def.Spec.Command[3]}, filepath.Join(dir))...)
+		cmd := exec.Command(busybox, append([]string{"sh", "-c", def.Spec.Command[2], def.Spec.Command[3]}, dir)...)
 		reports := t.TempDir()
 		cmd.Env = append([]string{"TMPDIR=" + t.TempDir(), "TESTRUN_REPORT_DIR=" + reports, "PATH=" + os.Getenv("PATH")}, env...)
 		out, err := cmd.CombinedOutput()
