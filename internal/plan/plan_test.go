@@ -201,6 +201,7 @@ func mustGetwd(t *testing.T) string {
 	}
 	return wd
 }
+
 // The shard count: --shards wins over the definition's shards; a definition that splits by args gets them
 // only when sharded; one that does not say how it splits cannot be sharded.
 func TestPlanShards(t *testing.T) {

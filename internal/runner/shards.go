@@ -186,7 +186,7 @@ func mergeShards(ctx context.Context, spec runspec.Spec, started time.Time, ende
 // reports: every shard's files under its directory, the merged report, its totals, and what went wrong.
 func (r *Runner) mergeReports(ended []Ended) *outcome.Reports {
 	got := &outcome.Reports{Dir: r.Reports, Files: []outcome.ReportFile{}}
-	var inputs []junit.Reports
+	var inputs []junit.Part
 	var problems []string
 	for _, e := range ended {
 		dir := ShardDir(r.Reports, e.Index)
@@ -204,7 +204,7 @@ func (r *Runner) mergeReports(ended []Ended) *outcome.Reports {
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			problems = append(problems, err.Error())
 		}
-		inputs = append(inputs, junit.Reports{Dir: dir, Files: files})
+		inputs = append(inputs, junit.Part{Name: rel, Dir: dir, Files: files})
 	}
 	if err := r.writeMerged(got, inputs); err != nil {
 		problems = append(problems, "merging the shards' junit reports: "+err.Error())
@@ -213,9 +213,10 @@ func (r *Runner) mergeReports(ended []Ended) *outcome.Reports {
 	return got
 }
 
-// writeMerged writes the merged JUnit report of inputs into got.Dir and records it and its totals in got.
-func (r *Runner) writeMerged(got *outcome.Reports, inputs []junit.Reports) error {
-	if !slices.ContainsFunc(inputs, func(in junit.Reports) bool { return len(in.Files) > 0 }) {
+// writeMerged writes the merged JUnit report of inputs into got.Dir (each suite named after its shard, as
+// "shard-1/<suite>") and records it and its totals, read back from it, in got.
+func (r *Runner) writeMerged(got *outcome.Reports, inputs []junit.Part) error {
+	if !slices.ContainsFunc(inputs, func(in junit.Part) bool { return len(in.Files) > 0 }) {
 		return nil
 	}
 	path := filepath.Join(got.Dir, MergedJUnit)
@@ -225,15 +226,18 @@ func (r *Runner) writeMerged(got *outcome.Reports, inputs []junit.Reports) error
 	}
 	hash := sha256.New()
 	counted := &countingWriter{w: io.MultiWriter(f, hash)}
-	summary, err := junit.Merge(counted, inputs)
+	err = junit.Merge(counted, inputs)
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	var summary junit.Summary
+	if err == nil {
+		summary, err = junit.Summarize(got.Dir, []string{MergedJUnit})
 	}
 	if err != nil {
 		_ = os.Remove(path)
 		return err
 	}
-	summary.Files = []string{MergedJUnit}
 	got.JUnit = &summary
 	got.Files = append(got.Files, outcome.ReportFile{Path: MergedJUnit, Size: counted.n, SHA256: hex.EncodeToString(hash.Sum(nil))})
 	r.Progress.Report(fmt.Sprintf("merged %d shards' reports into %s: %s", len(inputs), path, summary.Line()))

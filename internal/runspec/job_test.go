@@ -295,7 +295,7 @@ func TestSpecValidate(t *testing.T) {
 		{name: "negative shards", modify: func(s *Spec) { s.Shards = -1 }, wantErr: "--shards"},
 		{name: "too many shards", modify: func(s *Spec) { s.Shards = MaxShards + 1 }, wantErr: "--shards"},
 		{name: "negative max parallel", modify: func(s *Spec) { s.Shards, s.MaxParallel = 3, -1 }, wantErr: "--max-parallel"},
-		{name: "max parallel without shards", modify: func(s *Spec) { s.MaxParallel = 2 }, wantErr: "--shards"},
+		{name: "max parallel without shards is ignored", modify: func(s *Spec) { s.MaxParallel = 2 }},
 		{name: "a split of other shards", modify: func(s *Spec) { *s = shardedSpec(); s.Shards = 2 }, wantErr: "--balance-from"},
 		{name: "a test name of two lines", modify: func(s *Spec) { *s = shardedSpec(); s.ShardTests[2] = []string{"a\nb"} }, wantErr: "--balance-from"},
 		{name: "a split too large", modify: func(s *Spec) {

@@ -142,7 +142,7 @@ type Spec struct {
 	// Shards splits the run over this many pods of one Indexed Job, each told its shard (EnvShardIndex,
 	// EnvShardCount) so that it runs its share of the suite; 0 and 1 mean one pod, as without sharding.
 	Shards int
-	// MaxParallel bounds how many shards run at once; 0 means all of them.
+	// MaxParallel bounds how many shards run at once; 0 means all of them. A run of one pod ignores it.
 	MaxParallel int
 	// ShardTests, when set, holds for each shard the tests it runs (--balance-from), given to every pod
 	// in EnvShardTests; a framework runs the tests it does not name as it would without it.
@@ -313,8 +313,6 @@ func (s Spec) Validate() error {
 		add("shards %d is out of range: pass --shards between 1 and %d", s.Shards, MaxShards)
 	case s.MaxParallel < 0:
 		add("max parallel %d is negative: pass --max-parallel 1 or more, or 0 for every shard at once", s.MaxParallel)
-	case s.MaxParallel > 0 && !s.Sharded():
-		add("--max-parallel %d bounds the shards of a sharded run: add --shards, or remove --max-parallel", s.MaxParallel)
 	case len(s.ShardTests) > 0 && len(s.ShardTests) != s.ShardCount():
 		add("the balanced split has %d shards, the run %d: give --balance-from with --shards", len(s.ShardTests), s.ShardCount())
 	}

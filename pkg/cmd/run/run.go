@@ -149,9 +149,8 @@ type Options struct {
 	// Overrides is a patch of the pod template (--overrides), of the type OverrideType.
 	Overrides    string
 	OverrideType string
-	// Shards splits the run over this many pods (--shards); MaxParallel bounds how many run at once.
-	Shards      int
-	MaxParallel int
+	// Shards splits the run over this many pods (--shards).
+	Shards int
 	// FailFast stops the other shards of a sharded run when one fails.
 	FailFast bool
 	// BalanceFrom is a JUnit report (or a directory of them) of an earlier run, whose durations split the
@@ -167,7 +166,7 @@ type Options struct {
 	Config []string
 	// Flow runs the test flow of this name from .testrun/ (-f runs a flow file too).
 	Flow string
-	// MaxParallel bounds the runs of a flow going at once; 0 means no bound.
+	// MaxParallel bounds the runs of a flow, or the shards of a sharded run, going at once; 0 means no bound.
 	MaxParallel int
 
 	// DefinitionsDir is the repository's definitions directory, relative to the working directory.
@@ -265,12 +264,11 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Plugin, "plugin", o.Plugin, "Run the shipped plugin of this name (go-test, pytest, jest, ginkgo, shell); give the image with --image.")
 	cmdkit.AddSelectorFlag(f, &o.Selector, "Run every definition whose labels match this selector (e.g. suite=smoke), in parallel; exit with the first failing run's code. The labels are put on the runs, so logs -l and list -l find them.")
 	f.StringVar(&o.Flow, "flow", o.Flow, "Run the test flow (kind: TestFlow) of this name from ./.testrun/: its steps as runs, each when the steps it depends on passed, then its onExit steps (docs/flows.md). -f runs a flow file too.")
-	f.IntVar(&o.MaxParallel, "max-parallel", o.MaxParallel, "With a flow, how many of its runs may go at once; 0 for no bound.")
+	f.IntVar(&o.MaxParallel, "max-parallel", o.MaxParallel, "With a flow, how many of its runs may go at once; with --shards, how many shards run at once; 0 for no bound.")
 	f.StringArrayVar(&o.Config, "config", o.Config, "A configuration entry NAME=VALUE, an environment variable that a definition's own entry of the same name overrides; repeatable.")
 	f.StringVar(&o.Overrides, "overrides", o.Overrides, "A patch of the pod template, in JSON or YAML, applied after everything else, for what no flag sets (e.g. '{\"spec\":{\"hostNetwork\":true}}'); the test container, the holder and shareProcessNamespace must stay (docs/overrides.md).")
 	f.StringVar(&o.OverrideType, "override-type", o.OverrideType, "How --overrides applies: strategic (lists of containers, volumes and env merge by name), merge (RFC 7396: a list replaces the whole list) or json (RFC 6902 operations).")
 	f.IntVar(&o.Shards, "shards", o.Shards, "Split the suite over this many pods of one Indexed Job, each told its shard (TESTRUN_SHARD_INDEX, TESTRUN_SHARD_COUNT); a definition's own shards when not given (docs/sharding.md).")
-	f.IntVar(&o.MaxParallel, "max-parallel", o.MaxParallel, "With --shards, how many shards run at once; 0 for all of them.")
 	f.BoolVar(&o.FailFast, "fail-fast", o.FailFast, "With --shards, stop the other shards as soon as one fails; the command exits with the failed shard's code.")
 	f.StringVar(&o.BalanceFrom, "balance-from", o.BalanceFrom, "With --shards, split the tests by the durations in this JUnit report (or directory of reports) of an earlier run, so that the shards finish close together; the split is printed before the run.")
 	cmdkit.AddLimitFlags(f, &o.CopyLimits)

@@ -105,7 +105,6 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"upload limit", []string{"run", "smoke", "--image", "x:1", "--upload", "/etc/hostname", "--upload-max-bytes", "0"}, "--upload-max-bytes 0 is not positive"},
 		{"upload too large", []string{"run", "smoke", "--image", "x:1", "--upload", "/etc/hostname", "--upload-max-bytes", "1"}, "raise --upload-max-bytes"},
 		{"negative shards", []string{"run", "smoke", "--image", "x:1", "--shards", "-2"}, "shards -2 is out of range: pass --shards between 1 and 100"},
-		{"max parallel alone", []string{"run", "smoke", "--image", "x:1", "--max-parallel", "2"}, "--max-parallel 2 bounds the shards of a sharded run: add --shards"},
 		{"fail fast alone", []string{"run", "smoke", "--image", "x:1", "--fail-fast"}, "--fail-fast stops the other shards of a sharded run: add --shards N"},
 		{"balance alone", []string{"run", "smoke", "--image", "x:1", "--balance-from", "/dev/null"}, `--balance-from "/dev/null" splits the tests of a sharded run: add --shards N`},
 		{"balance from nothing", []string{"run", "smoke", "--image", "x:1", "--shards", "2", "--balance-from", "/no/such.xml"}, `--balance-from "/no/such.xml"`},
