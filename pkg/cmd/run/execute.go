@@ -182,10 +182,10 @@ func (o *Options) runParallel(ctx context.Context) error {
 // all passed.
 func (o *Options) runShards(ctx context.Context) error {
 	r := o.runs[0]
-	logsTo, logsTTY := o.Out, printers.IsTerminal(o.Out)
+	logsTo, logsTTY := o.Out, cmdkit.IsTerminal(o.Out)
 	if o.PrintFlags.Output != "" {
 		// stdout is for the result document alone.
-		logsTo, logsTTY = o.ErrOut, printers.IsTerminal(o.ErrOut)
+		logsTo, logsTTY = o.ErrOut, cmdkit.IsTerminal(o.ErrOut)
 	}
 	// Several shards share the terminal: one line per change of state each, no status line redrawn in place.
 	progress := cmdkit.NewProgress(o.ErrOut, false, o.Progress.UseColor(o.ErrOut), o.Progress.Quiet)
