@@ -74,6 +74,7 @@ func (o *Options) completeFlow(f *definition.Flow, catalog *definition.Catalog, 
 			r := plan.Plan(plan.Input{Definition: u.Definition, Name: runspec.NewRunName(u.Step), Namespace: namespace,
 				Global: p.Config, Reports: reports, Flags: flags, Getenv: o.Getenv})
 			r.Definition = u.Label
+			flow.Share(&r.Spec, s)
 			o.flow.runs[u.Label] = r
 			o.runs = append(o.runs, r)
 		}
@@ -95,8 +96,18 @@ func (o *Options) runFlow(ctx context.Context) error {
 	prefixed := len(o.runs) > 1
 	useColor := o.Progress.UseColor(o.ErrOut)
 	progress := cmdkit.NewProgress(o.ErrOut, false, useColor, o.Progress.Quiet)
+	// Without --reports, the runs of the steps others depend on still bring their shared directories home:
+	// into a temporary directory, removed at the end.
+	local := func(u flow.Unit) string { return filepath.Join(o.Reports, filepath.FromSlash(u.Reports)) }
+	if o.Reports == "" {
+		tmp, err := os.MkdirTemp("", "testrun-flow-")
+		if err != nil {
+			return fmt.Errorf("a directory for the steps' shared directories: %w", err)
+		}
+		defer func() { _ = os.RemoveAll(tmp) }()
+		local = func(u flow.Unit) string { return filepath.Join(tmp, filepath.FromSlash(u.Reports)) }
+	}
 	x := &flow.Executor{MaxParallel: o.MaxParallel, Progress: progress, Run: func(ctx context.Context, u flow.Unit) (*outcome.Result, int) {
-		r := o.flow.runs[u.Label]
 		logs, messages, flush := logsTo, o.ErrOut, func() {}
 		if prefixed {
 			logs, messages, flush = lines.Prefixed(u.Label)
@@ -104,6 +115,11 @@ func (o *Options) runFlow(ctx context.Context) error {
 		defer flush()
 		// Several runs share the terminal: one line per change of state each, no status line redrawn in place.
 		p := cmdkit.NewProgress(messages, false, useColor, o.Progress.Quiet)
+		r, err := o.flow.stepRun(u, local)
+		if err != nil {
+			p.Warnf("%v", err)
+			return nil, exitcode.CannotRun
+		}
 		result, err := o.runner(r, p.LogWriter(logs, logsTTY && !prefixed), p).Run(ctx, r.Spec)
 		code := exitcode.OK
 		switch {
@@ -182,4 +198,23 @@ func (o *Options) mergeJUnit(result *flow.Result) error {
 	}
 	result.JUnit = &sum
 	return nil
+}
+
+// stepRun returns the planned run of u, ready to run in the flow: its reports brought home (to local(u))
+// when a step depends on its step even without --reports, so its shared directory can be handed on; and
+// the shared directories of the runs of the steps its step depends on uploaded into its pod, each from
+// where it came home. A run that wrote nothing there hands on an empty directory.
+func (f *flowState) stepRun(u flow.Unit, local func(flow.Unit) string) (plan.Run, error) {
+	r := f.runs[u.Label]
+	if r.Reports == "" && f.plan.HasDependents(u.Step) {
+		r.Reports = local(u)
+	}
+	inputs := f.plan.Inputs(u.Step)
+	for _, in := range inputs {
+		if err := os.MkdirAll(flow.SharedLocal(local(in)), 0o755); err != nil {
+			return r, fmt.Errorf("the shared directory of %s: %w", in.Label, err)
+		}
+	}
+	flow.Receive(&r.Spec, inputs, func(in flow.Unit) string { return flow.SharedLocal(local(in)) })
+	return r, nil
 }
