@@ -22,7 +22,8 @@ import (
 )
 
 // flowStep is a definition for flow steps: a busybox script that says which step it is, sleeps $SLEEP
-// seconds, writes a one-case JUnit report named after the step and exits $EXIT.
+// seconds, writes a one-case JUnit report named after the step and its name into its shared directory's
+// file "step", and exits $EXIT.
 const flowStep = `apiVersion: testrun.dev/v1alpha1
 kind: TestDefinition
 metadata:
@@ -35,6 +36,7 @@ spec:
     echo "step $STEP running"
     sleep ${SLEEP:-0}
     printf '<testsuite name="suite"><testcase name="%s"/></testsuite>' "$STEP" > $TESTRUN_REPORT_DIR/junit.xml
+    echo "$STEP" > $TESTRUN_SHARED_DIR/step
     echo "step $STEP done"
     exit ${EXIT:-0}
 `
@@ -117,9 +119,14 @@ spec:
 		if !strings.Contains(r.stderr, "["+s+"] step "+s+" done\n") {
 			t.Errorf("stderr lacks the prefixed line of step %s:\n%s", s, r.stderr)
 		}
-		data, err := os.ReadFile(filepath.Join(out, s, "junit.xml"))
+		// Each report directory comes home under its own path: the reports at out/<step>/reports/, the
+		// step's shared directory at out/<step>/testrun/shared/.
+		data, err := os.ReadFile(filepath.Join(out, s, "reports", "junit.xml"))
 		if err != nil || !strings.Contains(string(data), `<testcase name="`+s+`"/>`) {
-			t.Errorf("the report of step %s did not come home to out/%s/junit.xml: %q, %v", s, s, data, err)
+			t.Errorf("the report of step %s did not come home to out/%s/reports/junit.xml: %q, %v", s, s, data, err)
+		}
+		if data, err := os.ReadFile(filepath.Join(out, s, "testrun", "shared", "step")); err != nil || string(data) != s+"\n" {
+			t.Errorf("the shared directory of step %s did not come home to out/%s/testrun/shared/: %q, %v", s, s, data, err)
 		}
 	}
 	before(t, r.stderr, "testrun: step a passed", "[b] testrun: created job")
@@ -336,7 +343,7 @@ spec:
 			t.Errorf("stdout lacks the line %q:\n%s", line, r)
 		}
 	}
-	for _, report := range []string{"create-env/junit.xml", "checks/shell/junit.xml", "delete-env/junit.xml"} {
+	for _, report := range []string{"create-env/reports/junit.xml", "checks/shell/reports/junit.xml", "delete-env/reports/junit.xml"} {
 		if _, err := os.Stat(filepath.Join(out, report)); err != nil {
 			t.Errorf("the report %s did not come home: %v\n%s", report, err, r)
 		}
@@ -403,6 +410,68 @@ spec:
 		if want := "[" + step + "] seed shoot | seed-config shoot-config\n"; !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %q: the kubeconfigs did not reach step %s\n%s", want, step, r)
 		}
+	}
+	assertNothingLeft(t, ns)
+}
+
+// A step writes files into $TESTRUN_SHARED_DIR; a step that depends on it finds them, byte for byte, under
+// $TESTRUN_FROM_DIR/<step>/ when its test starts, without --reports; a step that does not depend on it
+// gets nothing; and the temporary copies are gone at the end.
+func TestFlowHandsTheSharedDirectoryToTheDependentSteps(t *testing.T) {
+	ns := namespace(t)
+	// Bytes a text path would change: a carriage return, a NUL-free binary run, no final newline.
+	const data = `printf 'line\r\n\001\377\200end'`
+	dir := t.TempDir()
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	testkit.WriteFiles(t, dir, map[string]string{".testrun/sh.yaml": `apiVersion: testrun.dev/v1alpha1
+kind: TestDefinition
+metadata: {name: sh}
+spec:
+  image: ` + busybox + `
+  command: [sh, -ec]
+`, "flow.yaml": `apiVersion: testrun.dev/v1alpha1
+kind: TestFlow
+metadata: {name: shared}
+spec:
+  steps:
+  - name: a
+    definition: {name: sh}
+    args:
+    - |
+      mkdir -p "$TESTRUN_SHARED_DIR/nested/deeper"
+      ` + data + ` > "$TESTRUN_SHARED_DIR/data"
+      echo deep > "$TESTRUN_SHARED_DIR/nested/deeper/file"
+      echo "a wrote its shared files"
+  - name: b
+    definition: {name: sh}
+    dependsOn: [a]
+    args:
+    - |
+      ` + data + ` | cmp - "$TESTRUN_FROM_DIR/a/data"
+      test "$(cat "$TESTRUN_FROM_DIR/a/nested/deeper/file")" = deep
+      test -z "$(ls -A "$TESTRUN_SHARED_DIR")"
+      echo "b read a's files"
+  - name: c
+    definition: {name: sh}
+    args:
+    - |
+      test -z "$TESTRUN_FROM_DIR"
+      test ! -e /testrun/from
+      test -z "$(ls -A "$TESTRUN_SHARED_DIR")"
+      echo "c got nothing of a's"
+`})
+	r := testrunIn(t, dir, []string{"TMPDIR=" + tmp}, "run", "-f", "flow.yaml", "-n", ns)
+	wantCode(t, r, 0)
+	for _, line := range []string{"[a] a wrote its shared files", "[b] b read a's files", "[c] c got nothing of a's"} {
+		if !strings.Contains(r.stdout, line) {
+			t.Errorf("stdout lacks the line %q:\n%s", line, r)
+		}
+	}
+	if left, err := os.ReadDir(tmp); err != nil || len(left) != 0 {
+		t.Errorf("the temporary copies of the shared directories were left behind in $TMPDIR: %v, %v", left, err)
 	}
 	assertNothingLeft(t, ns)
 }
