@@ -225,7 +225,9 @@ func (e *Executor) unit(ctx context.Context, u Unit, sem chan struct{}) (*outcom
 	}
 	res, code := e.Run(ctx, u)
 	var deadline *DeadlineError
-	if ctx.Err() != nil && errors.As(context.Cause(ctx), &deadline) && code == exitcode.OK {
+	// A run cut by the bound ends as a timeout, even when it had no time to bring its reports home.
+	cut := code == exitcode.OK || (res != nil && res.Reason == outcome.ReasonReportsIncomplete)
+	if ctx.Err() != nil && errors.As(context.Cause(ctx), &deadline) && cut {
 		code = exitcode.Timeout
 		if res != nil {
 			res.Phase, res.ExitCode, res.Reason, res.Message = outcome.PhaseTimedOut, code, "FlowDeadline", deadline.Error()

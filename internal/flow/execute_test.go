@@ -256,3 +256,22 @@ func TestSkipOnExit(t *testing.T) {
 		})
 	}
 }
+
+// A run cut by --timeout before its reports (its shared directory) came home ends 124 like any run the
+// bound cut, not with the 125 of lost reports.
+func TestExecuteTimeoutOfARunThatLostItsReports(t *testing.T) {
+	run := func(ctx context.Context, u Unit) (*outcome.Result, int) {
+		if u.Label != "b" {
+			return &outcome.Result{Name: u.Label, Phase: outcome.PhasePassed}, 0
+		}
+		<-ctx.Done()
+		return &outcome.Result{Name: u.Label, Phase: outcome.PhaseInterrupted, ExitCode: exitcode.CannotRun, Reason: outcome.ReasonReportsIncomplete}, exitcode.CannotRun
+	}
+	r := (&Executor{Run: run, Timeout: 300 * time.Millisecond, Progress: reporter.Discard{}}).Execute(t.Context(), diamond())
+	if got := phasesOf(r); got["b"] != "TimedOut" || got["d"] != "Skipped" {
+		t.Errorf("phases %v: want b timed out, d skipped", got)
+	}
+	if r.ExitCode != exitcode.Timeout || r.Phase != "TimedOut" {
+		t.Errorf("flow = %s, exit %d; want TimedOut, 124", r.Phase, r.ExitCode)
+	}
+}

@@ -72,6 +72,35 @@ func exited(t *testing.T, done <-chan error) error {
 	}
 }
 
+// An upload with no regular file (an empty directory, or only empty directories) has an empty manifest,
+// which sha256sum -c refuses: it arrives, and the test starts.
+func TestScriptsAcceptAnUploadOfEmptyDirectories(t *testing.T) {
+	for _, shell := range shells() {
+		t.Run(strings.Join(shell, " "), func(t *testing.T) {
+			dir, local := t.TempDir(), t.TempDir()
+			if err := os.Mkdir(filepath.Join(local, "sub"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			done := waiting(t, shell, dir, "30")
+			var archive bytes.Buffer
+			if _, err := Write(&archive, []Item{{Local: local, Name: "0"}, {Local: t.TempDir(), Name: "1"}}, Limits{}); err != nil {
+				t.Fatal(err)
+			}
+			if stderr, err := send(t, shell, dir, archive.Bytes()); err != nil {
+				t.Fatalf("the upload failed: %v: %s", err, stderr)
+			}
+			if err := exited(t, done); err != nil {
+				t.Fatalf("the init container's script ended with %v after an upload of empty directories, want exit 0", err)
+			}
+			for _, d := range []string{"0/sub", "1"} {
+				if fi, err := os.Stat(filepath.Join(dir, "volume", filepath.FromSlash(d))); err != nil || !fi.IsDir() {
+					t.Errorf("the empty directory %s did not arrive: %v", d, err)
+				}
+			}
+		})
+	}
+}
+
 func TestScriptsUnpackVerifyAndLetTheTestStart(t *testing.T) {
 	for _, shell := range shells() {
 		t.Run(strings.Join(shell, " "), func(t *testing.T) {

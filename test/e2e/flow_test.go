@@ -416,7 +416,8 @@ spec:
 
 // A step writes files into $TESTRUN_SHARED_DIR; a step that depends on it finds them, byte for byte, under
 // $TESTRUN_FROM_DIR/<step>/ when its test starts, without --reports; a step that does not depend on it
-// gets nothing; and the temporary copies are gone at the end.
+// gets nothing; one whose dependency wrote nothing gets an empty directory; and the temporary copies are
+// gone at the end.
 func TestFlowHandsTheSharedDirectoryToTheDependentSteps(t *testing.T) {
 	ns := namespace(t)
 	// Bytes a text path would change: a carriage return, a NUL-free binary run, no final newline.
@@ -462,10 +463,18 @@ spec:
       test ! -e /testrun/from
       test -z "$(ls -A "$TESTRUN_SHARED_DIR")"
       echo "c got nothing of a's"
+  - name: d
+    definition: {name: sh}
+    dependsOn: [c]
+    args:
+    - |
+      test -d "$TESTRUN_FROM_DIR/c"
+      test -z "$(ls -A "$TESTRUN_FROM_DIR/c")"
+      echo "d got c's empty directory"
 `})
 	r := testrunIn(t, dir, []string{"TMPDIR=" + tmp}, "run", "-f", "flow.yaml", "-n", ns)
 	wantCode(t, r, 0)
-	for _, line := range []string{"[a] a wrote its shared files", "[b] b read a's files", "[c] c got nothing of a's"} {
+	for _, line := range []string{"[a] a wrote its shared files", "[b] b read a's files", "[c] c got nothing of a's", "[d] d got c's empty directory"} {
 		if !strings.Contains(r.stdout, line) {
 			t.Errorf("stdout lacks the line %q:\n%s", line, r)
 		}
