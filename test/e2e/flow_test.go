@@ -484,3 +484,47 @@ spec:
 	}
 	assertNothingLeft(t, ns)
 }
+
+// A step of a shell-less image running as a non-root user writes its shared directory too, and the files
+// reach the step that depends on it; with --reports they also come home under DIR/<step>/testrun/shared/.
+func TestFlowSharedDirectoryOfANonRootShellLessStep(t *testing.T) {
+	ns := namespace(t)
+	dir := t.TempDir()
+	testkit.WriteFiles(t, dir, map[string]string{".testrun/sh.yaml": `apiVersion: testrun.dev/v1alpha1
+kind: TestDefinition
+metadata: {name: sh}
+spec:
+  image: ` + busybox + `
+  command: [sh, -ec]
+`, ".testrun/testee.yaml": `apiVersion: testrun.dev/v1alpha1
+kind: TestDefinition
+metadata: {name: testee}
+spec:
+  image: ` + testeeNonroot + `
+`, "flow.yaml": `apiVersion: testrun.dev/v1alpha1
+kind: TestFlow
+metadata: {name: nonroot}
+spec:
+  steps:
+  - name: a
+    definition: {name: testee}
+    env: [{name: TESTEE_FILES, value: '/testrun/shared/sub/data=text:one\r\ntwo'}]
+  - name: b
+    definition: {name: sh}
+    dependsOn: [a]
+    args:
+    - |
+      printf 'one\r\ntwo' | cmp - "$TESTRUN_FROM_DIR/a/sub/data"
+      echo "b read a's file"
+`})
+	out := filepath.Join(dir, "out")
+	r := testrunIn(t, dir, nil, "run", "-f", "flow.yaml", "-n", ns, "--reports", out)
+	wantCode(t, r, 0)
+	if !strings.Contains(r.stdout, "[b] b read a's file") {
+		t.Errorf("stdout lacks b's line:\n%s", r)
+	}
+	if data, err := os.ReadFile(filepath.Join(out, "a", "testrun", "shared", "sub", "data")); err != nil || string(data) != "one\r\ntwo" {
+		t.Errorf("a's shared file did not come home to out/a/testrun/shared/sub/data: %q, %v", data, err)
+	}
+	assertNothingLeft(t, ns)
+}
