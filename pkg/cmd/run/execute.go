@@ -62,17 +62,23 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return o.finish(progress, result, result.ExitCode, result.Verdict())
+}
+
+// finish prints the result document doc with -o, then the verdict line that ends the run's output, and
+// returns the exit code (as an error carrying it). A failure's story is printed already: the verdict ends
+// it, and the code says the rest.
+func (o *Options) finish(progress *cmdkit.Progress, doc any, code int, verdict string) error {
 	if o.PrintFlags.Output != "" {
-		if err := cmdkit.PrintDocument(o.Out, o.PrintFlags.Output, result); err != nil {
+		if err := cmdkit.PrintDocument(o.Out, o.PrintFlags.Output, doc); err != nil {
 			return err
 		}
 	}
-	if result.ExitCode != exitcode.OK {
-		// The story is printed already: the verdict ends it, and the code says the rest.
-		progress.Warnf("%s", result.Verdict())
-		return exitcode.New(result.ExitCode, nil)
+	if code != exitcode.OK {
+		progress.Warnf("%s", verdict)
+		return exitcode.New(code, nil)
 	}
-	progress.Printf("%s", result.Verdict())
+	progress.Printf("%s", verdict)
 	return nil
 }
 
@@ -218,17 +224,7 @@ func (o *Options) runShards(ctx context.Context) error {
 			progress.Warnf("%s failed with exit code %d", label, s.ExitCode)
 		}
 	}
-	if o.PrintFlags.Output != "" {
-		if err := cmdkit.PrintDocument(o.Out, o.PrintFlags.Output, result); err != nil {
-			return err
-		}
-	}
-	if result.ExitCode != exitcode.OK {
-		progress.Warnf("%s", result.Verdict())
-		return exitcode.New(result.ExitCode, nil)
-	}
-	progress.Printf("%s", result.Verdict())
-	return nil
+	return o.finish(progress, result, result.ExitCode, result.Verdict())
 }
 
 // printDryRun prints the Job of every run without creating it (--dry-run=server asks the API server to admit

@@ -151,17 +151,7 @@ func (o *Options) runFlow(ctx context.Context) error {
 	if err := progress.Around(func() error { return result.WriteTable(o.ErrOut) }); err != nil {
 		return err
 	}
-	if o.PrintFlags.Output != "" {
-		if err := cmdkit.PrintDocument(o.Out, o.PrintFlags.Output, result); err != nil {
-			return err
-		}
-	}
-	if result.ExitCode != exitcode.OK {
-		progress.Warnf("%s", result.Verdict())
-		return exitcode.New(result.ExitCode, nil)
-	}
-	progress.Printf("%s", result.Verdict())
-	return nil
+	return o.finish(progress, result, result.ExitCode, result.Verdict())
 }
 
 // mergeJUnit writes the JUnit reports of every step into one report, --reports/junit.xml, each suite named
