@@ -8,6 +8,7 @@ package testkit
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,4 +102,19 @@ func WantBadInput(t testing.TB, what string, err error, wants ...string) {
 			t.Errorf("%s error %v does not say %q", what, err, want)
 		}
 	}
+}
+
+// MainInOwnTempDir is a TestMain body: it runs the package's tests with a temporary directory of their own as
+// $TMPDIR (a failed run saves its diagnostics there, and the tests must leave nothing behind), removes it and
+// exits with the tests' code.
+func MainInOwnTempDir(m *testing.M) {
+	dir, err := os.MkdirTemp("", "testrun-unit-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("TMPDIR", dir)
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
 }
