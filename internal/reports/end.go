@@ -64,7 +64,7 @@ const (
 // It returns nil (no channel) while it cannot start yet; the channel gets an error when the exec failed or
 // the helper's shell cannot wait this way, and then the status alone tells the end, as it always may.
 func (c *ReportCopier) AwaitEnd(ctx context.Context, pod *corev1.Pod) <-chan error {
-	if c.container == "" || pod == nil || !logs.ContainerEverStarted(pod, runspec.TestContainer) || !running(pod, runspec.HolderContainer) {
+	if c.container == "" || pod == nil || !logs.ContainerEverStarted(pod, runspec.TestContainer) || !holderRunning(pod) {
 		return nil
 	}
 	done := make(chan error, 1)
@@ -98,14 +98,10 @@ func (c *ReportCopier) CopyEarly(ctx context.Context, pod *corev1.Pod) *outcome.
 	return c.CopyQuietly(ctx, pod)
 }
 
-// running tells whether the named container of pod runs, as its status says.
-func running(pod *corev1.Pod, container string) bool {
-	for _, s := range pod.Status.ContainerStatuses {
-		if s.Name == container {
-			return s.State.Running != nil
-		}
-	}
-	return false
+// holderRunning tells whether the holder of pod runs, as its status says.
+func holderRunning(pod *corev1.Pod) bool {
+	s := outcome.ContainerStatus(pod, runspec.HolderContainer)
+	return s != nil && s.State.Running != nil
 }
 
 // lastBytes keeps the last bytes written to it: the end of a stream that may be long.
