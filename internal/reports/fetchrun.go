@@ -50,6 +50,11 @@ func (f *Fetch) Run(ctx context.Context, namespace, run, to string, release bool
 		return nil, fmt.Errorf("the pod %q of run %q has not started yet (%s): wait for it with kubectl testrun wait %s", pod.Name, run, pod.Status.Phase, run)
 	}
 	c := &ReportCopier{Client: f.Client, Fetcher: f.Fetcher, Progress: f.Progress, To: to}
+	if readerSecurity(pod) == nil && holderRunning(pod) {
+		// The holder reads as a fetch container would (the same user): copying through it saves starting a
+		// container, and leaves no ephemeral container behind in the pod's spec for every fetch.
+		c.prepared, c.container, c.dir = true, runspec.HolderContainer, runspec.HolderReportsDir
+	}
 	reports := c.Copy(ctx, pod)
 	if reports.Error != "" {
 		return reports, errors.New(reports.Error)

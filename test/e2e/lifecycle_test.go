@@ -62,6 +62,15 @@ func TestDetachedRunLifecycle(t *testing.T) {
 		t.Errorf("fetched logs/detail.txt = %q, %v", b, err)
 	}
 	wantStderr(t, r, "junit: 5 tests, 1 failed", "released run "+run)
+	// The test gave no user of its own, so the holder (which runs as the fetch container would) served the
+	// copy: fetch started no container and left none in the pod's spec.
+	pods, err := client.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: managedBy})
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatalf("pods of the run: %v (%v)", pods, err)
+	}
+	if ec := pods.Items[0].Spec.EphemeralContainers; len(ec) != 0 {
+		t.Errorf("fetch added %d ephemeral container(s) (%s), want none: the holder serves the copy", len(ec), ec[0].Name)
+	}
 
 	// Released, the pod has finished and nothing can be read from it, but describe still tells what was
 	// fetched: the holder carried the record out in its termination message.

@@ -417,6 +417,15 @@ func TestReportsReadableOnlyByTheTestsUser(t *testing.T) {
 			t.Errorf("%s = %q (%v), want %q\nstderr:\n%s", name, b, err, want, r.stderr)
 		}
 	}
+	// The holder runs as 65534 and could not read private.txt: fetch added a fetch container as user 1000.
+	pods, err := client.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "testrun.dev/name=" + strings.TrimPrefix(run, "run/")})
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatalf("pods of run %s: %v (%v)", run, pods, err)
+	}
+	ec := pods.Items[0].Spec.EphemeralContainers
+	if len(ec) != 1 || ec[0].SecurityContext == nil || ec[0].SecurityContext.RunAsUser == nil || *ec[0].SecurityContext.RunAsUser != 1000 {
+		t.Errorf("ephemeral containers after fetch = %+v, want one fetch container running as user 1000", ec)
+	}
 }
 
 // The early end (docs/performance.md): once the test's processes are gone, the reports are copied and the

@@ -28,9 +28,11 @@ var (
 		in the pod, and summarise the JUnit files among them.
 
 		RUN is a run name (a Job created by kubectl testrun run, or applied from its --dry-run output). Its
-		report directory is copied through an ephemeral container that mounts it read-only, so this works after
-		the test container exited and with images that have no shell or tar. When the test has ended, the run
-		is then released, so its pod and Job finish with the test's status (--release=false keeps holding it).
+		report directory is copied through the run's holder container, which mounts it read-only, or, when the
+		test runs as a non-root user of its own, through an ephemeral container that runs as that user; so this
+		works after the test container exited and with images that have no shell or tar. When the test has
+		ended, the run is then released, so its pod and Job finish with the test's status (--release=false
+		keeps holding it).
 
 		pod/NAME copies --path, a directory or a single file, from a running pod the plugin did not create: a
 		path on a volume is read by mounting that volume read-only; any other path through the container's
