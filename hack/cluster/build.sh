@@ -59,7 +59,7 @@ log "building ${names[*]} ($version; a cold build takes several minutes)"
 tmp=$(mktemp -d "$bin/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 start=$SECONDS
-(cd "$here/k8s" && GOWORK=off CGO_ENABLED=0 GOGC=$BUILD_GOGC GOMEMLIMIT=$BUILD_GOMEMLIMIT \
+(cd "$here/k8s" && env GOWORK=off "${BUILD_ENV[@]}" \
   go build "${GO_BUILD_FLAGS[@]}" -ldflags "$ldflags" -o "$tmp/" "${mains[@]}") ||
   die "building ${names[*]} failed: see the go output above; check that the Go module proxy is reachable (go env GOPROXY)"
 for c in node kubectl coredns; do

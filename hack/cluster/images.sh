@@ -64,7 +64,7 @@ load_cluster_images() (
   # gobuild PKG OUT: a static linux binary.
   gobuild() {
     command -v go >/dev/null || die "go is not on PATH: install Go 1.26 or newer (https://go.dev/dl)"
-    (cd "$root" && CGO_ENABLED=0 GOOS=linux GOGC=$BUILD_GOGC GOMEMLIMIT=$BUILD_GOMEMLIMIT \
+    (cd "$root" && env GOOS=linux "${BUILD_ENV[@]}" \
       go build "${GO_BUILD_FLAGS[@]}" -ldflags=-s -o "$2" "$1") ||
       die "building $1 failed: see the go output above"
   }

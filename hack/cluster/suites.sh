@@ -94,7 +94,7 @@ gobuild() {
   local dir=$1 out=$2
   shift 2
   command -v go >/dev/null || die "go is not on PATH: install Go 1.26 or newer (https://go.dev/dl)"
-  (cd "$dir" && GOWORK=off CGO_ENABLED=0 GOOS=linux GOGC=$BUILD_GOGC GOMEMLIMIT=$BUILD_GOMEMLIMIT \
+  (cd "$dir" && env GOWORK=off GOOS=linux "${BUILD_ENV[@]}" \
     go build "${GO_BUILD_FLAGS[@]}" -ldflags=-s -o "$out" "$@") ||
     die "building $* in $dir failed: see the go output above; check that the Go module proxy is reachable (go env GOPROXY)"
 }
@@ -102,7 +102,7 @@ gobuild() {
 # gotest_c DIR OUT [PKG]: the test binary of the package PKG (default .) of the suite module DIR, as
 # go test -c makes it.
 gotest_c() {
-  (cd "$1" && GOWORK=off CGO_ENABLED=0 GOOS=linux GOGC=$BUILD_GOGC GOMEMLIMIT=$BUILD_GOMEMLIMIT \
+  (cd "$1" && env GOWORK=off GOOS=linux "${BUILD_ENV[@]}" \
     go test -c "${GO_BUILD_FLAGS[@]}" -ldflags=-s -o "$2" "${3:-.}") ||
     die "compiling the tests of $1/${3:-.} failed: see the go output above"
 }
