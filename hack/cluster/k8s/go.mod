@@ -112,7 +112,7 @@ require (
 	github.com/robfig/cron/v3 v3.0.1 // indirect
 	github.com/russross/blackfriday/v2 v2.1.0 // indirect
 	github.com/sirupsen/logrus v1.9.3 // indirect
-	github.com/spf13/pflag v1.0.9 // indirect
+	github.com/spf13/pflag v1.0.10 // indirect
 	github.com/stoewer/go-strcase v1.3.0 // indirect
 	github.com/vishvananda/netlink v1.3.1 // indirect
 	github.com/vishvananda/netns v0.0.5 // indirect
@@ -182,7 +182,7 @@ require (
 	k8s.io/kube-openapi v0.0.0-20260317180543-43fb72c5454a // indirect
 	k8s.io/kube-proxy v0.0.0 // indirect
 	k8s.io/kube-scheduler v0.0.0 // indirect
-	k8s.io/kubectl v0.0.0 // indirect
+	k8s.io/kubectl v0.36.4 // indirect
 	k8s.io/kubelet v0.36.4 // indirect
 	k8s.io/metrics v0.36.4 // indirect
 	k8s.io/mount-utils v0.0.0 // indirect
@@ -202,12 +202,9 @@ require (
 )
 
 // CoreDNS v1.14.2 is the newest release whose requirements are all at or below the versions Kubernetes
-// v1.36.4 links, except these two: they are held at Kubernetes' versions so that its components are built
-// exactly as without CoreDNS.
-replace (
-	golang.org/x/oauth2 => golang.org/x/oauth2 v0.34.0
-	google.golang.org/genproto/googleapis/rpc => google.golang.org/genproto/googleapis/rpc v0.0.0-20260128011058-8636f8732409
-)
+// v1.36.4 links, except golang.org/x/oauth2 (v0.35.0, one minor above Kubernetes') and this one, held at
+// Kubernetes' version.
+replace google.golang.org/genproto/googleapis/rpc => google.golang.org/genproto/googleapis/rpc v0.0.0-20260128011058-8636f8732409
 
 replace (
 	k8s.io/api => k8s.io/api v0.36.4
