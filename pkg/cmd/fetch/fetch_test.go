@@ -264,23 +264,35 @@ func newOptions(t *testing.T, client *fake.Clientset, exec *podFiles, args []str
 }
 
 // A run's reports come home verified, with their JUnit totals; a run whose test ended is then released, one
-// whose test still runs or that --release=false keeps is not.
+// whose test still runs or that --release=false keeps is not. They are read through the holder, which reads
+// as the default fetch container would, unless the test runs as a non-root user of its own: then a fetch
+// container runs as that user.
 func TestFetchRunCopiesItsReportsAndReleasesAnEndedRun(t *testing.T) {
-	copied := []string{"testrun-fetch-*: manifest", "testrun-fetch-*: tar -cf - -C /testrun/source .", "testrun-fetch-*: sh -c echo copied > /dev/termination-log"}
+	copied := []string{"holder: manifest", "holder: tar -cf - -C /testrun/reports ."}
+	copiedAsUser := []string{"testrun-fetch-*: manifest", "testrun-fetch-*: tar -cf - -C /testrun/source .", "testrun-fetch-*: sh -c echo copied > /dev/termination-log"}
 	tests := []struct {
 		name      string
 		test      corev1.ContainerState
+		user      int64 // the pod's runAsUser; 0: none
 		release   bool
 		wantCalls []string
 		wantErr   string // the end of stderr
 	}{
-		{"the test ended", exited(1), true, append(slices.Clone(copied), "holder: release"), "testrun: released run r\n"},
-		{"--release=false", exited(1), false, copied, ""},
-		{"the test still runs", running, true, copied, ""},
+		{"the test ended", exited(1), 0, true, append(slices.Clone(copied), "holder: release"), "testrun: released run r\n"},
+		{"--release=false", exited(1), 0, false, copied, ""},
+		{"the test still runs", running, 0, true, copied, ""},
+		{"the test runs as user 1000", exited(1), 1000, true, append(slices.Clone(copiedAsUser), "holder: release"), "testrun: released run r\n"},
+		{"the test runs as root", exited(1), -1, true, append(slices.Clone(copied), "holder: release"), "testrun: released run r\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			job, pod := runObjects("r", corev1.PodRunning, tc.test)
+			switch {
+			case tc.user > 0:
+				pod.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: &tc.user}
+			case tc.user < 0:
+				pod.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: new(int64)}
+			}
 			exec := &podFiles{files: map[string]string{"junit.xml": junitXML, "log/out.txt": "hello\n"}}
 			o, out, errOut := newOptions(t, newClient(t, job, pod), exec, []string{"run/r"}, func(o *Options) {
 				o.Release, o.PrintFlags.Output = tc.release, "json"
