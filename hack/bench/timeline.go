@@ -110,10 +110,11 @@ func requestOf(msg string) string {
 	case q.Get("watch") == "true":
 		what += " (watch)"
 	case q.Has("command"):
-		what += " (exec " + strings.Join(q["command"], " ") + ")"
-		if len(what) > 120 {
-			what = what[:120] + "…"
+		command := strings.Join(q["command"], " ")
+		if len(command) > 80 {
+			command = command[:80] + "…"
 		}
+		what += " (exec " + command + ")"
 	case q.Get("follow") == "true":
 		what += " (follow"
 		if q.Has("sinceTime") {
@@ -146,7 +147,7 @@ func stretches(events []event, start time.Time) []row {
 	}{
 		{"its last line on stdout", []string{"stdout: end"}},
 		{"the plugin says the test exited", []string{"stderr: testrun: test exited"}},
-		{"the plugin starts copying", []string{"stderr: testrun: copying"}},
+		{"the plugin starts copying (exec tar)", []string{"(exec tar "}},
 		{"the reports are verified on disk", []string{"stderr: testrun: copied"}},
 		{"the holder is released (exec touch)", []string{"(exec", "touch"}},
 		{"the plugin deletes the Job", []string{"DELETE /apis/batch/v1/"}},
