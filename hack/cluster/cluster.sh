@@ -103,16 +103,33 @@ cert() {
 
 # kubeconfig NAME CERT: a kubeconfig for the API server on loopback authenticating with CERT. (The API server
 # listens on every address so that pods reach it through the kubernetes Service; the guard admits only
-# connections that come in over loopback or the cluster's bridges.)
+# connections that come in over loopback or the cluster's bridges.) Written directly, not with kubectl: it
+# needs no built binary, so cmd_up makes it while the components still build.
 kubeconfig() {
   local file=$STATE/$1.kubeconfig crt=$2
   [ -f "$file" ] && return 0
-  KUBECONFIG=$file "$KUBECTL" config set-cluster testrun --server "https://127.0.0.1:$APISERVER_PORT" \
-    --certificate-authority "$PKI/ca.crt" --embed-certs >/dev/null
-  KUBECONFIG=$file "$KUBECTL" config set-credentials "$1" --client-certificate "$PKI/$crt.crt" \
-    --client-key "$PKI/$crt.key" --embed-certs >/dev/null
-  KUBECONFIG=$file "$KUBECTL" config set-context testrun --cluster testrun --user "$1" --namespace default >/dev/null
-  KUBECONFIG=$file "$KUBECTL" config use-context testrun >/dev/null
+  (
+    umask 077
+    cat >"$file.tmp" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: testrun
+  cluster:
+    server: https://127.0.0.1:$APISERVER_PORT
+    certificate-authority-data: $(base64 -w0 "$PKI/ca.crt")
+users:
+- name: $1
+  user:
+    client-certificate-data: $(base64 -w0 "$PKI/$crt.crt")
+    client-key-data: $(base64 -w0 "$PKI/$crt.key")
+contexts:
+- name: testrun
+  context: {cluster: testrun, user: $1, namespace: default}
+current-context: testrun
+EOF
+  )
+  mv "$file.tmp" "$file"
 }
 
 make_pki() {
@@ -520,13 +537,15 @@ cmd_up() {
     rm -f "$built"
     die "installing the Debian packages failed: see the output above"
   fi
+  # The certificates and kubeconfigs need no built binary: made while the components build.
+  mkdir -p "$STATE" "$LOGS" "$PIDS"
+  make_pki
   wait "$build_pid" || {
     rm -f "$built"
     die "building the components failed: see the output above"
   }
   BIN=$(tail -n 1 "$built")
   rm -f "$built"
-  mkdir -p "$STATE" "$LOGS" "$PIDS"
   local any_alive=
   for c in "${COMPONENTS[@]}"; do alive "$c" && any_alive=1; done
   if [ -z "$any_alive" ]; then
@@ -539,7 +558,6 @@ cmd_up() {
     check_port_free "$COREDNS_READY_PORT" coredns
   fi
   save_host_state
-  make_pki
   write_configs
   network_up
   start etcd
