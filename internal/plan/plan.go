@@ -202,6 +202,8 @@ func Plan(in Input) Run {
 			run.CannotSplit = true
 		case spec.Sharded() && sh.Split == definition.SplitArgs:
 			spec.Args = slices.Concat(spec.Args, sh.Args)
+		case spec.Sharded() && sh.Split == definition.SplitWrap:
+			spec.Command = slices.Concat(sh.Wrap, spec.Command)
 		}
 	}
 	spec.PodPatches = append(spec.PodPatches, f.PodPatches...)

@@ -203,7 +203,8 @@ func mustGetwd(t *testing.T) string {
 }
 
 // The shard count: --shards wins over the definition's shards; a definition that splits by args gets them
-// only when sharded; one that does not say how it splits cannot be sharded.
+// only when sharded, as one that wraps gets its launcher before the command; one that does not say how it
+// splits cannot be sharded.
 func TestPlanShards(t *testing.T) {
 	withSharding := func(shards int, sh *definition.Sharding) *definition.Definition {
 		d := pytest()
@@ -211,9 +212,11 @@ func TestPlanShards(t *testing.T) {
 		return d
 	}
 	byArgs := &definition.Sharding{Split: definition.SplitArgs, Args: []string{"--shard=$(TESTRUN_SHARD_INDEX)"}}
+	byWrap := &definition.Sharding{Split: definition.SplitWrap, Wrap: []string{"launch", "--"}}
+	pt := []string{"pytest"}
 	type view struct {
 		Shards, MaxParallel int
-		Args                []string
+		Command, Args       []string
 		CannotSplit         bool
 	}
 	tests := []struct {
@@ -225,20 +228,24 @@ func TestPlanShards(t *testing.T) {
 		{name: "a plain run unsharded", want: view{}},
 		{name: "a plain run with --shards", f: Flags{Shards: ptr(3), MaxParallel: 2}, want: view{Shards: 3, MaxParallel: 2}},
 		{name: "the definition's shards", def: withSharding(4, &definition.Sharding{Split: definition.SplitEnv}),
-			want: view{Shards: 4, Args: []string{"-q", "tests/"}}},
+			want: view{Shards: 4, Command: pt, Args: []string{"-q", "tests/"}}},
 		{name: "--shards wins", def: withSharding(4, &definition.Sharding{Split: definition.SplitEnv}), f: Flags{Shards: ptr(2)},
-			want: view{Shards: 2, Args: []string{"-q", "tests/"}}},
+			want: view{Shards: 2, Command: pt, Args: []string{"-q", "tests/"}}},
 		{name: "--shards 1 unshards", def: withSharding(4, byArgs), f: Flags{Shards: ptr(1)},
-			want: view{Shards: 1, Args: []string{"-q", "tests/"}}},
+			want: view{Shards: 1, Command: pt, Args: []string{"-q", "tests/"}}},
 		{name: "split args added when sharded", def: withSharding(0, byArgs), f: Flags{Shards: ptr(3), Command: []string{"tests/api"}},
-			want: view{Shards: 3, Args: []string{"tests/api", "--shard=$(TESTRUN_SHARD_INDEX)"}}},
+			want: view{Shards: 3, Command: pt, Args: []string{"tests/api", "--shard=$(TESTRUN_SHARD_INDEX)"}}},
+		{name: "split wrap puts its words before the command when sharded", def: withSharding(3, byWrap),
+			want: view{Shards: 3, Command: []string{"launch", "--", "pytest"}, Args: []string{"-q", "tests/"}}},
+		{name: "split wrap unsharded", def: withSharding(0, byWrap),
+			want: view{Command: []string{"pytest"}, Args: []string{"-q", "tests/"}}},
 		{name: "a definition that does not split", def: pytest(), f: Flags{Shards: ptr(3)},
-			want: view{Shards: 3, Args: []string{"-q", "tests/"}, CannotSplit: true}},
+			want: view{Shards: 3, Command: pt, Args: []string{"-q", "tests/"}, CannotSplit: true}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := Plan(Input{Definition: tc.def, Name: "x-abcde", Flags: tc.f})
-			v := view{Shards: got.Spec.Shards, MaxParallel: got.Spec.MaxParallel, Args: got.Spec.Args, CannotSplit: got.CannotSplit}
+			v := view{Shards: got.Spec.Shards, MaxParallel: got.Spec.MaxParallel, Command: got.Spec.Command, Args: got.Spec.Args, CannotSplit: got.CannotSplit}
 			if diff := cmp.Diff(tc.want, v); diff != "" {
 				t.Errorf("Plan() (-want +got):\n%s", diff)
 			}

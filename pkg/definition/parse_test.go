@@ -164,6 +164,10 @@ func TestParseErrors(t *testing.T) {
 		{name: "relative workingDir", doc: strings.Replace(valid, "  timeout: 20m", "  workingDir: src\n  timeout: 20m", 1), wantErr: `line 36: spec.workingDir: "src" is not an absolute path: use one such as /src`},
 		{name: "negative timeout", doc: strings.Replace(valid, "timeout: 20m", "timeout: -1m", 1), wantErr: `line 36: spec.timeout: "-1m" is not positive`},
 		{name: "reserved label", doc: strings.Replace(valid, "team: api", "testrun.dev/name: x", 1), wantErr: `line 38: spec.labels.testrun.dev/name: label "testrun.dev/name" is set by kubectl-testrun itself`},
+		{name: "split wrap without its launcher", doc: strings.Replace(valid, "  timeout: 20m", "  timeout: 20m\n  sharding: {split: wrap}", 1), wantErr: `spec.sharding.wrap: split: wrap needs the launcher`},
+		{name: "wrap with split env", doc: strings.Replace(valid, "  timeout: 20m", "  timeout: 20m\n  sharding: {split: env, wrap: [launch]}", 1), wantErr: `spec.sharding.wrap: wrap is for split: wrap; with split: env it is not used`},
+		{name: "args with split wrap", doc: strings.Replace(valid, "  timeout: 20m", "  timeout: 20m\n  sharding: {split: wrap, wrap: [launch], args: [-x]}", 1), wantErr: `spec.sharding.args: args are for split: args; with split: wrap they are not used`},
+		{name: "unknown split", doc: strings.Replace(valid, "  timeout: 20m", "  timeout: 20m\n  sharding: {split: files}", 1), wantErr: `spec.sharding.split: "files" is not a way to split: use env (the command reads TESTRUN_SHARD_INDEX and TESTRUN_SHARD_COUNT), args or wrap`},
 		{name: "env set twice", doc: strings.Replace(valid, "    value: http://api\n", "    value: http://api\n  - name: API_URL\n    value: x\n", 1), wantErr: `line 16: spec.env[1].name: variable "API_URL" is set twice`},
 	}
 	for _, tt := range tests {

@@ -115,15 +115,21 @@ const (
 	SplitEnv = "env"
 	// SplitArgs: Sharding.Args, added after the args in a sharded run, tell the framework its share.
 	SplitArgs = "args"
+	// SplitWrap: in a sharded run, the words of Sharding.Wrap come before the command: a launcher that
+	// reads the variables, works out this shard's share and runs the command (and args) with it.
+	SplitWrap = "wrap"
 )
 
 // Sharding says how a framework runs its share of a sharded run.
 type Sharding struct {
-	// Split is env or args (SplitEnv, SplitArgs).
+	// Split is env, args or wrap (SplitEnv, SplitArgs, SplitWrap).
 	Split string `yaml:"split" json:"split"`
 	// Args are added after the args (also after the words after --) in a sharded run, with Split args; they
 	// may refer to $(TESTRUN_SHARD_INDEX) and $(TESTRUN_SHARD_COUNT).
 	Args []string `yaml:"args,omitempty" json:"args,omitempty"`
+	// Wrap are the words put before the command in a sharded run, with Split wrap; they may refer to
+	// variables as $(NAME).
+	Wrap []string `yaml:"wrap,omitempty" json:"wrap,omitempty"`
 }
 
 // EnvVar is a literal environment variable of the test container.

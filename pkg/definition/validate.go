@@ -97,17 +97,25 @@ func checkSharding(ps *problems, s Spec) {
 	if s.Sharding == nil {
 		return
 	}
-	switch s.Sharding.Split {
+	sh := s.Sharding
+	if sh.Split != SplitArgs && len(sh.Args) > 0 {
+		ps.add([]any{"spec", "sharding", "args"}, "args are for split: args; with split: %s they are not used", sh.Split)
+	}
+	if sh.Split != SplitWrap && len(sh.Wrap) > 0 {
+		ps.add([]any{"spec", "sharding", "wrap"}, "wrap is for split: wrap; with split: %s it is not used", sh.Split)
+	}
+	switch sh.Split {
 	case SplitEnv:
-		if len(s.Sharding.Args) > 0 {
-			ps.add([]any{"spec", "sharding", "args"}, "args are for split: args; with split: env the command reads the variables itself")
-		}
 	case SplitArgs:
-		if len(s.Sharding.Args) == 0 {
+		if len(sh.Args) == 0 {
 			ps.add([]any{"spec", "sharding", "args"}, "split: args needs the args that tell the framework its share")
 		}
+	case SplitWrap:
+		if len(sh.Wrap) == 0 {
+			ps.add([]any{"spec", "sharding", "wrap"}, "split: wrap needs the launcher (wrap: [launcher, ...]) that runs the command with this shard's share")
+		}
 	default:
-		ps.add([]any{"spec", "sharding", "split"}, "%q is not a way to split: use env (the command reads TESTRUN_SHARD_INDEX and TESTRUN_SHARD_COUNT) or args", s.Sharding.Split)
+		ps.add([]any{"spec", "sharding", "split"}, "%q is not a way to split: use env (the command reads TESTRUN_SHARD_INDEX and TESTRUN_SHARD_COUNT), args or wrap", sh.Split)
 	}
 }
 
