@@ -2,10 +2,12 @@
 # suites.sh builds one image per shipped plugin (plugins/*.yaml) holding its small sample suite from
 # hack/cluster/suites/<plugin>, and loads it into the local cluster's containerd with load-image, so the
 # end-to-end tests run every plugin for real, with no registry:
-#   testrun.local/suite-go-test:v1  /bin/gotestsum, /bin/test2json, /tests/suite.test (go test -c), /tmp; no shell;
+#   testrun.local/suite-go-test:v1  /bin/gotestsum, /bin/test2json, /bin/testrun-shard (cmd/testrun-shard, the
+#                                   launcher of a sharded run), /tests/suite.test (go test -c), /tmp; no shell;
 #                                   and /tests/sut.test, the in-cluster suite that calls the Service sut
 #                                   (hack/cluster/suites/go-test/sut, docs/in-cluster.md)
-#   testrun.local/suite-ginkgo:v1   /bin/ginkgo (the CLI), /tests/suite.test (go test -c), /tmp; no shell
+#   testrun.local/suite-ginkgo:v1   /bin/ginkgo (the CLI), /bin/testrun-shard, /tests/suite.test (go test -c), /tmp;
+#                                   no shell
 #   testrun.local/suite-shell:v1    busybox, /tests/*.sh
 #   testrun.local/suite-pytest:v1   Debian bookworm (debootstrap --variant=minbase, python3-pytest and
 #                                   nodejs), /tests/test_sample.py
@@ -76,7 +78,9 @@ wanted() {
   [ "${FORCE:-}" = 1 ] && return 0
   grep -Fxq -- "$name" <<<"$present" || return 0
   [ -e "$stamp" ] || return 0
-  [ -n "$(find "$suites/$1" "$here/suites.sh" "$here/load-image" "$here/image" -newer "$stamp" -print -quit)" ]
+  local sources=("$suites/$1" "$here/suites.sh" "$here/load-image" "$here/image")
+  case $1 in go-test | ginkgo) sources+=("$here/../../cmd/testrun-shard" "$here/../../internal/share") ;; esac
+  [ -n "$(find "${sources[@]}" -newer "$stamp" -print -quit)" ]
 }
 
 # apt_install PACKAGE...: install Debian packages this script needs, once.
@@ -97,6 +101,12 @@ gobuild() {
   (cd "$dir" && env GOWORK=off GOOS=linux "${BUILD_ENV[@]}" \
     go build "${GO_BUILD_FLAGS[@]}" -ldflags=-s -o "$out" "$@") ||
     die "building $* in $dir failed: see the go output above; check that the Go module proxy is reachable (go env GOPROXY)"
+}
+
+# shard_launcher OUT: testrun-shard (cmd/testrun-shard of this repository), which the go-test and ginkgo
+# definitions run in a sharded run.
+shard_launcher() {
+  gobuild "$here/../.." "$1" ./cmd/testrun-shard
 }
 
 # gotest_c DIR OUT [PKG]: the test binary of the package PKG (default .) of the suite module DIR, as
@@ -196,10 +206,12 @@ go_binaries() {
     gotest_c "$suites/go-test" "$d/tests/sut.test" ./sut
     gobuild "$suites/go-test" "$d/bin/gotestsum" gotest.tools/gotestsum
     gobuild "$suites/go-test" "$d/bin/test2json" cmd/test2json
+    shard_launcher "$d/bin/testrun-shard"
     ;;
   ginkgo)
     gotest_c "$suites/ginkgo" "$d/tests/suite.test"
     gobuild "$suites/ginkgo" "$d/bin/ginkgo" github.com/onsi/ginkgo/v2/ginkgo
+    shard_launcher "$d/bin/testrun-shard"
     ;;
   esac
 }

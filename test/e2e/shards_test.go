@@ -304,6 +304,56 @@ func TestPytestSuiteInShardsRunsEveryTestOnce(t *testing.T) {
 	assertNothingLeft(t, ns)
 }
 
+// 5b. The go-test, jest and ginkgo plugins run their share in a sharded run: each sample suite in 3 shards
+// runs every test exactly once, as the unsharded run does, every shard running a part of it. go-test and
+// ginkgo go through testrun-shard, which says what each shard runs; jest through its own --shard (by file).
+func TestFrameworkSuitesInShardsRunEveryTestOnce(t *testing.T) {
+	for _, tc := range []struct {
+		plugin string
+		// said is what shard 1's output says of its share.
+		said string
+	}{
+		{plugin: "go-test", said: "[shard 1/3] testrun-shard: shard 1/3 runs 1 of 4 tests: TestRunMetadata"},
+		{plugin: "ginkgo", said: "[shard 1/3] testrun-shard: shard 1/3 runs 1 of 4 specs: the sample sees its report directory"},
+		{plugin: "jest", said: "[shard 1/3] PASS tests/"},
+	} {
+		t.Run(tc.plugin, func(t *testing.T) {
+			image := suiteImage(t, tc.plugin)
+			ns := namespace(t)
+			whole := filepath.Join(t.TempDir(), "whole")
+			r := testrun(t, "run", "--plugin", tc.plugin, "--image", image, "-n", ns, "--reports", whole)
+			wantCode(t, r, 1)
+			want := junitCases(t, filepath.Join(whole, "junit.xml"))
+			if len(want) != 4 {
+				t.Fatalf("the unsharded sample suite has 4 cases, got %v", want)
+			}
+
+			out := filepath.Join(t.TempDir(), "sharded")
+			r = testrun(t, "run", "--plugin", tc.plugin, "--image", image, "-n", ns, "--reports", out, "--shards", "3")
+			wantCode(t, r, 1)
+			if diff := cmp.Diff(want, junitCases(t, filepath.Join(out, "junit.xml"))); diff != "" {
+				t.Errorf("the merged report's cases against the unsharded run's (-want +got):\n%s\n%s", diff, r)
+			}
+			var all []string
+			for _, shard := range []string{"shard-0", "shard-1", "shard-2"} {
+				cases := junitCases(t, filepath.Join(out, shard, "junit.xml"))
+				if len(cases) == 0 || len(cases) == len(want) {
+					t.Errorf("%s ran %v: want a share of the %d tests", shard, cases, len(want))
+				}
+				all = append(all, cases...)
+			}
+			slices.Sort(all)
+			if diff := cmp.Diff(want, all); diff != "" {
+				t.Errorf("every test runs in exactly one shard (-want +got):\n%s", diff)
+			}
+			if !strings.Contains(r.stdout+r.stderr, tc.said) {
+				t.Errorf("the output lacks %q:\n%s", tc.said, r)
+			}
+			assertNothingLeft(t, ns)
+		})
+	}
+}
+
 // 6. logs of a kept sharded run prints every shard's output, each line prefixed with its pod, whose name
 // carries the shard's index; delete removes the one Job and its pods.
 func TestLogsOfAShardedRunShowEveryShard(t *testing.T) {

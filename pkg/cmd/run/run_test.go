@@ -108,8 +108,8 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"fail fast alone", []string{"run", "smoke", "--image", "x:1", "--fail-fast"}, "--fail-fast stops the other shards of a sharded run: add --shards N"},
 		{"balance alone", []string{"run", "smoke", "--image", "x:1", "--balance-from", "/dev/null"}, `--balance-from "/dev/null" splits the tests of a sharded run: add --shards N`},
 		{"balance from nothing", []string{"run", "smoke", "--image", "x:1", "--shards", "2", "--balance-from", "/no/such.xml"}, `--balance-from "/no/such.xml"`},
-		{"a definition that does not split", []string{"run", "--plugin", "jest", "--image", "x:1", "--shards", "3"}, `definition "jest" does not say how its framework splits a suite (spec.sharding)`},
-		{"shards of several runs", []string{"run", "--selector", "language=go", "--image", "x:1", "--shards", "2"}, `definition "go-test" does not say how its framework splits`},
+		{"a definition that does not split", []string{"run", "--plugin", "kubernetes-e2e", "--image", "x:1", "--shards", "3"}, `definition "kubernetes-e2e" does not say how its framework splits a suite (spec.sharding)`},
+		{"shards of several runs", []string{"run", "--selector", "framework in (go-test, ginkgo)", "--image", "x:1", "--shards", "2"}, `chose 2 runs, and a sharded run is run alone`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
