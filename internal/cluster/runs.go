@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,16 +35,71 @@ import (
 type Run struct {
 	Job *batchv1.Job
 	Pod *corev1.Pod
+	// Shards are the newest pod of each shard of a sharded run (an Indexed Job of several completions), by
+	// index, nil for a shard that has none; nil for a run of one pod.
+	Shards []*corev1.Pod
 }
 
 // Name is the run name.
 func (r Run) Name() string { return r.Job.Labels[runspec.LabelRun] }
 
-// Outcome is the run's state, decided as `run` decides it.
-func (r Run) Outcome() outcome.Outcome { return outcome.Classify(r.Job, r.Pod) }
+// ShardCount is the number of shards of a sharded run: the completions of its Indexed Job; 0 for a run of
+// one pod.
+func ShardCount(job *batchv1.Job) int {
+	if job.Spec.CompletionMode == nil || *job.Spec.CompletionMode != batchv1.IndexedCompletion || job.Spec.Completions == nil || *job.Spec.Completions < 2 {
+		return 0
+	}
+	return int(*job.Spec.Completions)
+}
 
-// Summary is the run as a result document, the one `run -o json` prints.
+// Shard is shard i of a sharded run as a run of its own: the run's Job and the shard's pod.
+func (r Run) Shard(i int) Run { return Run{Job: r.Job, Pod: r.Shards[i]} }
+
+// Outcome is the run's state, decided as `run` decides it. A sharded run has ended when every shard has,
+// and then ends as its failing shard of the lowest index, or passed.
+func (r Run) Outcome() outcome.Outcome {
+	if len(r.Shards) == 0 {
+		return outcome.Classify(r.Job, r.Pod)
+	}
+	var failed *outcome.Outcome
+	done := 0
+	for i := range r.Shards {
+		o := r.Shard(i).Outcome()
+		if !o.Done && !o.TestEnded {
+			continue
+		}
+		done++
+		if o.ExitCode != exitcode.OK && failed == nil {
+			o.Message = fmt.Sprintf("shard %d/%d: %s", i, len(r.Shards), o.Message)
+			failed = &o
+		}
+	}
+	switch {
+	case done < len(r.Shards):
+		return outcome.Outcome{Status: fmt.Sprintf("%d of %d shards ended", done, len(r.Shards))}
+	case failed != nil:
+		return *failed
+	}
+	return outcome.Outcome{TestEnded: true, ExitCode: exitcode.OK, Reason: "Completed", Message: "every shard passed", Status: "every shard passed"}
+}
+
+// ShardsDone is how many shards of a sharded run ended.
+func (r Run) ShardsDone() int {
+	done := 0
+	for i := range r.Shards {
+		if o := r.Shard(i).Outcome(); o.Done || o.TestEnded {
+			done++
+		}
+	}
+	return done
+}
+
+// Summary is the run as a result document, the one `run -o json` prints; a sharded run's has a row per
+// shard, and every shard's pod.
 func (r Run) Summary() *outcome.Result {
+	if len(r.Shards) > 0 {
+		return r.shardedSummary()
+	}
 	spec := runspec.Spec{Name: r.Name(), Namespace: r.Job.Namespace}
 	res := outcome.NewResult(spec, r.Outcome(), r.Pod, r.Job.CreationTimestamp.Time)
 	res.Metadata = &outcome.ResultMetadata{Name: r.Job.Name, Namespace: r.Job.Namespace, Labels: r.Job.Labels, CreationTimestamp: r.Job.CreationTimestamp}
@@ -58,6 +114,46 @@ func (r Run) Summary() *outcome.Result {
 	}
 	if r.Pod != nil {
 		res.Fetched = outcome.FetchRecordOf(r.Pod)
+	}
+	return res
+}
+
+// shardedSummary is the result document of a sharded run: each shard's row as its own run's document says,
+// the run's phase, exit code and times over all of them.
+func (r Run) shardedSummary() *outcome.Result {
+	res := Run{Job: r.Job}.Summary()
+	o := r.Outcome()
+	whole := outcome.NewResult(runspec.Spec{Name: r.Name(), Namespace: r.Job.Namespace}, o, nil, r.Job.CreationTimestamp.Time)
+	res.Phase, res.ExitCode, res.Reason, res.Message = whole.Phase, whole.ExitCode, whole.Reason, whole.Message
+	res.Shards = []outcome.ShardResult{}
+	var last *metav1.Time
+	for i := range r.Shards {
+		s := r.Shard(i).Summary()
+		row := outcome.ShardResult{Index: i, Phase: s.Phase, ExitCode: s.ExitCode, Reason: s.Reason, Message: s.Message, Fetched: s.Fetched}
+		if p := r.Shards[i]; p != nil {
+			row.Pod = p.Name
+			row.CompletionTime = s.CompletionTime
+			res.Pods = append(res.Pods, s.Pods...)
+			if s.CompletionTime != nil && (last == nil || last.Before(s.CompletionTime)) {
+				last = s.CompletionTime
+			}
+		}
+		if s.Phase == PhaseRunning {
+			row.CompletionTime, row.ExitCode = nil, 0
+			if r.Shards[i] == nil {
+				row.Phase = PhasePending // waiting for its pod, e.g. for a slot of --max-parallel
+			}
+		}
+		res.Shards = append(res.Shards, row)
+	}
+	res.CompletionTime, res.DurationSeconds = nil, 0
+	if d, ok := r.Duration(); ok {
+		res.DurationSeconds = d.Round(time.Millisecond).Seconds()
+	}
+	if o.Done || o.TestEnded {
+		res.CompletionTime = last
+	} else {
+		res.Phase, res.ExitCode, res.Reason, res.Message = PhaseRunning, 0, "", o.Status
 	}
 	return res
 }
@@ -81,6 +177,9 @@ func ResultList(runs []Run) ResultDocumentList {
 // PhaseRunning is the phase of a run that has not ended.
 const PhaseRunning = "Running"
 
+// PhasePending is the phase of a shard of a sharded run that has no pod yet.
+const PhasePending = "Pending"
+
 // Status is one word for a table: Pending, Running, Passed, Failed, Error or TimedOut.
 func (r Run) Status() string {
 	o := r.Outcome()
@@ -96,7 +195,7 @@ func (r Run) Status() string {
 	case r.Pod != nil && logs.ContainerEverStarted(r.Pod, runspec.TestContainer):
 		return PhaseRunning
 	}
-	return "Pending"
+	return PhasePending
 }
 
 // ExitCode returns the test's exit code once it ended.
@@ -105,8 +204,33 @@ func (r Run) ExitCode() (int, bool) {
 	return o.ExitCode, o.TestEnded || o.Done
 }
 
-// Duration is how long the test ran: from its container's start to its end, or to now while it runs.
+// Duration is how long the test ran: from its container's start to its end, or to now while it runs; for
+// a sharded run, from the first shard's start to the last one's end.
 func (r Run) Duration() (time.Duration, bool) {
+	if len(r.Shards) > 0 {
+		var first, last time.Time
+		for i := range r.Shards {
+			s := outcome.ContainerStatus(r.Shards[i], runspec.TestContainer)
+			var start, end time.Time
+			switch {
+			case s == nil:
+				continue
+			case s.State.Terminated != nil && !s.State.Terminated.StartedAt.IsZero():
+				start, end = s.State.Terminated.StartedAt.Time, s.State.Terminated.FinishedAt.Time
+			case s.State.Running != nil:
+				start, end = s.State.Running.StartedAt.Time, time.Now()
+			default:
+				continue
+			}
+			if first.IsZero() || start.Before(first) {
+				first = start
+			}
+			if end.After(last) {
+				last = end
+			}
+		}
+		return last.Sub(first), !first.IsZero()
+	}
 	if r.Pod == nil {
 		return 0, false
 	}
@@ -165,18 +289,33 @@ func runSelector(selector labels.Selector) (labels.Selector, error) {
 	return selector.Add(*managed, *hasRun), nil
 }
 
-// groupRuns pairs each Job with the newest of its pods; the runs come oldest first.
+// groupRuns pairs each Job with the newest of its pods, and for a sharded run with the newest pod of each
+// shard; the runs come oldest first.
 func groupRuns(jobs []*batchv1.Job, pods []*corev1.Pod) []Run {
 	newest := map[string]*corev1.Pod{}
-	for _, p := range pods {
-		key := p.Namespace + "/" + p.Labels[runspec.LabelRun]
+	newer := func(key string, p *corev1.Pod) {
 		if q := newest[key]; q == nil || q.CreationTimestamp.Before(&p.CreationTimestamp) {
 			newest[key] = p
 		}
 	}
+	for _, p := range pods {
+		key := p.Namespace + "/" + p.Labels[runspec.LabelRun]
+		newer(key, p)
+		if i, ok := p.Labels[runspec.LabelShard]; ok {
+			newer(key+"/"+i, p)
+		}
+	}
 	runs := make([]Run, 0, len(jobs))
 	for _, j := range jobs {
-		runs = append(runs, Run{Job: j, Pod: newest[j.Namespace+"/"+j.Labels[runspec.LabelRun]]})
+		key := j.Namespace + "/" + j.Labels[runspec.LabelRun]
+		r := Run{Job: j, Pod: newest[key]}
+		if n := ShardCount(j); n > 0 {
+			r.Shards = make([]*corev1.Pod, n)
+			for i := range n {
+				r.Shards[i] = newest[key+"/"+strconv.Itoa(i)]
+			}
+		}
+		runs = append(runs, r)
 	}
 	slices.SortStableFunc(runs, func(a, b Run) int {
 		if c := a.Job.CreationTimestamp.Compare(b.Job.CreationTimestamp.Time); c != 0 {

@@ -83,6 +83,8 @@ type ShardResult struct {
 	Reports *Reports `json:"reports,omitempty"`
 	// Diagnostics is the file the full diagnostics of the failed shard were saved in.
 	Diagnostics string `json:"diagnostics,omitempty"`
+	// Fetched is what the shard's pod recorded about the reports fetched from it (list, describe).
+	Fetched *FetchRecord `json:"fetched,omitempty"`
 }
 
 // ResultMetadata is a run's Job as Kubernetes names it: with it, the documents of list and describe answer

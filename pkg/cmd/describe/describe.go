@@ -146,14 +146,24 @@ func (o *Options) write(ctx context.Context, w io.Writer, r cluster.Run) {
 		fmt.Fprintf(tw, "Message:\t%s\n", diagnose.IndentContinuation(res.Message))
 	}
 	fmt.Fprintf(tw, "Job:\tjob.batch/%s, created %s ago\n", r.Job.Name, duration.HumanDuration(time.Since(r.Job.CreationTimestamp.Time)))
-	if r.Pod == nil {
+	switch {
+	case len(r.Shards) > 0:
+		fmt.Fprintf(tw, "Shards:\t%d of %d ended\n", r.ShardsDone(), len(r.Shards))
+	case r.Pod == nil:
 		fmt.Fprintf(tw, "Pod:\t<none>\n")
-	} else {
+	default:
 		fmt.Fprintf(tw, "Pod:\t%s on node %s (%s)\n", r.Pod.Name, orNone(r.Pod.Spec.NodeName), r.Pod.Status.Phase)
 	}
 	_ = tw.Flush()
+	if len(r.Shards) > 0 {
+		writeShards(w, r, res)
+	}
 	for _, p := range res.Pods {
-		fmt.Fprintln(w, "Containers:")
+		if len(r.Shards) > 0 {
+			fmt.Fprintf(w, "Containers of %s:\n", p.Name)
+		} else {
+			fmt.Fprintln(w, "Containers:")
+		}
 		cw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 		fmt.Fprintln(cw, "  NAME\tIMAGE\tSTATE\tEXIT\tREASON\tSTARTED\tFINISHED\tDURATION")
 		for _, c := range p.Containers {
@@ -173,6 +183,14 @@ func (o *Options) write(ctx context.Context, w io.Writer, r cluster.Run) {
 			fmt.Fprintf(cw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Image, c.State, exit, orNone(c.Reason), started, finished, took)
 		}
 		_ = cw.Flush()
+	}
+	if len(r.Shards) > 0 {
+		// Each shard's reports are in its row; a failed run's diagnostics are those of its failing shard.
+		if failing := firstFailing(r); failing >= 0 {
+			fmt.Fprintln(w)
+			diagnose.Diagnosis{Client: o.clients.Client}.WriteWithin(ctx, w, diagnose.Budget, r.Job.Namespace, r.Job.Name, r.Shards[failing])
+		}
+		return
 	}
 	if rec := res.Fetched; rec != nil {
 		// The run was released after its reports were fetched: its holder carried the record out.
@@ -199,6 +217,43 @@ func (o *Options) write(ctx context.Context, w io.Writer, r cluster.Run) {
 	if r.Status() == outcome.PhaseFailed || r.Status() == outcome.PhaseError || r.Status() == outcome.PhaseTimedOut {
 		diagnose.Diagnosis{Client: o.clients.Client}.WriteWithin(ctx, w, diagnose.Budget, r.Job.Namespace, r.Job.Name, r.Pod)
 	}
+}
+
+// writeShards writes a row per shard of a sharded run: its index, pod, node, status, exit code, reason and
+// the reports fetched from it, as its pod recorded them.
+func writeShards(w io.Writer, r cluster.Run, res *outcome.Result) {
+	sw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(sw, "  INDEX\tPOD\tNODE\tSTATUS\tEXIT\tREASON\tREPORTS")
+	for i, row := range res.Shards {
+		shard := r.Shard(i)
+		pod, node, exit := "<none>", "<none>", "-"
+		if shard.Pod != nil {
+			pod, node = shard.Pod.Name, orNone(shard.Pod.Spec.NodeName)
+		}
+		if code, ok := shard.ExitCode(); ok {
+			exit = fmt.Sprint(code)
+		}
+		reports := "-"
+		if rec := row.Fetched; rec != nil {
+			reports = fmt.Sprintf("%d file(s), %s", rec.Files, outcome.HumanBytes(rec.Bytes))
+			if rec.JUnit != nil {
+				reports += fmt.Sprintf(", %d tests, %d failed", rec.JUnit.Tests, rec.JUnit.Failures)
+			}
+		}
+		fmt.Fprintf(sw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\n", i, pod, node, shard.Status(), exit, orNone(row.Reason), reports)
+	}
+	_ = sw.Flush()
+}
+
+// firstFailing returns the index of the failing shard of the lowest index of r, -1 when none failed.
+func firstFailing(r cluster.Run) int {
+	for i := range r.Shards {
+		switch r.Shard(i).Status() {
+		case outcome.PhaseFailed, outcome.PhaseError, outcome.PhaseTimedOut:
+			return i
+		}
+	}
+	return -1
 }
 
 // reports lists the files in the pod's report volume, read through the holder while the pod still runs.

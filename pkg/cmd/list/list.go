@@ -27,7 +27,9 @@ var (
 		List test runs: every Job that carries the plugin's labels, whoever created it (run, run --detach, or
 		kubectl apply of run --dry-run=client -o yaml output). STATUS is Pending, Running, Passed, Failed,
 		Error (the test could not run) or TimedOut; EXIT is the test's exit code once it ended, or the code
-		the plugin would exit with when it could not run.
+		the plugin would exit with when it could not run. A sharded run (run --shards) is one row: SHARDS says
+		how many of its shards ended, of how many, and it ends as its failing shard of the lowest index; -o
+		json has a row per shard (shards[]).
 
 		-o jsonpath, go-template and custom-columns, and --sort-by, apply to the document -o json prints (a
 		ResultList whose items carry the Job's metadata), with kubectl's own printers and sorter. --template
@@ -203,10 +205,11 @@ func (o *Options) watch(ctx context.Context, namespace string, selector labels.S
 
 func runKey(r cluster.Run) string { return r.Job.Namespace + "/" + r.Job.Name }
 
-// fingerprint is what --watch compares: a run is printed again when its status, exit code or pod changes.
+// fingerprint is what --watch compares: a run is printed again when its status, exit code, pod or number
+// of shards ended changes.
 func fingerprint(r cluster.Run) string {
 	code, _ := r.ExitCode()
-	f := fmt.Sprintf("%s %d", r.Status(), code)
+	f := fmt.Sprintf("%s %d %d", r.Status(), code, r.ShardsDone())
 	if r.Pod != nil {
 		f += " " + r.Pod.Name + " " + r.Pod.Spec.NodeName + " " + string(r.Pod.Status.Phase)
 	}
@@ -245,12 +248,15 @@ func Sort(runs []cluster.Run, field string) ([]cluster.Run, error) {
 	return sorted, nil
 }
 
-// Table renders runs as a kubectl table: NAME STATUS EXIT AGE DURATION, and POD NODE IMAGE when wide.
+// Table renders runs as a kubectl table: NAME STATUS EXIT SHARDS AGE DURATION, and POD NODE IMAGE when
+// wide. SHARDS is how many shards of a sharded run ended, of how many ("2/3"), "-" for a run of one pod; a
+// sharded run's POD is its newest pod.
 func Table(runs []cluster.Run, now time.Time) *metav1.Table {
 	t := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
 		{Name: "Name", Type: "string"},
 		{Name: "Status", Type: "string"},
 		{Name: "Exit", Type: "string"},
+		{Name: "Shards", Type: "string"},
 		{Name: "Age", Type: "string"},
 		{Name: "Duration", Type: "string"},
 		{Name: "Pod", Type: "string", Priority: 1},
@@ -277,8 +283,12 @@ func Table(runs []cluster.Run, now time.Time) *metav1.Table {
 		if cs := r.Job.Spec.Template.Spec.Containers; len(cs) > 0 {
 			image = cs[0].Image
 		}
+		shards := "-"
+		if len(r.Shards) > 0 {
+			shards = fmt.Sprintf("%d/%d", r.ShardsDone(), len(r.Shards))
+		}
 		t.Rows = append(t.Rows, metav1.TableRow{
-			Cells:  []any{r.Name(), r.Status(), exit, duration.HumanDuration(now.Sub(r.Job.CreationTimestamp.Time)), took, pod, node, image},
+			Cells:  []any{r.Name(), r.Status(), exit, shards, duration.HumanDuration(now.Sub(r.Job.CreationTimestamp.Time)), took, pod, node, image},
 			Object: runtime.RawExtension{Object: r.Job},
 		})
 	}

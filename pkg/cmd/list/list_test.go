@@ -38,15 +38,15 @@ func TestTableShowsStatusExitAgeAndDuration(t *testing.T) {
 		want string
 	}{{
 		name: "narrow",
-		want: "NAME          STATUS    EXIT   AGE   DURATION\n" +
-			"smoke-abcde   Failed    2      5m    2m\n" +
-			"new-fghij     Pending   -      3s    -\n",
+		want: "NAME          STATUS    EXIT   SHARDS   AGE   DURATION\n" +
+			"smoke-abcde   Failed    2      -        5m    2m\n" +
+			"new-fghij     Pending   -      -        3s    -\n",
 	}, {
 		name: "wide",
 		opts: printers.PrintOptions{Wide: true},
-		want: "NAME          STATUS    EXIT   AGE   DURATION   POD             NODE     IMAGE\n" +
-			"smoke-abcde   Failed    2      5m    2m         smoke-abcde-x   node-1   app-tests:1.2\n" +
-			"new-fghij     Pending   -      3s    -          <none>          <none>   \n",
+		want: "NAME          STATUS    EXIT   SHARDS   AGE   DURATION   POD             NODE     IMAGE\n" +
+			"smoke-abcde   Failed    2      -        5m    2m         smoke-abcde-x   node-1   app-tests:1.2\n" +
+			"new-fghij     Pending   -      -        3s    -          <none>          <none>   \n",
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
