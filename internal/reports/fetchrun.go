@@ -42,6 +42,12 @@ func (f *Fetch) Run(ctx context.Context, namespace, run, to string, release bool
 	if err != nil {
 		return nil, err
 	}
+	return f.FromPod(ctx, pod, run, to, release)
+}
+
+// FromPod is Run for the given pod of the run: a shard's, for a sharded run.
+func (f *Fetch) FromPod(ctx context.Context, pod *corev1.Pod, run, to string, release bool) (*outcome.Reports, error) {
+	namespace := pod.Namespace
 	if outcome.PodFinished(pod) {
 		return nil, fmt.Errorf("the pod %q of run %q has finished (%s): its holder was released or its hold (--hold) ran out, and nothing can be read from a pod whose containers have all exited: fetch a run before it is released (run --reports, or run --keep / --detach then fetch)",
 			pod.Name, run, pod.Status.Phase)

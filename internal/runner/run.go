@@ -539,11 +539,16 @@ func (s *logStream) stop() {
 // is how long the pod may stay unschedulable (see Runner.ScheduleTimeout).
 //
 // health, when not nil, wraps the transport of client (see Runner.API); heartbeat is as Runner.Heartbeat.
-func Wait(ctx context.Context, client kubernetes.Interface, health *runwatch.APIHealth, namespace, run string, timeout, scheduleTimeout time.Duration, heartbeat runwatch.Heartbeat, progress reporter.Reporter) (outcome.Outcome, *corev1.Pod, error) {
+// shardIndex is the index of the shard of a sharded run to wait for, -1 for a run of one pod.
+func Wait(ctx context.Context, client kubernetes.Interface, health *runwatch.APIHealth, namespace, run string, shardIndex int, timeout, scheduleTimeout time.Duration, heartbeat runwatch.Heartbeat, progress reporter.Reporter) (outcome.Outcome, *corev1.Pod, error) {
 	if _, err := cluster.GetRun(ctx, client, namespace, run); err != nil {
 		return outcome.Outcome{}, nil, exitcode.New(exitcode.CannotRun, err)
 	}
-	w, err := runwatch.WatchRun(ctx, client, namespace, run)
+	var s *shard
+	if shardIndex >= 0 {
+		s = &shard{index: shardIndex}
+	}
+	w, err := s.watch(ctx, client, runspec.Spec{Namespace: namespace, Name: run})
 	if err != nil {
 		return outcome.Outcome{}, nil, err
 	}

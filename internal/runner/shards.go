@@ -14,7 +14,10 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
@@ -115,14 +118,51 @@ func (r *Runner) RunShards(ctx context.Context, spec runspec.Spec, failFast bool
 	stoppedByFailFast := ctx.Err() == nil && errors.As(context.Cause(shardCtx), &ff)
 	result := mergeShards(ctx, spec, started, ended, stoppedByFailFast)
 	if r.Reports != "" {
-		result.Reports = r.mergeReports(ended)
+		shardReports := make([]*outcome.Reports, len(ended))
+		for i, e := range ended {
+			if e.Result != nil {
+				shardReports[i] = e.Result.Reports
+			}
+		}
+		result.Reports = MergeShardReports(r.Reports, shardReports, r.Progress)
 		if result.FailIfReportsLost() {
 			r.Progress.Warnf("%s", result.Message)
 		}
 	}
 	interrupted := slices.ContainsFunc(ended, func(e Ended) bool { return e.Result == nil || e.Result.Interrupted })
+	if stoppedByFailFast && r.Keep {
+		r.suspend(ctx, spec)
+	}
 	r.cleanup(ctx, spec, interrupted)
 	return result, nil
+}
+
+// suspend stops the shards still running of a kept sharded run that --fail-fast stopped: it suspends the
+// Job, so the Job controller deletes its active pods (each gets the grace period) and starts no other, while
+// the Job and the pods of the shards that ended stay for inspection. It waits, within the grace period and a
+// margin, until no pod of the run runs any more.
+func (r *Runner) suspend(ctx context.Context, spec runspec.Spec) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), spec.EffectiveGrace()+interruptedCleanupMargin)
+	defer cancel()
+	patch := []byte(`{"spec":{"suspend":true}}`)
+	if _, err := r.Client.BatchV1().Jobs(spec.Namespace).Patch(cctx, spec.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		r.Progress.Warnf("suspending job %s to stop its other shards (--keep with --fail-fast) failed: %v; delete it with kubectl testrun delete %s -n %s", spec.Name, err, spec.Name, spec.Namespace)
+		return
+	}
+	selector := labels.SelectorFromSet(labels.Set{runspec.LabelRun: spec.Name}).String()
+	for {
+		pods, err := r.Client.CoreV1().Pods(spec.Namespace).List(cctx, metav1.ListOptions{LabelSelector: selector})
+		if err == nil && !slices.ContainsFunc(pods.Items, func(p corev1.Pod) bool { return !outcome.PodFinished(&p) }) {
+			r.Progress.Printf("suspended job %s (--keep with --fail-fast): its other shards were stopped, the Job and the ended shards' pods are kept", spec.Name)
+			return
+		}
+		select {
+		case <-cctx.Done():
+			r.Progress.Warnf("suspended job %s (--keep with --fail-fast): its other shards are still stopping and will be removed by the cluster", spec.Name)
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // mergeShards returns the result of the sharded run of spec from its shards' (ended, by index).
@@ -182,31 +222,32 @@ func mergeShards(ctx context.Context, spec runspec.Spec, started time.Time, ende
 	return result
 }
 
-// mergeReports merges the JUnit reports of every shard into one report in r.Reports and returns the run's
-// reports: every shard's files under its directory, the merged report, its totals, and what went wrong.
-func (r *Runner) mergeReports(ended []Ended) *outcome.Reports {
-	got := &outcome.Reports{Dir: r.Reports, Files: []outcome.ReportFile{}}
+// MergeShardReports merges the JUnit reports of every shard, come home into ShardDir(dir, i), into one
+// report in dir and returns the run's reports: every shard's files (shards[i], nil for none) under its
+// directory, the merged report, its totals, and what went wrong. run and fetch of a sharded run use it.
+func MergeShardReports(dir string, shards []*outcome.Reports, progress reporter.Reporter) *outcome.Reports {
+	got := &outcome.Reports{Dir: dir, Files: []outcome.ReportFile{}}
 	var inputs []junit.Part
 	var problems []string
-	for _, e := range ended {
-		dir := ShardDir(r.Reports, e.Index)
-		rel := filepath.Base(dir)
-		if e.Result != nil && e.Result.Reports != nil {
-			for _, f := range e.Result.Reports.Files {
+	for i, reports := range shards {
+		shardDir := ShardDir(dir, i)
+		rel := filepath.Base(shardDir)
+		if reports != nil {
+			for _, f := range reports.Files {
 				f.Path = rel + "/" + f.Path
 				got.Files = append(got.Files, f)
 			}
-			if msg := e.Result.Reports.Error; msg != "" {
-				problems = append(problems, ShardLabel(e.Index, len(ended))+": "+msg)
+			if msg := reports.Error; msg != "" {
+				problems = append(problems, ShardLabel(i, len(shards))+": "+msg)
 			}
 		}
-		files, err := junit.Find(dir)
+		files, err := junit.Find(shardDir)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			problems = append(problems, err.Error())
 		}
-		inputs = append(inputs, junit.Part{Name: rel, Dir: dir, Files: files})
+		inputs = append(inputs, junit.Part{Name: rel, Dir: shardDir, Files: files})
 	}
-	if err := r.writeMerged(got, inputs); err != nil {
+	if err := writeMerged(got, inputs, progress); err != nil {
 		problems = append(problems, "merging the shards' junit reports: "+err.Error())
 	}
 	got.Error = strings.Join(problems, "; ")
@@ -215,7 +256,7 @@ func (r *Runner) mergeReports(ended []Ended) *outcome.Reports {
 
 // writeMerged writes the merged JUnit report of inputs into got.Dir (each suite named after its shard, as
 // "shard-1/<suite>") and records it and its totals, read back from it, in got.
-func (r *Runner) writeMerged(got *outcome.Reports, inputs []junit.Part) error {
+func writeMerged(got *outcome.Reports, inputs []junit.Part, progress reporter.Reporter) error {
 	if !slices.ContainsFunc(inputs, func(in junit.Part) bool { return len(in.Files) > 0 }) {
 		return nil
 	}
@@ -240,7 +281,7 @@ func (r *Runner) writeMerged(got *outcome.Reports, inputs []junit.Part) error {
 	}
 	got.JUnit = &summary
 	got.Files = append(got.Files, outcome.ReportFile{Path: MergedJUnit, Size: counted.n, SHA256: hex.EncodeToString(hash.Sum(nil))})
-	r.Progress.Report(fmt.Sprintf("merged %d shards' reports into %s: %s", len(inputs), path, summary.Line()))
+	progress.Report(fmt.Sprintf("merged %d shards' reports into %s: %s", len(inputs), path, summary.Line()))
 	return nil
 }
 

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"os"
@@ -144,6 +145,41 @@ func TestShardedRunFailFastStopsTheOtherShards(t *testing.T) {
 	if !strings.Contains(r.stdout, "[shard 1/3] shard 1 of 3") {
 		t.Errorf("shard 1's output is missing or not prefixed:\n%s", r)
 	}
+	assertNothingLeft(t, ns)
+}
+
+// 2b. --fail-fast with --keep still stops the other shards: the kept Job is suspended, so the Job controller
+// deletes the pods still running, and the Job stays for inspection, suspended, with the failed shard's pod.
+func TestShardedRunFailFastWithKeepStopsTheOtherShards(t *testing.T) {
+	ns := namespace(t)
+	r := testrun(t, "run", "ffk", "-n", ns, "--image", busybox, "--shards", "3", "--fail-fast", "--keep", "--timeout", "5m", "--",
+		"sh", "-c", `echo "shard $TESTRUN_SHARD_INDEX of $TESTRUN_SHARD_COUNT"; if [ "$TESTRUN_SHARD_INDEX" = 1 ]; then sleep 2; exit 3; fi; exec sleep 600`)
+	wantCode(t, r, 3)
+	wantStderr(t, r, "shard 1/3 failed with exit code 3, and --fail-fast stops the other shards",
+		"its other shards were stopped, the Job and the ended shards' pods are kept")
+	run := ""
+	for _, l := range lines(r.stderr) {
+		if name, ok := strings.CutPrefix(l, "testrun: created job "); ok {
+			run = strings.Fields(name)[0]
+		}
+	}
+	if run == "" {
+		t.Fatalf("no run name in the output:\n%s", r)
+	}
+	if got := kubectl(t, "get", "job", run, "-n", ns, "-o", "jsonpath={.spec.suspend}"); got != "true" {
+		t.Errorf("the kept Job's spec.suspend = %q, want true", got)
+	}
+	pods := kubectl(t, "get", "pods", "-n", ns, "-l", "testrun.dev/name="+run, "-o",
+		`jsonpath={range .items[*]}{.metadata.labels.batch\.kubernetes\.io/job-completion-index} {.status.phase}{"\n"}{end}`)
+	for _, l := range lines(pods) {
+		if f := strings.Fields(l); len(f) == 2 && (f[1] == "Running" || f[1] == "Pending") {
+			t.Errorf("shard %s's pod is still %s after the command exited:\n%s", f[0], f[1], pods)
+		}
+	}
+	if !strings.Contains(pods, "1 Failed") {
+		t.Errorf("the failed shard's pod is not kept (index phase):\n%s", pods)
+	}
+	wantCode(t, testrun(t, "delete", run, "-n", ns, "--wait"), 0)
 	assertNothingLeft(t, ns)
 }
 
@@ -378,6 +414,96 @@ func TestLogsOfAShardedRunShowEveryShard(t *testing.T) {
 			t.Errorf("logs lacks shard %s's line, prefixed with its pod (%s):\n%s", i, want, logs)
 		}
 	}
+	wantCode(t, testrun(t, "delete", run, "-n", ns, "--wait"), 0)
+	assertNothingLeft(t, ns)
+}
+
+// 7. The other verbs see a detached sharded run as one run with a row per shard. Shard 2 fails first in time
+// (exit 4), shard 1 later (exit 3): wait waits for every shard and exits with shard 1's code, the failing
+// shard of the lowest index, as run does; list shows one row, its shards 3/3 ended; list -o json has a row
+// per shard; describe shows each shard's pod, status and exit code, and once fetched, its reports; fetch
+// brings every shard's reports into shard-<i>/ and merges their JUnit into junit.xml.
+func TestDetachedShardedRunIsOneRunWithARowPerShard(t *testing.T) {
+	ns := namespace(t)
+	script := `i=$TESTRUN_SHARD_INDEX
+printf '<testsuites><testsuite name="s" tests="1"><testcase classname="det" name="case-%s"/></testsuite></testsuites>\n' "$i" > "$TESTRUN_REPORT_DIR/junit.xml"
+echo "shard $i ran"
+case $i in 1) sleep 4; exit 3;; 2) exit 4;; esac`
+	r := testrun(t, "run", "det", "-n", ns, "--image", busybox, "--detach", "--shards", "3", "--", "sh", "-c", script)
+	wantCode(t, r, 0)
+	run := lastLine(r.stdout)
+	if !strings.HasPrefix(run, "det-") {
+		t.Fatalf("--detach printed %q as its last line, want the run name", r.stdout)
+	}
+
+	r = testrun(t, "wait", run, "-n", ns, "--timeout", "2m")
+	wantCode(t, r, 3)
+	wantStderr(t, r, "shard 1/3 failed with exit code 3, the failing shard of the lowest index: the command exits with it")
+
+	r = testrun(t, "list", "-n", ns)
+	wantCode(t, r, 0)
+	rows := lines(r.stdout)
+	if len(rows) != 2 || !strings.HasPrefix(rows[0], "NAME") {
+		t.Fatalf("list printed %d lines, want the header and one row for the sharded run:\n%s", len(rows), r.stdout)
+	}
+	if f := strings.Fields(rows[1]); len(f) < 4 || f[0] != run || f[1] != "Failed" || f[2] != "3" || f[3] != "3/3" {
+		t.Errorf("list row = %q, want %s Failed 3 3/3 (NAME STATUS EXIT SHARDS)", rows[1], run)
+	}
+
+	r = testrun(t, "list", "-n", ns, "-o", "json")
+	wantCode(t, r, 0)
+	var list struct {
+		Items []shardDoc `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || len(list.Items) != 1 {
+		t.Fatalf("list -o json: %v, %d items, want one:\n%s", err, len(list.Items), r.stdout)
+	}
+	doc := list.Items[0]
+	type row struct {
+		Index    int
+		Phase    string
+		ExitCode int
+	}
+	var got []row
+	for _, s := range doc.Shards {
+		got = append(got, row{s.Index, s.Phase, s.ExitCode})
+	}
+	if diff := cmp.Diff([]row{{0, "Passed", 0}, {1, "Failed", 3}, {2, "Failed", 4}}, got); diff != "" {
+		t.Errorf("list -o json's shards (-want +got):\n%s", diff)
+	}
+	if doc.Phase != "Failed" || doc.ExitCode != 3 || len(doc.Pods) != 3 {
+		t.Errorf("list -o json: phase %s, exit code %d, %d pods; want Failed, 3, 3 pods", doc.Phase, doc.ExitCode, len(doc.Pods))
+	}
+
+	r = testrun(t, "describe", run, "-n", ns)
+	wantCode(t, r, 0)
+	wantStdout(t, r, "Status:     Failed", "Exit Code:  3", "Shards:     3 of 3 ended", "INDEX  POD")
+	for i, want := range []string{`Passed +0 `, `Failed +3 `, `Failed +4 `} {
+		re := regexp.MustCompile(`(?m)^  ` + string(rune('0'+i)) + ` +` + run + `-` + string(rune('0'+i)) + `-[a-z0-9]+ +\S+ +` + want)
+		if !re.MatchString(r.stdout) {
+			t.Errorf("describe lacks shard %d's row (%s):\n%s", i, re, r.stdout)
+		}
+	}
+
+	out := filepath.Join(t.TempDir(), "out")
+	r = testrun(t, "fetch", run, "-n", ns, "--to", out)
+	wantCode(t, r, 0)
+	for i := range 3 {
+		shard := "shard-" + string(rune('0'+i))
+		if diff := cmp.Diff([]string{"det/case-" + string(rune('0'+i))}, junitCases(t, filepath.Join(out, shard, "junit.xml"))); diff != "" {
+			t.Errorf("%s's report (-want +got):\n%s", shard, diff)
+		}
+	}
+	if diff := cmp.Diff([]string{"det/case-0", "det/case-1", "det/case-2"}, junitCases(t, filepath.Join(out, "junit.xml"))); diff != "" {
+		t.Errorf("the merged report (-want +got):\n%s\n%s", diff, r)
+	}
+
+	// fetch released every shard: each pod records what was fetched, and describe shows it in its row.
+	waitFor(t, 60*time.Second, "describe to show every shard's fetched reports", func(context.Context) (bool, error) {
+		r = testrun(t, "describe", run, "-n", ns)
+		return strings.Count(r.stdout, "1 file(s)") == 3, nil
+	})
+	wantStdout(t, r, "1 tests, 0 failed")
 	wantCode(t, testrun(t, "delete", run, "-n", ns, "--wait"), 0)
 	assertNothingLeft(t, ns)
 }

@@ -37,6 +37,9 @@ var (
 		and the run released, nothing can be read from the pod any more; describe then shows what the pod
 		recorded of that fetch: how many files, their size, when, and the JUnit summary.
 
+		A sharded run (run --shards) shows how many shards ended and a row per shard: its index, pod, node,
+		status, exit code, reason and the reports fetched from it; its containers are listed per pod.
+
 		With -o json or -o yaml it prints the result document that run -o json prints, with the fetch record
 		as "fetched" (a ResultList for several runs or -l).
 

@@ -4,6 +4,7 @@ package fetch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/kubectl-testrun/kubectl-testrun/internal/cmdkit"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/outcome"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/reports"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runner"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/exitcode"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/extract"
@@ -39,11 +41,17 @@ var (
 		process namespace. The fetch container exits once the copy is done. Nothing can be read from a pod
 		whose containers have all exited.
 
+		A sharded run (run --shards) has a report directory per shard: shard i's lands in DIR/shard-<i>/, and
+		their JUnit reports are merged into DIR/junit.xml, as run --reports does.
+
 		The command exits 0 when every file came home and verified, 125 otherwise.`)
 
 	example = templates.Examples(`
 		# Copy the reports of a run kept with --keep or started with --detach
 		kubectl testrun fetch nightly-x7k2p --to ./out
+
+		# Every shard of a sharded run started with --detach, into ./out/shard-<i>/ and ./out/junit.xml
+		kubectl testrun fetch unit-x7k2p --to ./out
 
 		# Copy a directory out of a running pod of your own (distroless images too)
 		kubectl testrun fetch pod/api-tests-0 --path /workspace/results --to ./results -c tests
@@ -172,7 +180,11 @@ func (o *Options) Run(ctx context.Context) error {
 		if r, err = o.clients.ResolveRun(ctx, o.target, f.Progress.Printf); err != nil {
 			return err
 		}
-		reports, err = f.Run(ctx, namespace, r.Name(), o.To, o.Release)
+		if len(r.Shards) > 0 {
+			reports, err = o.shards(ctx, f, r)
+		} else {
+			reports, err = f.Run(ctx, namespace, r.Name(), o.To, o.Release)
+		}
 	}
 	if o.PrintFlags.Output != "" && reports != nil {
 		if perr := cmdkit.PrintDocument(o.Out, o.PrintFlags.Output, reports); perr != nil && err == nil {
@@ -184,4 +196,29 @@ func (o *Options) Run(ctx context.Context) error {
 		return exitcode.New(exitcode.CannotRun, err)
 	}
 	return nil
+}
+
+// shards copies the reports of every shard of the sharded run r into ShardDir(o.To, i), then merges their
+// JUnit reports into o.To, as run does; a shard that cannot be fetched does not stop the others.
+func (o *Options) shards(ctx context.Context, f *reports.Fetch, r cluster.Run) (*outcome.Reports, error) {
+	n := len(r.Shards)
+	got := make([]*outcome.Reports, n)
+	var errs []error
+	for i, pod := range r.Shards {
+		label := runner.ShardLabel(i, n)
+		if pod == nil {
+			errs = append(errs, fmt.Errorf("%s of run %q has no pod yet: wait for it with kubectl testrun wait %s", label, r.Name(), r.Name()))
+			continue
+		}
+		rep, err := f.FromPod(ctx, pod, r.Name(), runner.ShardDir(o.To, i), o.Release)
+		got[i] = rep
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", label, err))
+		}
+	}
+	merged := runner.MergeShardReports(o.To, got, f.Progress)
+	if merged.Error != "" && len(errs) == 0 {
+		errs = append(errs, errors.New(merged.Error))
+	}
+	return merged, errors.Join(errs...)
 }

@@ -3,6 +3,7 @@ package wait
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -27,7 +28,9 @@ var (
 		Ctrl-C stops the waiting, not the run (exit code 130).
 
 		With several runs (or -l) it waits for each in turn and exits with the first failing run's code;
-		--timeout bounds the whole wait. RUN is the run's name, job/NAME, or the name given to run without its
+		--timeout bounds the whole wait. A sharded run (run --shards) is waited for shard by shard until every
+		shard ended, and exits as run does: 0 when every shard passed, else the code of the failing shard of
+		the lowest index. RUN is the run's name, job/NAME, or the name given to run without its
 		random suffix (the newest such run).
 
 		wait does not release the run: fetch its reports afterwards with kubectl testrun fetch.`)
@@ -130,7 +133,12 @@ func (o *Options) Run(ctx context.Context) error {
 			// A run that ended is still classified when the time is up: wait rounds up to a nanosecond.
 			timeout = max(time.Until(deadline), time.Nanosecond)
 		}
-		err := o.wait(ctx, r.Name(), timeout)
+		var err error
+		if len(r.Shards) > 0 {
+			err = o.waitShards(ctx, r.Name(), len(r.Shards), deadlineOf(timeout))
+		} else {
+			err = o.wait(ctx, r.Name(), -1, 0, timeout)
+		}
 		if err != nil && first == nil {
 			first = err
 		}
@@ -144,17 +152,62 @@ func (o *Options) Run(ctx context.Context) error {
 	return missing
 }
 
-// wait waits for one run until timeout (0: as long as it takes). A failed run's story is printed and its
-// full diagnostics saved in a file; an interrupted wait says only that the run goes on.
-func (o *Options) wait(ctx context.Context, run string, timeout time.Duration) error {
+// deadlineOf returns when a wait of timeout that starts now ends; zero for none.
+func deadlineOf(timeout time.Duration) time.Time {
+	if timeout <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(timeout)
+}
+
+// waitShards waits for every shard of a sharded run of count shards, in index order, until deadline (zero:
+// as long as it takes), and returns as run does: nil when every shard passed, else the exit code of the
+// failing shard of the lowest index. An interrupted or timed-out wait returns at once.
+func (o *Options) waitShards(ctx context.Context, run string, count int, deadline time.Time) error {
+	progress := o.Output.Progress(o.ErrOut)
+	var first error
+	failed := -1
+	for i := range count {
+		timeout := time.Duration(0)
+		if !deadline.IsZero() {
+			timeout = max(time.Until(deadline), time.Nanosecond)
+		}
+		err := o.wait(ctx, run, i, count, timeout)
+		var code *exitcode.Error
+		if errors.As(err, &code) && (code.Code == exitcode.Timeout || ctx.Err() != nil) {
+			return err
+		}
+		if err != nil && first == nil {
+			first, failed = err, i
+		}
+	}
+	if first != nil {
+		var code *exitcode.Error
+		if errors.As(first, &code) {
+			progress.Warnf("%s failed with exit code %d, the failing shard of the lowest index: the command exits with it", runner.ShardLabel(failed, count), code.Code)
+		}
+		return first
+	}
+	progress.Printf("every shard of run %s passed", run)
+	return nil
+}
+
+// wait waits for one run, or for shard of count shards of a sharded run (shard -1: a run of one pod), until
+// timeout (0: as long as it takes). A failed run's story is printed and its full diagnostics saved in a
+// file; an interrupted wait says only that the run goes on.
+func (o *Options) wait(ctx context.Context, run string, shard, count int, timeout time.Duration) error {
 	progress := o.Output.Progress(o.ErrOut)
 	progress.Start()
-	oc, pod, err := runner.Wait(ctx, o.clients.Client, o.clients.API, o.clients.Namespace, run, timeout, o.ScheduleTimeout, o.ProgressEvery.Heartbeat(o.ErrOut, o.Output.Quiet), progress)
+	oc, pod, err := runner.Wait(ctx, o.clients.Client, o.clients.API, o.clients.Namespace, run, shard, timeout, o.ScheduleTimeout, o.ProgressEvery.Heartbeat(o.ErrOut, o.Output.Quiet), progress)
 	progress.Stop()
 	if err != nil {
 		return err
 	}
-	verdict := (&outcome.Result{Name: run, Phase: outcome.PhaseOf(oc), ExitCode: oc.ExitCode, Reason: oc.Reason}).Verdict()
+	name := run
+	if shard >= 0 {
+		name = fmt.Sprintf("%s (%s)", run, runner.ShardLabel(shard, count))
+	}
+	verdict := (&outcome.Result{Name: name, Phase: outcome.PhaseOf(oc), ExitCode: oc.ExitCode, Reason: oc.Reason}).Verdict()
 	switch {
 	case oc.ExitCode == exitcode.OK:
 		progress.Printf("%s", verdict)
