@@ -30,7 +30,7 @@ import (
 	"github.com/kubectl-testrun/kubectl-testrun/internal/share"
 )
 
-const usage = "usage: testrun-shard go BINARY -- COMMAND... | testrun-shard ginkgo -- COMMAND..."
+const usage = "usage: testrun-shard go BINARY -- COMMAND... or testrun-shard ginkgo -- COMMAND"
 
 func main() {
 	os.Exit(run(os.Args[1:]))
@@ -57,7 +57,7 @@ func run(args []string) int {
 func command(args []string) ([]string, func() error, error) {
 	dash := slices.Index(args, "--")
 	if len(args) == 0 || dash < 0 || dash == len(args)-1 {
-		return nil, nil, errors.New(usage)
+		return nil, nil, fmt.Errorf("no command after --: %s", usage)
 	}
 	kind, params, cmd := args[0], args[1:dash], args[dash+1:]
 	shard, sharded, err := share.FromEnv(os.Getenv)

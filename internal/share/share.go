@@ -283,16 +283,6 @@ type xmlNode struct {
 	Nodes   []xmlNode  `xml:",any"`
 }
 
-func (n *xmlNode) attr(name string) (int, bool) {
-	for _, a := range n.Attrs {
-		if a.Name.Local == name {
-			v, err := strconv.Atoi(a.Value)
-			return v, err == nil
-		}
-	}
-	return 0, false
-}
-
 // lessen takes d from the first of the integer attributes names that n has, down to 0.
 func (n *xmlNode) lessen(d int, names ...string) {
 	for _, name := range names {

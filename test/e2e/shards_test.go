@@ -390,6 +390,37 @@ func TestFrameworkSuitesInShardsRunEveryTestOnce(t *testing.T) {
 	}
 }
 
+// 5c. The go-test plugin follows the plan of --balance-from (TESTRUN_SHARD_TESTS): with a report that makes
+// TestGreeting and TestRunMetadata the slow ones, each gets a shard of its own and the quick ones share the
+// third, where round robin would give shard 0 TestAddition and TestSkipped and shard 2 TestGreeting. Every
+// test still runs exactly once.
+func TestGoTestShardsFollowTheBalancedPlan(t *testing.T) {
+	image := suiteImage(t, "go-test")
+	ns := namespace(t)
+	earlier := filepath.Join(t.TempDir(), "earlier.xml")
+	report := `<testsuites><testsuite name="suite" tests="4">
+<testcase classname="suite" name="TestAddition" time="1"/><testcase classname="suite" name="TestRunMetadata" time="5"/>
+<testcase classname="suite" name="TestGreeting" time="5"/><testcase classname="suite" name="TestSkipped" time="1"/>
+</testsuite></testsuites>`
+	if err := os.WriteFile(earlier, []byte(report), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	r := testrun(t, "run", "--plugin", "go-test", "--image", image, "-n", ns, "--reports", out, "--shards", "3", "--balance-from", earlier)
+	wantCode(t, r, 1)
+	wantStderr(t, r, "shard 0/3: 1 test, 5s: TestGreeting (5s)", "shard 2/3: 2 tests, 2s: TestAddition (1s), TestSkipped (1s)")
+	for i, want := range [][]string{{"suite/TestGreeting"}, {"suite/TestRunMetadata"}, {"suite/TestAddition", "suite/TestSkipped"}} {
+		shard := "shard-" + string(rune('0'+i))
+		if diff := cmp.Diff(want, junitCases(t, filepath.Join(out, shard, "junit.xml"))); diff != "" {
+			t.Errorf("%s ran (-want +got):\n%s\n%s", shard, diff, r)
+		}
+	}
+	if !strings.Contains(r.stderr+r.stdout, "[shard 2/3] testrun-shard: shard 2/3 runs 2 of 4 tests: TestAddition, TestSkipped") {
+		t.Errorf("testrun-shard did not say shard 2 runs the planned tests:\n%s", r)
+	}
+	assertNothingLeft(t, ns)
+}
+
 // 6. logs of a kept sharded run prints every shard's output, each line prefixed with its pod, whose name
 // carries the shard's index; delete removes the one Job and its pods.
 func TestLogsOfAShardedRunShowEveryShard(t *testing.T) {

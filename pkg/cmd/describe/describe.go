@@ -188,8 +188,9 @@ func (o *Options) write(ctx context.Context, w io.Writer, r cluster.Run) {
 		_ = cw.Flush()
 	}
 	if len(r.Shards) > 0 {
-		// Each shard's reports are in its row; a failed run's diagnostics are those of its failing shard.
-		if failing := firstFailing(r); failing >= 0 {
+		// Each shard's reports are in its row; a failed run's diagnostics are those of its failing shard of
+		// the lowest index, once every shard ended, as for a run of one pod.
+		if failing := firstFailing(r); failing >= 0 && r.ShardsDone() == len(r.Shards) {
 			fmt.Fprintln(w)
 			diagnose.Diagnosis{Client: o.clients.Client}.WriteWithin(ctx, w, diagnose.Budget, r.Job.Namespace, r.Job.Name, r.Shards[failing])
 		}

@@ -2,7 +2,9 @@ package describe_test
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +59,36 @@ func seed(now time.Time) []runtime.Object {
 		Type:           corev1.EventTypeWarning, Reason: "NodeNotReady", Message: "Node is not ready", Count: 1,
 		FirstTimestamp: metav1.NewTime(started), LastTimestamp: metav1.NewTime(started),
 	}
-	return []runtime.Object{passedJob, passedPod, failedJob, failedPod, pendingJob, event}
+	return append([]runtime.Object{passedJob, passedPod, failedJob, failedPod, pendingJob, event}, shardedRun(created)...)
+}
+
+// shardedRun is a run of 3 shards: shard 0 passed and was released after its reports were fetched, shard 1
+// failed, shard 2 still runs.
+func shardedRun(created time.Time) []runtime.Object {
+	s := runspec.Spec{Name: "api-shard-k9l0m", Namespace: "ci", Image: "api-tests:1", Shards: 3}
+	states := []map[string]corev1.ContainerState{{
+		runspec.TestContainer:   testkit.Terminated(0, "Completed", "", started, started.Add(30*time.Second)),
+		runspec.HolderContainer: testkit.Terminated(0, "Completed", fetched.Encode(), started, started.Add(35*time.Second)),
+	}, {
+		runspec.TestContainer:   testkit.Terminated(2, "Error", "", started, started.Add(40*time.Second)),
+		runspec.HolderContainer: testkit.Running(started),
+	}, {
+		runspec.TestContainer:   testkit.Running(started),
+		runspec.HolderContainer: testkit.Running(started),
+	}}
+	phases := []corev1.PodPhase{corev1.PodSucceeded, corev1.PodRunning, corev1.PodRunning}
+	var objs []runtime.Object
+	for i, state := range states {
+		job, pod := testkit.RunObjects(runspec.BuildJob(s), created, phases[i], state)
+		if i == 0 {
+			objs = append(objs, job)
+		}
+		pod.Name = fmt.Sprintf("%s-%d-x9z8w", s.Name, i)
+		pod.Labels = maps.Clone(pod.Labels)
+		pod.Labels[runspec.LabelShard] = strconv.Itoa(i)
+		objs = append(objs, pod)
+	}
+	return objs
 }
 
 func newDescribe(client *fake.Clientset) func(genericiooptions.IOStreams) *cobra.Command {
@@ -82,6 +113,7 @@ func TestDescribeShowsTheRun(t *testing.T) {
 			"Warning  NodeNotReady", "Node is not ready",
 		}},
 		{name: "pending", args: []string{"api-wait-g5h6i"}, golden: "pending.golden.txt"},
+		{name: "sharded, a shard still running", args: []string{"api-shard-k9l0m"}, golden: "sharded.golden.txt"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
