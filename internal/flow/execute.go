@@ -47,6 +47,10 @@ type Executor struct {
 	OnExitBudget time.Duration
 	// Progress says when steps start, end and are skipped.
 	Progress reporter.Reporter
+
+	// serial is held exclusively by a serial run (Unit.Serial) and shared by every other run, so that a
+	// serial run never overlaps another; an Executor runs one Plan at a time.
+	serial sync.RWMutex
 }
 
 // Execute runs the steps of p, each as soon as the steps it depends on passed, skips the steps that depend
@@ -68,7 +72,7 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) *Result {
 	res.Steps = e.graph(flowCtx, p.Steps, sem, func(Step) string { return "" })
 	failed := false
 	for _, s := range res.Steps {
-		failed = failed || s.Phase != outcome.PhasePassed
+		failed = failed || !goesOn(s)
 	}
 	interrupted := ctx.Err() != nil
 	onExitCtx := ctx
@@ -119,7 +123,7 @@ func (e *Executor) graph(ctx context.Context, steps []Step, sem chan struct{}, s
 	index := map[string]int{}
 	for i, s := range steps {
 		index[s.Name] = i
-		results[i] = StepResult{Name: s.Name, OnExit: s.OnExit, Condition: s.Condition}
+		results[i] = StepResult{Name: s.Name, OnExit: s.OnExit, Condition: s.Condition, ContinueOnError: s.ContinueOnError}
 	}
 	done := make(chan int)
 	live := 0
@@ -135,7 +139,7 @@ func (e *Executor) graph(ctx context.Context, steps []Step, sem chan struct{}, s
 				switch {
 				case state[j] != finished:
 					blocked = true
-				case results[j].Phase != outcome.PhasePassed && why == "":
+				case !goesOn(results[j]) && why == "":
 					why = fmt.Sprintf("step %q did not pass", d)
 				}
 			}
@@ -171,6 +175,12 @@ func (e *Executor) graph(ctx context.Context, steps []Step, sem chan struct{}, s
 		state[i] = finished
 		live--
 	}
+}
+
+// goesOn says whether the flow goes on after step r as after a step that passed: it passed, or it ran and
+// continues on error.
+func goesOn(r StepResult) bool {
+	return r.Phase == outcome.PhasePassed || (r.ContinueOnError && r.Phase != PhaseSkipped)
 }
 
 // step runs every unit of s at once (each waiting for a free place under MaxParallel) and returns the
@@ -212,9 +222,20 @@ func (e *Executor) step(ctx context.Context, s Step, sem chan struct{}, r StepRe
 	return r
 }
 
-// unit performs one run once a place under MaxParallel is free, and returns its result, its exit code and
-// its phase. A run cut by a bound of the flow ends 124, as a run's own --timeout does.
+// unit performs one run once no serial run goes on (or, for a serial run, once no other run does) and a
+// place under MaxParallel is free, and returns its result, its exit code and its phase. A run cut by a
+// bound of the flow ends 124, as a run's own --timeout does.
 func (e *Executor) unit(ctx context.Context, u Unit, sem chan struct{}) (*outcome.Result, int, string) {
+	if u.Serial {
+		e.serial.Lock()
+		defer e.serial.Unlock()
+	} else {
+		e.serial.RLock()
+		defer e.serial.RUnlock()
+	}
+	if ctx.Err() != nil {
+		return nil, stoppedCode(ctx), stoppedPhase(ctx)
+	}
 	if sem != nil {
 		select {
 		case sem <- struct{}{}:

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 	"github.com/kubectl-testrun/kubectl-testrun/pkg/definition"
 )
 
@@ -23,6 +24,10 @@ type Unit struct {
 	// Reports is the run's report directory relative to the flow's --reports directory: the step's name, or
 	// "step/definition".
 	Reports string
+	// Serial keeps the run from running at the same time as any other run of the flow.
+	Serial bool
+	// Uploads are placed in the run's test container before its test starts, besides the flags' --upload.
+	Uploads []runspec.Upload
 }
 
 // Step is one step of a Plan.
@@ -32,6 +37,9 @@ type Step struct {
 	// OnExit says the step runs after the flow's steps, when Condition holds.
 	OnExit    bool
 	Condition string
+	// ContinueOnError lets the flow go on as if the step passed when it does not: the steps that depend on
+	// it run, and it does not count for the onExit conditions or the exit code.
+	ContinueOnError bool
 	// Units are the step's runs: one, or one per definition its label selector matched.
 	Units []Unit
 }

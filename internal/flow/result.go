@@ -48,6 +48,8 @@ type StepResult struct {
 	// OnExit and Condition say the step is an onExit step and when it runs.
 	OnExit    bool   `json:"onExit,omitempty"`
 	Condition string `json:"condition,omitempty"`
+	// ContinueOnError says the flow goes on as if the step passed when it does not.
+	ContinueOnError bool `json:"continueOnError,omitempty"`
 	// Phase is Passed, Failed, Error, TimedOut, Interrupted, or Skipped (Reason says why).
 	Phase    string `json:"phase"`
 	ExitCode int    `json:"exitCode"`
@@ -90,12 +92,12 @@ func (r *Result) finish(ctx, flowCtx context.Context) {
 }
 
 // firstFailure is the exit code of the step (of the flow, or with onExit of the onExit steps) that ended
-// first without passing; skipped steps have none.
+// first without passing; skipped steps and the steps that continue on error have none.
 func firstFailure(steps []StepResult, onExit bool) int {
 	var first *StepResult
 	for i := range steps {
 		s := &steps[i]
-		if s.OnExit != onExit || s.Phase == PhaseSkipped || s.ExitCode == exitcode.OK {
+		if s.OnExit != onExit || s.Phase == PhaseSkipped || s.ExitCode == exitcode.OK || s.ContinueOnError {
 			continue
 		}
 		if first == nil || s.end.Before(first.end) {

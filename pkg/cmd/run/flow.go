@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"k8s.io/cli-runtime/pkg/printers"
 
@@ -49,18 +50,43 @@ func (o *Options) readFlow(catalog *definition.Catalog, data []byte) (*definitio
 	return definition.ParseFlow(o.Filename, data)
 }
 
-// completeFlow plans every run of f: the flow's steps resolved against the catalog, the flags over them
-// (except --timeout, which bounds the whole flow, and the words after --, which a flow has no place for).
-func (o *Options) completeFlow(f *definition.Flow, catalog *definition.Catalog, names, command []string, namespace string, timeoutGiven bool) error {
+// resolveFlow resolves flow f against the catalog: the definitions of its steps, its kubeconfigs.
+func resolveFlow(f *definition.Flow, catalog *definition.Catalog) (*flow.Plan, error) {
+	return flow.Resolve(f, catalog, func(path string) ([]byte, error) { return input.ReadPath(path, input.MaxFileBytes) })
+}
+
+// readTestrun reads the TestMachinery document of -f (data) and resolves it against its locations: a
+// Testrun, each TestDefinition from a .test-defs/ directory. Another kind of TestMachinery is refused.
+func (o *Options) readTestrun(data []byte) (*flow.Plan, error) {
+	if o.Definition != "" || o.Plugin != "" || o.Selector != "" || o.Flow != "" {
+		return nil, fmt.Errorf("a Testrun runs the TestDefinitions its steps name: give it alone with -f FILE, without --definition, --plugin, --selector or --flow")
+	}
+	if _, kind, err := definition.Kind(o.Filename, data); err == nil && kind == definition.KindDefinition {
+		return nil, fmt.Errorf("-f %s: a TestMachinery TestDefinition runs as a step of a Testrun: keep it in %s/ and give the Testrun with -f (docs/testmachinery.md)", o.Filename, definition.TMDefinitionsDir)
+	}
+	tr, err := definition.ParseTestrun(o.Filename, data)
+	if err != nil {
+		return nil, err
+	}
+	id := tr.Metadata.Name
+	if id == "" {
+		name, _ := tr.FlowName()
+		id = runspec.NewRunName(name)
+	}
+	return flow.ResolveTestrun(tr, id, flow.TMDisk{
+		ReadFile: func(path string) ([]byte, error) { return input.ReadPath(path, input.MaxFileBytes) },
+		ReadDir:  os.ReadDir,
+	})
+}
+
+// completeFlow plans every run of flow p: the flags over its steps' definitions (except --timeout, which
+// bounds the whole flow, and the words after --, which a flow has no place for).
+func (o *Options) completeFlow(p *flow.Plan, names, command []string, namespace string, timeoutGiven bool) error {
 	switch {
 	case len(names) > 0:
 		return fmt.Errorf("a flow names its runs after its steps: remove NAME (%s)", names[0])
 	case len(command) > 0:
 		return fmt.Errorf("a flow takes no command after --: give each step its args in the flow (spec.steps[].args)")
-	}
-	p, err := flow.Resolve(f, catalog, func(path string) ([]byte, error) { return input.ReadPath(path, input.MaxFileBytes) })
-	if err != nil {
-		return err
 	}
 	flags := o.flags
 	flags.Timeout = nil
@@ -74,6 +100,7 @@ func (o *Options) completeFlow(f *definition.Flow, catalog *definition.Catalog, 
 			r := plan.Plan(plan.Input{Definition: u.Definition, Name: runspec.NewRunName(u.Step), Namespace: namespace,
 				Global: p.Config, Reports: reports, Flags: flags, Getenv: o.Getenv})
 			r.Definition = u.Label
+			r.Spec.Uploads = slices.Concat(r.Spec.Uploads, u.Uploads)
 			flow.Share(&r.Spec, s)
 			o.flow.runs[u.Label] = r
 			o.runs = append(o.runs, r)

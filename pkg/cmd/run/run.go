@@ -22,6 +22,7 @@ import (
 
 	"github.com/kubectl-testrun/kubectl-testrun/internal/balance"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/cmdkit"
+	"github.com/kubectl-testrun/kubectl-testrun/internal/flow"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/plan"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runspec"
 	"github.com/kubectl-testrun/kubectl-testrun/internal/runwatch"
@@ -304,10 +305,11 @@ func (o *Options) Complete(cmd *cobra.Command, args []string) error {
 			return exitcode.New(exitcode.CannotRun, err)
 		}
 	}
-	isFlow := o.Flow != ""
+	isFlow, isTestrun := o.Flow != "", false
 	if data != nil {
-		_, kind, _ := definition.Kind(o.Filename, data)
-		isFlow = kind == definition.KindFlow
+		apiVersion, kind, _ := definition.Kind(o.Filename, data)
+		isTestrun = definition.IsTestMachinery(apiVersion)
+		isFlow = kind == definition.KindFlow && !isTestrun
 	}
 	// Only --definition, --selector and flows read every definition of .testrun/; any run reads its config.yaml.
 	catalog, err := o.catalog(o.Definition != "" || o.Selector != "" || isFlow)
@@ -318,10 +320,18 @@ func (o *Options) Complete(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	if isFlow {
-		f, err := o.readFlow(catalog, data)
+	if isFlow || isTestrun {
+		var p *flow.Plan
+		if isTestrun {
+			p, err = o.readTestrun(data)
+		} else {
+			var f *definition.Flow
+			if f, err = o.readFlow(catalog, data); err == nil {
+				p, err = resolveFlow(f, catalog)
+			}
+		}
 		if err == nil {
-			err = o.completeFlow(f, catalog, names, command, namespace, cmd.Flags().Changed("timeout"))
+			err = o.completeFlow(p, names, command, namespace, cmd.Flags().Changed("timeout"))
 		}
 		if err != nil {
 			return exitcode.New(exitcode.CannotRun, err)
