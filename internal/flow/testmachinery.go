@@ -200,7 +200,7 @@ func tmLocationSets(tr *definition.Testrun, base string, disk TMDisk) (map[strin
 		}
 		sets[""] = locs
 	default:
-		locs, err := load([]definition.TMLocation{{Type: "local", HostPath: base}})
+		locs, err := load([]definition.TMLocation{{Type: "local", HostPath: "."}})
 		if err != nil {
 			return nil, fmt.Errorf("Testrun %q names no location, so its TestDefinitions are read next to it: %w", tr.File, err)
 		}
