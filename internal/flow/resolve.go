@@ -40,6 +40,9 @@ type Step struct {
 	// ContinueOnError lets the flow go on as if the step passed when it does not: the steps that depend on
 	// it run, and it does not count for the onExit conditions or the exit code.
 	ContinueOnError bool
+	// SharedFrom is the label of the unit whose shared directory the step's runs start with in theirs, as
+	// TestMachinery hands its shared folder on; "" for none.
+	SharedFrom string
 	// Units are the step's runs: one, or one per definition its label selector matched.
 	Units []Unit
 }

@@ -43,7 +43,8 @@ func SharedLocal(reports string) string {
 	return filepath.Join(reports, filepath.FromSlash(strings.TrimPrefix(SharedDir, "/")))
 }
 
-// HasDependents says whether a step (of Steps or of OnExit) depends on the step named name.
+// HasDependents says whether a step (of Steps or of OnExit) depends on the step named name, or starts with
+// the shared directory of one of its runs (Step.SharedFrom).
 func (p *Plan) HasDependents(name string) bool {
 	for _, s := range append(append([]Step(nil), p.Steps...), p.OnExit...) {
 		for _, d := range s.DependsOn {
@@ -51,8 +52,29 @@ func (p *Plan) HasDependents(name string) bool {
 				return true
 			}
 		}
+		if from, ok := p.SharedFrom(s.Name); ok && from.Step == name {
+			return true
+		}
 	}
 	return false
+}
+
+// SharedFrom returns the run whose shared directory the runs of the step named name start with in theirs
+// (Step.SharedFrom), and whether there is one.
+func (p *Plan) SharedFrom(name string) (Unit, bool) {
+	all := append(append([]Step(nil), p.Steps...), p.OnExit...)
+	i := slices.IndexFunc(all, func(s Step) bool { return s.Name == name })
+	if i < 0 || all[i].SharedFrom == "" {
+		return Unit{}, false
+	}
+	for _, s := range all {
+		for _, u := range s.Units {
+			if u.Label == all[i].SharedFrom {
+				return u, true
+			}
+		}
+	}
+	return Unit{}, false
 }
 
 // Inputs returns the runs whose shared directories a run of the step named name receives: every unit of

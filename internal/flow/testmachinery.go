@@ -78,7 +78,8 @@ func ResolveTestrun(tr *definition.Testrun, id string, disk TMDisk) (*Plan, erro
 	p := &Plan{Name: id}
 	var errs []string
 	resolve := func(field string, steps []definition.TMStep, onExit bool) []Step {
-		shared := tmSharedConfig(steps)
+		dom := tmDominators(steps)
+		shared := tmSharedConfig(steps, dom)
 		var out []Step
 		for i, s := range steps {
 			found, err := tmFind(sets, s)
@@ -101,6 +102,9 @@ func ResolveTestrun(tr *definition.Testrun, id string, disk TMDisk) (*Plan, erro
 			}
 			out = append(out, step)
 		}
+		if len(out) == len(steps) {
+			tmSharedFrom(out, steps, dom, p.Steps)
+		}
 		return out
 	}
 	p.Steps = resolve("testflow", tr.Spec.TestFlow, false)
@@ -109,6 +113,72 @@ func ResolveTestrun(tr *definition.Testrun, id string, disk TMDisk) (*Plan, erro
 		return nil, fmt.Errorf("%s", strings.Join(errs, "\n"))
 	}
 	return p, nil
+}
+
+// tmSharedFrom sets, for each of the resolved steps out (of the Testrun's steps, whose dominators are dom),
+// the run whose shared folder it starts with, as TestMachinery chooses it: the step artifactsFrom names,
+// else the nearest step every path to it goes through that does not continue on error; for an onExit step
+// that has none, the last such step of the testflow (flow, nil when out is the testflow). A step that ran
+// several TestDefinitions hands on no single folder, so the choice goes on past it.
+func tmSharedFrom(out []Step, steps []definition.TMStep, dom []map[int]bool, flow []Step) {
+	index := map[string]int{}
+	for i, s := range steps {
+		index[s.Name] = i
+	}
+	single := func(s Step) string {
+		if len(s.Units) == 1 {
+			return s.Units[0].Label
+		}
+		return ""
+	}
+	for i := range out {
+		if from := steps[i].ArtifactsFrom; from != "" {
+			out[i].SharedFrom = single(out[index[from]])
+			continue
+		}
+		for _, j := range nearestFirst(dom, i) {
+			if label := single(out[j]); label != "" && !out[j].ContinueOnError {
+				out[i].SharedFrom = label
+				break
+			}
+		}
+		if out[i].SharedFrom == "" && flow != nil {
+			out[i].SharedFrom = tmFlowEnd(flow)
+		}
+	}
+}
+
+// tmFlowEnd returns the run of the testflow's last step every path through it goes through (which does not
+// continue on error and ran one TestDefinition): what its onExit steps start with; "" when there is none.
+func tmFlowEnd(flow []Step) string {
+	steps := make([]definition.TMStep, len(flow))
+	depended := map[string]bool{}
+	for i, s := range flow {
+		steps[i] = definition.TMStep{Name: s.Name, DependsOn: s.DependsOn}
+		for _, d := range s.DependsOn {
+			depended[d] = true
+		}
+	}
+	dom := tmDominators(steps)
+	var common map[int]bool
+	for i, s := range flow {
+		if depended[s.Name] {
+			continue
+		}
+		if common == nil {
+			common = maps.Clone(dom[i])
+			continue
+		}
+		maps.DeleteFunc(common, func(k int, _ bool) bool { return !dom[i][k] })
+	}
+	candidates := slices.Collect(maps.Keys(common))
+	slices.SortFunc(candidates, func(a, b int) int { return len(dom[b]) - len(dom[a]) })
+	for _, j := range candidates {
+		if len(flow[j].Units) == 1 && !flow[j].ContinueOnError {
+			return flow[j].Units[0].Label
+		}
+	}
+	return ""
 }
 
 // tmUnit is the run of TestDefinition f in step s: the definition mapped onto ours, its configuration merged
@@ -286,16 +356,13 @@ func tmFind(sets map[string][]*tmLocation, s definition.TMStep) ([]tmFound, erro
 	return out, nil
 }
 
-// tmSharedConfig returns, for each step, the configuration TestMachinery shares with it from the steps
-// before it: the step configuration (but its private entries) of every step that each path from the start
-// of the flow to it goes through, the nearest winning.
-func tmSharedConfig(steps []definition.TMStep) [][]definition.Config {
+// tmDominators returns, for each step, the set of steps every path from the start of the flow to it goes
+// through, itself included. ParseTestrun has refused dependency cycles, so the recursion ends.
+func tmDominators(steps []definition.TMStep) []map[int]bool {
 	index := map[string]int{}
 	for i, s := range steps {
 		index[s.Name] = i
 	}
-	// dom[i] is the set of steps every path to step i goes through, i included; the steps' dependencies
-	// were checked for cycles, so the recursion ends.
 	dom := make([]map[int]bool, len(steps))
 	var dominators func(i int) map[int]bool
 	dominators = func(i int) map[int]bool {
@@ -318,11 +385,29 @@ func tmSharedConfig(steps []definition.TMStep) [][]definition.Config {
 		dom[i] = d
 		return d
 	}
+	for i := range steps {
+		dominators(i)
+	}
+	return dom
+}
+
+// nearestFirst returns the steps every path to step i goes through, i left out, the nearest first: the
+// nearest is the one the most steps dominate.
+func nearestFirst(dom []map[int]bool, i int) []int {
+	before := slices.DeleteFunc(slices.Collect(maps.Keys(dom[i])), func(k int) bool { return k == i })
+	slices.SortFunc(before, func(a, b int) int { return len(dom[b]) - len(dom[a]) })
+	return before
+}
+
+// tmSharedConfig returns, for each step, the configuration TestMachinery shares with it from the steps
+// before it: the step configuration (but its private entries) of every step that each path from the start
+// of the flow to it goes through (dom), the nearest winning.
+func tmSharedConfig(steps []definition.TMStep, dom []map[int]bool) [][]definition.Config {
 	out := make([][]definition.Config, len(steps))
 	for i := range steps {
-		// The nearest dominator is the one dominated by the most steps; merge from the farthest.
-		before := slices.DeleteFunc(slices.Collect(maps.Keys(dominators(i))), func(k int) bool { return k == i })
-		slices.SortFunc(before, func(a, b int) int { return len(dominators(a)) - len(dominators(b)) })
+		// Merge from the farthest, so that the nearest wins.
+		before := nearestFirst(dom, i)
+		slices.Reverse(before)
 		var shared []definition.Config
 		for _, j := range before {
 			var layer []definition.Config

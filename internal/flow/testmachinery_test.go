@@ -153,6 +153,15 @@ spec:
 		t.Errorf("tests continueOnError %v (want false: d is disruptive), cleanup condition %q onExit %v (want always, true)",
 			steps["tests"].ContinueOnError, steps["cleanup"].Condition, steps["cleanup"].OnExit)
 	}
+	sharedFrom := map[string]string{}
+	for name, s := range steps {
+		sharedFrom[name] = s.SharedFrom
+	}
+	// tests and check start with setup's shared folder; the onExit step with the testflow's last step every
+	// path goes through, setup too (tests ran two definitions and hands on no single folder).
+	if diff := cmp.Diff(map[string]string{"setup": "", "tests": "setup", "check": "setup", "cleanup": "setup"}, sharedFrom); diff != "" {
+		t.Errorf("shared folders handed on (-want +got):\n%s", diff)
+	}
 	d := steps["tests"].Units[0].Definition
 	if d.Spec.WorkingDir != "/src" || d.Spec.Reports.Dir != "/tmp/tm/export" || d.Spec.Labels[definition.LabelFlow] != "it" || steps["tests"].Units[0].Reports != "tests/b" {
 		t.Errorf("tests/b: workdir %q, reports %q, labels %v, report path %q", d.Spec.WorkingDir, d.Spec.Reports.Dir, d.Spec.Labels, steps["tests"].Units[0].Reports)

@@ -146,6 +146,7 @@ func BuildJob(s Spec) *batchv1.Job {
 	var initContainers []corev1.Container
 	if len(s.Uploads) > 0 {
 		initContainers = []corev1.Container{upload.Container(s.EffectiveHelperImage(), UploadVolume, 0)}
+		initContainers[0].VolumeMounts = append(initContainers[0].VolumeMounts, seedMounts(s)...)
 		volumes = append(volumes, corev1.Volume{Name: UploadVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
 	}
 	if dirs := s.ReportDirs(); len(dirs) > 1 {
@@ -303,7 +304,37 @@ const UploadVolume = "testrun-upload"
 func uploadMounts(s Spec) []corev1.VolumeMount {
 	var mounts []corev1.VolumeMount
 	for i, u := range s.Uploads {
+		if _, seeds := s.seeds(u); seeds {
+			continue
+		}
 		mounts = append(mounts, corev1.VolumeMount{Name: UploadVolume, MountPath: path.Clean(u.Path), SubPath: strconv.Itoa(i)})
+	}
+	return mounts
+}
+
+// seeds says whether upload u goes to a report directory itself, and that directory's subPath in the
+// reports volume: such an upload seeds the directory, whose files are there when the test starts and come
+// home with what the test adds (a flow's shared directory handed on the way TestMachinery hands it).
+func (s Spec) seeds(u Upload) (subPath string, ok bool) {
+	dirs := s.ReportDirs()
+	i := slices.Index(dirs, path.Clean(u.Path))
+	switch {
+	case i < 0:
+		return "", false
+	case len(dirs) == 1:
+		return "", true
+	}
+	return strconv.Itoa(i), true
+}
+
+// seedMounts mounts, in the upload init container, the report directory each seeding upload i fills at
+// its entry "i" of the upload volume, so that the upload unpacks straight into it.
+func seedMounts(s Spec) []corev1.VolumeMount {
+	var mounts []corev1.VolumeMount
+	for i, u := range s.Uploads {
+		if sub, ok := s.seeds(u); ok {
+			mounts = append(mounts, corev1.VolumeMount{Name: ReportsVolume, MountPath: path.Join(upload.Dir, strconv.Itoa(i)), SubPath: sub})
+		}
 	}
 	return mounts
 }

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -84,6 +85,7 @@ func TestValidateUploads(t *testing.T) {
 			want: []string{`upload to "/work" names no local file or directory`}},
 		{name: "over the reports", uploads: []Upload{{Local: "a", Path: "/reports/in"}},
 			want: []string{`upload "a" goes to "/reports/in", which overlaps the report directory "/reports"`}},
+		{name: "seeds the report directory", uploads: []Upload{{Local: "a", Path: "/reports/"}}},
 		{name: "one inside another", uploads: []Upload{{Local: "a", Path: "/work"}, {Local: "b", Path: "/work/b/"}},
 			want: []string{`upload "b" goes to "/work/b", which overlaps the upload of "a" "/work"`}},
 	}
@@ -102,6 +104,30 @@ func TestValidateUploads(t *testing.T) {
 				t.Errorf("Validate (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// An upload to a report directory itself seeds it: the upload init container unpacks it straight into that
+// directory's place in the reports volume, and the test container mounts the directory once, as a report
+// directory, so that what it finds there comes home with what it adds.
+func TestBuildJobSeedsAReportDirectory(t *testing.T) {
+	s := minimalSpec()
+	s.MoreReportDirs = []string{"/shared"}
+	s.Uploads = []Upload{{Local: "./suite", Path: "/work"}, {Local: "./from", Path: "/shared"}}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	pod := BuildJob(s).Spec.Template.Spec
+	mountsOf := func(c corev1.Container, volume string) []corev1.VolumeMount {
+		return slices.DeleteFunc(slices.Clone(c.VolumeMounts), func(m corev1.VolumeMount) bool { return m.Name != volume })
+	}
+	wantInit := []corev1.VolumeMount{{Name: ReportsVolume, MountPath: "/testrun/upload/1", SubPath: "1"}}
+	if diff := cmp.Diff(wantInit, mountsOf(pod.InitContainers[0], ReportsVolume)); diff != "" {
+		t.Errorf("the upload container's mounts of the reports volume (-want +got):\n%s", diff)
+	}
+	wantTest := []corev1.VolumeMount{{Name: UploadVolume, MountPath: "/work", SubPath: "0"}}
+	if diff := cmp.Diff(wantTest, mountsOf(pod.Containers[0], UploadVolume)); diff != "" {
+		t.Errorf("the test container's mounts of the upload volume (-want +got):\n%s", diff)
 	}
 }
 

@@ -455,7 +455,8 @@ func (s Spec) validateFiles() []error {
 }
 
 // validateUploads checks where the uploads go: absolute paths, none the root, none inside another or a
-// report directory, which would hide one mount under the other.
+// report directory, which would hide one mount under the other (an upload to a report directory itself
+// seeds it).
 func (s Spec) validateUploads() []error {
 	var errs []error
 	taken := map[string]string{}
@@ -473,6 +474,9 @@ func (s Spec) validateUploads() []error {
 			continue
 		}
 		for other, what := range taken {
+			if p == other && what == "report directory" {
+				continue // it seeds the report directory (see seeds)
+			}
 			if p == other || strings.HasPrefix(p, other+"/") || strings.HasPrefix(other, p+"/") {
 				errs = append(errs, fmt.Errorf("upload %q goes to %q, which overlaps the %s %q: give each --upload a path of its own (--upload LOCAL:POD_PATH)", u.Local, p, what, other))
 			}

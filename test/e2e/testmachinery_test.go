@@ -46,8 +46,8 @@ func interval(t *testing.T, file string) (start, end int64) {
 // A TestMachinery Testrun and its .test-defs/ run unchanged with `run -f testrun.yaml`: the step chosen by
 // label runs the matching TestDefinitions and leaves the excluded one out; every test sees the TM_*
 // variables with TestMachinery's meaning, the configuration merged the TestMachinery way (step over global
-// over definition) and a base64 file config decoded at its path; what create-env shares reaches the tests
-// after it; each export folder comes home with the reports; the serial test runs beside no other test; the
+// over definition) and a base64 file config decoded at its path; what create-env writes to TM_SHARED_PATH
+// is in TM_SHARED_PATH of the tests after it and of the onExit step; each export folder comes home with the reports; the serial test runs beside no other test; the
 // onExit step runs in phase Exit; the command exits 0 and leaves nothing behind.
 func TestTestMachineryTestrunRunsUnchanged(t *testing.T) {
 	ns := namespace(t)
@@ -75,7 +75,7 @@ func TestTestMachineryTestrunRunsUnchanged(t *testing.T) {
 		"[tests/check-config] check-config: TM_TESTRUN_ID=" + id[1] + "\n",
 		"[tests/check-config] check-config: greeting=/tmp/tm/greeting.txt content=hello world\n",
 		"[tests/check-config] check-config: environment=env-42\n",
-		"[delete-env] delete-env: TM_PHASE=Exit TM_TESTRUN_ID=" + id[1] + "\n",
+		"[delete-env] delete-env: TM_PHASE=Exit TM_TESTRUN_ID=" + id[1] + " environment=env-42\n",
 	}
 	for _, line := range wantLines {
 		if !strings.Contains(r.stdout, line) {
@@ -88,7 +88,10 @@ func TestTestMachineryTestrunRunsUnchanged(t *testing.T) {
 	homes := map[string]string{
 		"create-env/tmp/tm/export/environment.json": `{"environment": "env-42", "size": "small"}` + "\n",
 		"create-env/testrun/shared/environment":     "env-42\n",
-		"delete-env/tmp/tm/export/deleted":          "deleted\n",
+		// The shared folder a test starts with comes home with it, with what it added: it accumulates.
+		"tests/check-config/testrun/shared/environment": "env-42\n",
+		"delete-env/testrun/shared/environment":         "env-42\n",
+		"delete-env/tmp/tm/export/deleted":              "deleted\n",
 	}
 	for file, want := range homes {
 		if data, err := os.ReadFile(filepath.Join(out, file)); err != nil || string(data) != want {

@@ -220,7 +220,8 @@ func (o *Options) mergeJUnit(result *flow.Result) error {
 // stepRun returns the planned run of u, ready to run in the flow: its reports brought home (to local(u))
 // when a step depends on its step even without --reports, so its shared directory can be handed on; and
 // the shared directories of the runs of the steps its step depends on uploaded into its pod, each from
-// where it came home. A run that wrote nothing there hands on an empty directory.
+// where it came home; and its own shared directory seeded with the one its step starts from
+// (Step.SharedFrom). A run that wrote nothing there hands on an empty directory.
 func (f *flowState) stepRun(u flow.Unit, local func(flow.Unit) string) (plan.Run, error) {
 	r := f.runs[u.Label]
 	if r.Reports == "" && f.plan.HasDependents(u.Step) {
@@ -233,5 +234,12 @@ func (f *flowState) stepRun(u flow.Unit, local func(flow.Unit) string) (plan.Run
 		}
 	}
 	flow.Receive(&r.Spec, inputs, func(in flow.Unit) string { return flow.SharedLocal(local(in)) })
+	if from, ok := f.plan.SharedFrom(u.Step); ok {
+		dir := flow.SharedLocal(local(from))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return r, fmt.Errorf("the shared directory of %s: %w", from.Label, err)
+		}
+		r.Spec.Uploads = append(r.Spec.Uploads, runspec.Upload{Local: dir, Path: flow.SharedDir})
+	}
 	return r, nil
 }

@@ -3,5 +3,5 @@ set -eu
 env | grep '^TM_' | sort | sed 's/^/check-config: /'
 echo "check-config: LEVEL=$LEVEL DEFINITION_ONLY=$DEFINITION_ONLY GLOBAL_ONLY=$GLOBAL_ONLY STEP_ONLY=$STEP_ONLY"
 echo "check-config: greeting=$greeting content=$(cat "$greeting")"
-echo "check-config: environment=$(cat "$TESTRUN_FROM_DIR/create-env/environment")"
+echo "check-config: environment=$(cat "$TM_SHARED_PATH/environment")"
 sh scripts/interval.sh
