@@ -65,7 +65,8 @@ var (
 		runs its steps, each a run of a definition, as soon as the steps they depend on passed, then its onExit
 		steps; --timeout bounds the whole flow and --max-parallel the runs going at once. Its lines are prefixed
 		with their step, a table of the steps ends it, and it exits with the code of the first step that did
-		not pass.
+		not pass. A Gardener TestMachinery Testrun given with -f runs the same way, its TestDefinitions read from
+		the .test-defs/ directory of its local locations (docs/testmachinery.md).
 
 		Configuration from --config and ./.testrun/config.yaml reaches every run; the test also gets
 		TESTRUN_GIT_SHA and TESTRUN_GIT_REF when the CI's variables give them (GitHub Actions, GitLab CI,
