@@ -65,8 +65,8 @@ func step(name string, deps ...string) Step {
 	return Step{Name: name, DependsOn: deps, Units: []Unit{{Step: name, Label: name}}}
 }
 
-func onExit(name, condition string, deps ...string) Step {
-	s := step(name, deps...)
+func onExit(name, condition string) Step {
+	s := step(name)
 	s.OnExit, s.Condition = true, condition
 	return s
 }

@@ -256,7 +256,7 @@ func tmLocationSets(tr *definition.Testrun, base string, disk TMDisk) (map[strin
 		for _, s := range tr.Spec.LocationSets {
 			locs, err := load(s.Locations)
 			if err != nil {
-				return nil, fmt.Errorf("Testrun %q: spec.locationSets (%s): %w", tr.File, s.Name, err)
+				return nil, fmt.Errorf("testrun file %q: spec.locationSets (%s): %w", tr.File, s.Name, err)
 			}
 			sets[s.Name] = locs
 			if s.Default || len(tr.Spec.LocationSets) == 1 {
@@ -266,13 +266,13 @@ func tmLocationSets(tr *definition.Testrun, base string, disk TMDisk) (map[strin
 	case len(tr.Spec.TestLocations) > 0:
 		locs, err := load(tr.Spec.TestLocations)
 		if err != nil {
-			return nil, fmt.Errorf("Testrun %q: spec.testLocations: %w", tr.File, err)
+			return nil, fmt.Errorf("testrun file %q: spec.testLocations: %w", tr.File, err)
 		}
 		sets[""] = locs
 	default:
 		locs, err := load([]definition.TMLocation{{Type: "local", HostPath: "."}})
 		if err != nil {
-			return nil, fmt.Errorf("Testrun %q names no location, so its TestDefinitions are read next to it: %w", tr.File, err)
+			return nil, fmt.Errorf("testrun file %q names no location, so its TestDefinitions are read next to it: %w", tr.File, err)
 		}
 		sets[""] = locs
 	}
