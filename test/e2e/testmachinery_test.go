@@ -136,3 +136,20 @@ spec:
 		"give it as type: local with hostPath")
 	assertNothingLeft(t, ns)
 }
+
+// A failing Testrun exits with the code of its first failing step: a step that continues on error lets the
+// step after it run and does not count, a failing step skips the steps after it, and of the onExit steps
+// the error one runs and the success one does not. The Testrun names no location: its own directory is it.
+func TestTestMachineryFailingTestrunExitsWithTheStepsCode(t *testing.T) {
+	ns := namespace(t)
+	r := testrunIn(t, tmDir, nil, "run", "-f", "failing-testrun.yaml", "-n", ns)
+	wantCode(t, r, 3)
+	for _, line := range []string{"[flaky] the beta test ran\n", "[broken] broken fails\n", "[on-error] delete-env: TM_PHASE=Exit TM_TESTRUN_ID=failing"} {
+		if !strings.Contains(r.stdout, line) {
+			t.Errorf("stdout lacks %q:\n%s", line, r)
+		}
+	}
+	wantStderr(t, r, "step after-flaky passed", `step after-broken skipped: step "broken" did not pass`,
+		"step on-success skipped: condition success: a step did not pass", "flow failing failed with exit code 3")
+	assertNothingLeft(t, ns)
+}
