@@ -46,7 +46,7 @@ func interval(t *testing.T, file string) (start, end int64) {
 // A TestMachinery Testrun and its .test-defs/ run unchanged with `run -f testrun.yaml`: the step chosen by
 // label runs the matching TestDefinitions and leaves the excluded one out; every test sees the TM_*
 // variables with TestMachinery's meaning, the configuration merged the TestMachinery way (step over global
-// over definition) and a base64 file config decoded at its path; what create-env writes to TM_SHARED_PATH
+// over definition), a base64 file config and the Testrun's base64 kubeconfig decoded at their paths; what create-env writes to TM_SHARED_PATH
 // is in TM_SHARED_PATH of the tests after it and of the onExit step; each export folder comes home with the reports; the serial test runs beside no other test; the
 // onExit step runs in phase Exit; the command exits 0 and leaves nothing behind.
 func TestTestMachineryTestrunRunsUnchanged(t *testing.T) {
@@ -75,6 +75,8 @@ func TestTestMachineryTestrunRunsUnchanged(t *testing.T) {
 		"[tests/check-config] check-config: TM_TESTRUN_ID=" + id[1] + "\n",
 		"[tests/check-config] check-config: greeting=/tmp/tm/greeting.txt content=hello world\n",
 		"[tests/check-config] check-config: environment=env-42\n",
+		// The Testrun's inline (base64) shoot kubeconfig, at TM_KUBECONFIG_PATH/shoot.config.
+		"[tests/check-config] check-config: shoot server=https://shoot.example\n",
 		"[delete-env] delete-env: TM_PHASE=Exit TM_TESTRUN_ID=" + id[1] + " environment=env-42\n",
 	}
 	for _, line := range wantLines {
