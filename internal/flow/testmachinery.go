@@ -182,7 +182,8 @@ func tmFlowEnd(flow []Step) string {
 }
 
 // tmUnit is the run of TestDefinition f in step s: the definition mapped onto ours, its configuration merged
-// over the levels, the TM_* variables, its location uploaded to /src.
+// over the levels, the TM_* variables, its location uploaded to /src but for its .git directory (TM_GIT_SHA
+// and TM_GIT_REF say what it holds; a test image need not have git to read it).
 func tmUnit(id string, s definition.TMStep, f tmFound, global, shared []definition.Config, onExit, several bool) Unit {
 	d := f.def.Definition()
 	if s.Definition.Untrusted {
@@ -219,7 +220,7 @@ func tmUnit(id string, s definition.TMStep, f tmFound, global, shared []definiti
 	d.Spec.Env = env
 	d.Spec.Labels = map[string]string{definition.LabelFlow: id, definition.LabelStep: s.Name}
 	u := Unit{Step: s.Name, Label: s.Name, Reports: s.Name, Definition: d, Serial: f.def.Serial(),
-		Uploads: []runspec.Upload{{Local: f.loc.dir, Path: definition.TMRepoPath}}}
+		Uploads: []runspec.Upload{{Local: f.loc.dir, Path: definition.TMRepoPath, Skip: []string{".git"}}}}
 	if several {
 		u.Label = s.Name + "/" + d.Metadata.Name
 		u.Reports = path.Join(s.Name, d.Metadata.Name)

@@ -113,7 +113,7 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := []runspec.Upload{{Local: "repo", Path: "/src"}}
+	src := []runspec.Upload{{Local: "repo", Path: "/src", Skip: []string{".git"}}}
 	kube := map[string]string{"kubeconfig.shoot": "shoot", "kubeconfig.seed": "secret:seed/kubeconfig"}
 	with := func(m map[string]string, more map[string]string) map[string]string {
 		out := map[string]string{}

@@ -343,7 +343,7 @@ func seedMounts(s Spec) []corev1.VolumeMount {
 func (s Spec) UploadItems() []upload.Item {
 	items := make([]upload.Item, len(s.Uploads))
 	for i, u := range s.Uploads {
-		items[i] = upload.Item{Local: u.Local, Name: strconv.Itoa(i)}
+		items[i] = upload.Item{Local: u.Local, Name: strconv.Itoa(i), Skip: u.Skip}
 	}
 	return items
 }

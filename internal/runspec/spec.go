@@ -178,6 +178,8 @@ type Upload struct {
 	// Path is the absolute path in the test container: the directory holding the content of a local
 	// directory, or the file itself.
 	Path string
+	// Skip are paths inside a directory Local, relative to it with '/', left out of the upload.
+	Skip []string
 }
 
 // DefaultUploadDir is the directory under which an upload given without a path lands, under its own base name.

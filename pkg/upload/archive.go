@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -22,6 +23,9 @@ type Item struct {
 	// Name is its entry in the upload volume: a directory holding the content of a local directory, or the
 	// file itself. One path component, not starting with ".".
 	Name string
+	// Skip are paths inside a directory Local, relative to it with '/' (".git", "out/reports"), that are
+	// left out with everything under them.
+	Skip []string
 }
 
 // Limits caps what one upload may send, so that a wrong path (a home directory, a build cache) fails at once
@@ -177,6 +181,12 @@ func walk(items []Item, limits Limits, sum *Summary, visit func(entry) error) er
 				return err
 			}
 			rel = filepath.ToSlash(rel)
+			if p != root && slices.Contains(it.Skip, rel) {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
 			e := entry{name: path.Join(it.Name, rel), local: p}
 			if p == root {
 				e.info = info

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -123,6 +124,35 @@ func TestWriteKeepsContentModesAndLinksAndEndsWithTheManifest(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, readArchive(t, &buf)); diff != "" {
 		t.Errorf("archive (-want +got):\n%s", diff)
+	}
+}
+
+// Skip leaves paths of a directory out with everything under them (a location's .git, a reports directory
+// being written), and a file of the same name elsewhere in.
+func TestWriteSkipsWhatItIsToldTo(t *testing.T) {
+	dir := t.TempDir()
+	for f, data := range map[string]string{".git/HEAD": "ref\n", "out/r/junit.xml": "<x/>", "run.sh": "ok\n", "lib/.git": "gitdir: x\n"} {
+		p := filepath.Join(dir, filepath.FromSlash(f))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := Write(&buf, []Item{{Local: dir, Name: "0", Skip: []string{".git", "out/r"}}}, Limits{}); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	var got []string
+	for name := range readArchive(t, &buf) {
+		got = append(got, name)
+	}
+	slices.Sort(got)
+	want := []string{manifestFile, "0/", "0/lib/", "0/lib/.git", "0/out/", "0/run.sh"}
+	slices.Sort(want)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("archive entries (-want +got):\n%s", diff)
 	}
 }
 

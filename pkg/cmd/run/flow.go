@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"k8s.io/cli-runtime/pkg/printers"
 
@@ -100,13 +101,32 @@ func (o *Options) completeFlow(p *flow.Plan, names, command []string, namespace 
 			r := plan.Plan(plan.Input{Definition: u.Definition, Name: runspec.NewRunName(u.Step), Namespace: namespace,
 				Global: p.Config, Reports: reports, Flags: flags, Getenv: o.Getenv})
 			r.Definition = u.Label
-			r.Spec.Uploads = slices.Concat(r.Spec.Uploads, u.Uploads)
+			r.Spec.Uploads = slices.Concat(r.Spec.Uploads, skipInside(u.Uploads, o.Reports))
 			flow.Share(&r.Spec, s)
 			o.flow.runs[u.Label] = r
 			o.runs = append(o.runs, r)
 		}
 	}
 	return nil
+}
+
+// skipInside returns uploads with dir (the reports directory, which the flow's runs write while others
+// upload) left out of those it is inside of.
+func skipInside(uploads []runspec.Upload, dir string) []runspec.Upload {
+	if dir == "" {
+		return uploads
+	}
+	out := slices.Clone(uploads)
+	for i, up := range out {
+		local, errL := filepath.Abs(up.Local)
+		abs, errD := filepath.Abs(dir)
+		rel, err := filepath.Rel(local, abs)
+		if errL != nil || errD != nil || err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			continue
+		}
+		out[i].Skip = append(slices.Clone(up.Skip), filepath.ToSlash(rel))
+	}
+	return out
 }
 
 // runFlow runs the flow: each step as soon as the steps it depends on passed, its runs' lines prefixed
