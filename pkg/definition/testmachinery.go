@@ -31,7 +31,8 @@ const (
 	TMBehaviorDisruptive = "disruptive"
 )
 
-// TMDefinition is one TestMachinery TestDefinition document, with TestMachinery's field names.
+// TMDefinition is one TestMachinery TestDefinition document, with TestMachinery's field names. The fields of
+// the TM types mean what they mean to TestMachinery; docs/testmachinery.md says what each becomes here.
 type TMDefinition struct {
 	// APIVersion is TMAPIVersion; TestMachinery's own examples leave it out, and so may a .test-defs/ file.
 	APIVersion string     `yaml:"apiVersion,omitempty"`
@@ -43,7 +44,8 @@ type TMDefinition struct {
 	File string `yaml:"-"`
 }
 
-// TMMetadata is the part of a Kubernetes object's metadata a TestMachinery document may carry.
+// TMMetadata is the part of a Kubernetes object's metadata a TestMachinery document may carry; only the
+// names are used.
 type TMMetadata struct {
 	Name         string            `yaml:"name,omitempty"`
 	GenerateName string            `yaml:"generateName,omitempty"`
