@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -185,10 +186,15 @@ func TestInClusterATestReadsTheAPIWithItsServiceAccount(t *testing.T) {
 			run = strings.Fields(rest)[0]
 		}
 	}
+	// Columns are found by the header, so a new column does not break the test; every cell has a value.
 	found := false
-	for _, l := range lines(r.stdout) {
-		if f := strings.Fields(l); len(f) == 8 && f[0] == run && strings.HasPrefix(f[5], run+"-") && f[7] == image {
-			found = true
+	if rows := lines(r.stdout); len(rows) > 0 {
+		header := strings.Fields(rows[0])
+		pod, img := slices.Index(header, "POD"), slices.Index(header, "IMAGE")
+		for _, l := range rows[1:] {
+			if f := strings.Fields(l); pod > 0 && img > 0 && len(f) == len(header) && f[0] == run && strings.HasPrefix(f[pod], run+"-") && f[img] == image {
+				found = true
+			}
 		}
 	}
 	if run == "" || !found {

@@ -147,8 +147,8 @@ func waitLine(t *testing.T, out *syncBuffer, want string, stderr *syncBuffer) {
 	}
 }
 
-// assertIncreasing checks that out holds "line K" lines with K strictly increasing, ending with "line n",
-// and returns how many of 1…n are missing, and in how many runs of consecutive lines.
+// assertIncreasing checks that out holds "line K" lines with K strictly increasing, up to "line n",
+// and returns how many of 1…n are missing (the end too), and in how many runs of consecutive lines.
 func assertIncreasing(t *testing.T, out string, n int) (missing, gaps int) {
 	t.Helper()
 	got := lines(out)
@@ -176,7 +176,10 @@ func assertIncreasing(t *testing.T, out string, n int) (missing, gaps int) {
 		prev = k
 	}
 	if prev != n {
-		t.Fatalf("the last line is \"line %d\", want \"line %d\"", prev, n)
+		// The end lost with a rotated file: no later line shows the gap, so only the plugin's warning
+		// (required by the caller for any line missing) tells it.
+		gaps++
+		t.Logf("gap %d: the last %d lines are missing, the output ends with \"line %d\"", gaps, n-prev, prev)
 	}
 	return n - whole, gaps
 }
