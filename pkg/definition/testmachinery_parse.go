@@ -65,13 +65,7 @@ func checkTMHead(ps *problems, apiVersion, kind, want string, optional bool) {
 	default:
 		ps.add([]any{"apiVersion"}, "%q is not supported: TestMachinery documents are read in version %s only", apiVersion, TMAPIVersion)
 	}
-	switch kind {
-	case want:
-	case "":
-		ps.add([]any{"kind"}, "kind is missing: add kind: %s", want)
-	default:
-		ps.add([]any{"kind"}, "kind %q is not expected here: use %s", kind, want)
-	}
+	checkKind(ps, kind, want)
 }
 
 // checkTMName checks a TestDefinition's name as TestMachinery does: a DNS-1123 subdomain without '.'.

@@ -135,6 +135,11 @@ func checkHead(ps *problems, apiVersion, kind, want string) {
 	default:
 		ps.add([]any{"apiVersion"}, "%q is not supported: use %s", apiVersion, APIVersion)
 	}
+	checkKind(ps, kind, want)
+}
+
+// checkKind checks that a document's kind is want.
+func checkKind(ps *problems, kind, want string) {
 	switch kind {
 	case want:
 	case "":

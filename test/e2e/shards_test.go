@@ -47,6 +47,28 @@ func junitCases(t *testing.T, path string) []string {
 	return cases
 }
 
+// assertSplitInThree checks the reports of a run in 3 shards under out against want, the sorted cases of the
+// same suite unsharded: the merged report has the same cases, each shard ran a part of them, and every case
+// ran in exactly one shard.
+func assertSplitInThree(t *testing.T, want []string, out string, r result) {
+	t.Helper()
+	if diff := cmp.Diff(want, junitCases(t, filepath.Join(out, "junit.xml"))); diff != "" {
+		t.Errorf("the merged report's cases against the unsharded run's (-want +got):\n%s\n%s", diff, r)
+	}
+	var all []string
+	for _, shard := range []string{"shard-0", "shard-1", "shard-2"} {
+		cases := junitCases(t, filepath.Join(out, shard, "junit.xml"))
+		if len(cases) == 0 || len(cases) == len(want) {
+			t.Errorf("%s ran %v: want a share of the %d tests", shard, cases, len(want))
+		}
+		all = append(all, cases...)
+	}
+	slices.Sort(all)
+	if diff := cmp.Diff(want, all); diff != "" {
+		t.Errorf("every test runs in exactly one shard (-want +got):\n%s", diff)
+	}
+}
+
 // shardDoc is the part of the result document of a sharded run these tests read.
 type shardDoc struct {
 	ExitCode int    `json:"exitCode"`
@@ -319,21 +341,7 @@ func TestPytestSuiteInShardsRunsEveryTestOnce(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "sharded")
 	r = testrun(t, "run", "--plugin", "pytest", "--image", image, "-n", ns, "--reports", out, "--shards", "3")
 	wantCode(t, r, 1)
-	if diff := cmp.Diff(want, junitCases(t, filepath.Join(out, "junit.xml"))); diff != "" {
-		t.Errorf("the merged report's cases against the unsharded run's (-want +got):\n%s\n%s", diff, r)
-	}
-	var all []string
-	for _, shard := range []string{"shard-0", "shard-1", "shard-2"} {
-		cases := junitCases(t, filepath.Join(out, shard, "junit.xml"))
-		if len(cases) == 0 || len(cases) == len(want) {
-			t.Errorf("%s ran %v: want a share of the %d tests", shard, cases, len(want))
-		}
-		all = append(all, cases...)
-	}
-	slices.Sort(all)
-	if diff := cmp.Diff(want, all); diff != "" {
-		t.Errorf("every test runs in exactly one shard (-want +got):\n%s", diff)
-	}
+	assertSplitInThree(t, want, out, r)
 	if !strings.Contains(r.stdout, "deselected") {
 		t.Errorf("pytest did not say it deselected the other shards' tests:\n%s", r.stdout)
 	}
@@ -367,21 +375,7 @@ func TestFrameworkSuitesInShardsRunEveryTestOnce(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "sharded")
 			r = testrun(t, "run", "--plugin", tc.plugin, "--image", image, "-n", ns, "--reports", out, "--shards", "3")
 			wantCode(t, r, 1)
-			if diff := cmp.Diff(want, junitCases(t, filepath.Join(out, "junit.xml"))); diff != "" {
-				t.Errorf("the merged report's cases against the unsharded run's (-want +got):\n%s\n%s", diff, r)
-			}
-			var all []string
-			for _, shard := range []string{"shard-0", "shard-1", "shard-2"} {
-				cases := junitCases(t, filepath.Join(out, shard, "junit.xml"))
-				if len(cases) == 0 || len(cases) == len(want) {
-					t.Errorf("%s ran %v: want a share of the %d tests", shard, cases, len(want))
-				}
-				all = append(all, cases...)
-			}
-			slices.Sort(all)
-			if diff := cmp.Diff(want, all); diff != "" {
-				t.Errorf("every test runs in exactly one shard (-want +got):\n%s", diff)
-			}
+			assertSplitInThree(t, want, out, r)
 			if !strings.Contains(r.stdout+r.stderr, tc.said) {
 				t.Errorf("the output lacks %q:\n%s", tc.said, r)
 			}
