@@ -23,11 +23,11 @@ all: build
 ## build: the plugin binary in bin/
 # The compile flags are the local cluster's (GO_BUILD_FLAGS in hack/cluster/lib.sh), so that the packages both
 # compile (client-go, apimachinery, the API types, the standard library) are compiled once on a fresh machine;
-# -dwarf=false takes nothing from the binary, which -s already strips. GOGC, GOMEMLIMIT and
-# GO19CONCURRENTCOMPILATION (one thread per compile) apply to the compiler and linker only, as in lib.sh's
-# BUILD_ENV, not to the built binary.
+# -dwarf=false takes nothing from the binary, which -s already strips; -c=1 is one backend thread per compile
+# (lib.sh says why). GOGC and GOMEMLIMIT apply to the compiler and linker only, as in lib.sh's BUILD_ENV, not
+# to the built binary.
 build:
-	CGO_ENABLED=0 GOGC=400 GOMEMLIMIT=4GiB GO19CONCURRENTCOMPILATION=0 go build -trimpath -gcflags=all=-dwarf=false -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-testrun
+	CGO_ENABLED=0 GOGC=400 GOMEMLIMIT=4GiB go build -trimpath -gcflags='all=-dwarf=false -c=1' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-testrun
 
 ## test: unit tests, a short fuzz of the extractor, then end-to-end tests against the local cluster
 ## (brought up when it is not running)

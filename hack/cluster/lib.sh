@@ -18,18 +18,18 @@ k8s_bin_dir() { echo "$TESTRUN_CACHE_DIR/kubernetes/$(k8s_version)/bin"; }
 # package one of them compiled is in the Go build cache for the others (different flags are different cache
 # entries: the standard library alone would be compiled twice). -dwarf=false: the binaries are linked with -w,
 # which throws DWARF away, so the compiler need not make it (10-20 % of the compile time of the big generated
-# packages). BUILD_ENV is their environment: static binaries; the compiler and linker with GOGC=400, about
-# a fifth less CPU spent on garbage collection, for a larger heap that GOMEMLIMIT bounds; and each compile
-# on one thread (GO19CONCURRENTCOMPILATION=0): go build already runs one compile per core, and on two cores
-# a second backend thread per compile costs more than it gains (6 % less CPU and wall time for a cold
-# client-go). Neither setting changes what is built, so it is not part of the build cache's key.
-# docs/development.md has the measurements.
+# packages). -c=1: one backend thread per compile. go build already runs one compile per core and gives each
+# a second backend thread on two cores (-c=2), which costs more CPU than it saves (about 5 % less CPU for a
+# cold client-go with -c=1). BUILD_ENV is their environment: static binaries, and the compiler and linker
+# with GOGC=400, about a fifth less CPU spent on garbage collection, for a larger heap that GOMEMLIMIT bounds
+# (not part of the build cache's key: it does not change what is built). docs/development.md has the
+# measurements.
 # shellcheck disable=SC2034 # used by the scripts that source this file
-GO_BUILD_FLAGS=(-trimpath -gcflags=all=-dwarf=false)
+GO_BUILD_FLAGS=(-trimpath "-gcflags=all=-dwarf=false -c=1")
 : "${BUILD_GOGC:=400}"
 : "${BUILD_GOMEMLIMIT:=4GiB}"
 # shellcheck disable=SC2034 # used by the scripts that source this file
-BUILD_ENV=(CGO_ENABLED=0 GOGC="$BUILD_GOGC" GOMEMLIMIT="$BUILD_GOMEMLIMIT" GO19CONCURRENTCOMPILATION=0)
+BUILD_ENV=(CGO_ENABLED=0 GOGC="$BUILD_GOGC" GOMEMLIMIT="$BUILD_GOMEMLIMIT")
 
 # Network: the node's address sits alone on a bridge with no ports, so it is reachable from this machine only.
 : "${NODE_NAME:=testrun-node}"

@@ -37,7 +37,7 @@ if [ ! -x "$e2e" ] || [ "$cluster/k8s/go.sum" -nt "$e2e" ] || [ "${FORCE:-}" = 1
   # come from the build cache.
   mod=$(mktemp -d "${TMPDIR:-/tmp}/kubernetes-e2e-mod.XXXXXX")
   cp "$cluster/k8s/go.mod" "$cluster/k8s/go.sum" "$mod/"
-  (cd "$mod" && GOWORK=off CGO_ENABLED=0 go test -c -mod=mod -vet=off -trimpath -gcflags=all=-dwarf=false \
+  (cd "$mod" && GOWORK=off CGO_ENABLED=0 go test -c -mod=mod -vet=off "${GO_BUILD_FLAGS[@]}" \
     -ldflags "$ldflags" -o "$e2e.tmp" k8s.io/kubernetes/test/e2e) ||
     {
       rm -rf "$mod"

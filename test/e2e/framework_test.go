@@ -87,7 +87,7 @@ func setup() error {
 	pluginBin = filepath.Join(pluginDir, "kubectl-testrun")
 	// Built the way make build builds it (the compile flags of the local cluster's builds, hack/cluster/lib.sh,
 	// so the packages they share are compiled once), so that what the tests measure is what users run.
-	gobuild := exec.Command("go", "build", "-trimpath", "-gcflags=all=-dwarf=false", "-ldflags", "-s -w", "-o", pluginBin, "./cmd/kubectl-testrun")
+	gobuild := exec.Command("go", "build", "-trimpath", "-gcflags=all=-dwarf=false -c=1", "-ldflags", "-s -w", "-o", pluginBin, "./cmd/kubectl-testrun")
 	gobuild.Dir = repoRoot
 	gobuild.Env = append(os.Environ(), "CGO_ENABLED=0")
 	gobuild.Stdout, gobuild.Stderr = os.Stderr, os.Stderr
