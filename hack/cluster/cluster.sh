@@ -399,9 +399,7 @@ ready_check() {
   case $1 in
   etcd) curl -sf "http://127.0.0.1:$ETCD_PORT/health" ;;
   containerd) ctr --address "$CONTAINERD_ADDRESS" version ;;
-  # curl, not kubectl: kubectl may still be building while the API server starts (cmd_up).
-  apiserver) curl -sf --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
-    "https://127.0.0.1:$APISERVER_PORT/readyz" ;;
+  apiserver) kubectl_admin get --raw /readyz ;;
   controller-manager) curl -sfk https://127.0.0.1:10257/healthz ;;
   scheduler) curl -sfk https://127.0.0.1:10259/healthz ;;
   kubelet) curl -sf http://127.0.0.1:10248/healthz ;;
@@ -531,7 +529,7 @@ cmd_up() {
   # The build needs only Go and the module proxy: on a fresh machine it runs while apt installs the packages.
   local built
   built=$(mktemp "${TMPDIR:-/tmp}/cluster-build.XXXXXX")
-  "$here/build.sh" server >"$built" &
+  "$here/build.sh" >"$built" &
   local build_pid=$!
   if ! "$here/deps.sh"; then
     kill "$build_pid" 2>/dev/null || true
@@ -548,12 +546,6 @@ cmd_up() {
   }
   BIN=$(tail -n 1 "$built")
   rm -f "$built"
-  # kubectl builds while the cluster starts (the starts mostly wait; on a cold machine its build is about
-  # 40 s of CPU); it is needed first for CoreDNS's objects, below. It runs in its own process group, so a
-  # failed up stops the whole build (go and its compiles), not only the script.
-  setsid "$here/build.sh" kubectl >/dev/null &
-  KUBECTL_BUILD=$!
-  trap '[ -z "${KUBECTL_BUILD:-}" ] || kill -- "-$KUBECTL_BUILD" 2>/dev/null || true' EXIT
   local any_alive=
   for c in "${COMPONENTS[@]}"; do alive "$c" && any_alive=1; done
   if [ -z "$any_alive" ]; then
@@ -572,13 +564,11 @@ cmd_up() {
   start containerd
   "$here/images.sh" >&2 || die "loading the local images failed: see the output above"
   start apiserver
+  cluster_objects || die "creating CoreDNS's role and the kube-dns Service failed: see kubectl's error above"
   start controller-manager
   start scheduler
   start kubelet
   start kube-proxy
-  wait "$KUBECTL_BUILD" || die "building kubectl failed: see the output above"
-  KUBECTL_BUILD=
-  cluster_objects || die "creating CoreDNS's role and the kube-dns Service failed: see kubectl's error above"
   start coredns
   wait_for "node $NODE_NAME" 120 node_ready ||
     die "node $NODE_NAME is not Ready after 120 s: see $LOGS/kubelet.log and 'kubectl describe node $NODE_NAME'"
