@@ -64,7 +64,9 @@ func setup(ctx context.Context) (*env, error) {
 	}
 	e.plugin = filepath.Join(e.tmp, "bin", "kubectl-testrun")
 	logf("building the plugin")
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", e.plugin, "./cmd/kubectl-testrun")
+	// The compile flags of make build and of the cluster's builds (hack/cluster/lib.sh): the same binary, and
+	// the packages they compiled come from the build cache instead of being compiled again.
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-gcflags=all=-dwarf=false -c=1", "-ldflags", "-s -w", "-o", e.plugin, "./cmd/kubectl-testrun")
 	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if err := build.Run(); err != nil {
