@@ -185,9 +185,8 @@ func assertIncreasing(t *testing.T, out string, n int) (missing, gaps int) {
 }
 
 // lostStart reports whether l is the end of a "line K" line without its start: digits after a proper
-// suffix of "line " ("4374", " 444374", "ne 444374"). The runtime writes a long burst of output as partial
-// log entries; when the kubelet loses the rotated file holding a line's first part, only its last part
-// arrives.
+// suffix of "line " ("4374", " 444374", "ne 444374"). A gap of the rotation can cut a line, and then only
+// its end arrives (docs/reliability.md).
 func lostStart(l string) bool {
 	start := strings.TrimRight(l, "0123456789")
 	return len(start) < len(l) && start != "line " && strings.HasSuffix("line ", start)
