@@ -22,6 +22,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
@@ -43,6 +44,8 @@ const (
 	// interruptedCleanupMargin is added to the test's grace period to bound deleting an interrupted run: the
 	// kubelet's kill after the grace and the API's removal of the pod and then the Job.
 	interruptedCleanupMargin = 4 * time.Second
+	// podPollEvery is how often cleanup and suspend list the run's pods while they wait for them to go.
+	podPollEvery = 200 * time.Millisecond
 )
 
 // Runner runs one test as a Job and follows it to its end.
@@ -449,23 +452,29 @@ func (r *Runner) cleanup(ctx context.Context, spec runspec.Spec, interrupted boo
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
 	defer cancel()
-	selector := labels.SelectorFromSet(labels.Set{runspec.LabelRun: spec.Name}).String()
-	for {
-		pods, err := r.Client.CoreV1().Pods(spec.Namespace).List(cctx, metav1.ListOptions{LabelSelector: selector})
-		if err == nil && len(pods.Items) == 0 {
-			_, err = r.Client.BatchV1().Jobs(spec.Namespace).Get(cctx, spec.Name, metav1.GetOptions{})
-			if apierrors.IsNotFound(err) {
-				r.Progress.Printf("deleted job %s", spec.Name)
-				return
-			}
+	gone := r.untilRunPods(cctx, spec, func(ctx context.Context, pods []corev1.Pod) bool {
+		if len(pods) > 0 {
+			return false
 		}
-		select {
-		case <-cctx.Done():
-			r.Progress.Warnf("job %s is deleted; its pod is still terminating and will be removed by the cluster", spec.Name)
-			return
-		case <-time.After(200 * time.Millisecond):
-		}
+		_, err := r.Client.BatchV1().Jobs(spec.Namespace).Get(ctx, spec.Name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+	if gone {
+		r.Progress.Printf("deleted job %s", spec.Name)
+		return
 	}
+	r.Progress.Warnf("job %s is deleted; its pod is still terminating and will be removed by the cluster", spec.Name)
+}
+
+// untilRunPods lists the run's pods every podPollEvery until done says the wait is over, and says whether it
+// did before ctx ended. A failed list counts as not done.
+func (r *Runner) untilRunPods(ctx context.Context, spec runspec.Spec, done func(ctx context.Context, pods []corev1.Pod) bool) bool {
+	selector := labels.SelectorFromSet(labels.Set{runspec.LabelRun: spec.Name}).String()
+	err := wait.PollUntilContextCancel(ctx, podPollEvery, true, func(ctx context.Context) (bool, error) {
+		pods, err := r.Client.CoreV1().Pods(spec.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		return err == nil && done(ctx, pods.Items), nil
+	})
+	return err == nil
 }
 
 // deleteJob deletes the run's Job, unless Keep, and says whether it did. In the foreground, the Job stays

@@ -380,3 +380,78 @@ func TestRunnerFailsTheRunWhenTheUploadFails(t *testing.T) {
 		t.Errorf("job still exists after the run (err %v)", err)
 	}
 }
+
+// untilRunPods waits for the run's own pods only, retries a failed list, and gives up when its context ends.
+func TestUntilRunPods(t *testing.T) {
+	const ns = "ci"
+	spec := runspec.Spec{Name: "wait-x1x2x", Namespace: ns}
+	pod := func(name, run string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{runspec.LabelRun: run}}}
+	}
+	none := func(_ context.Context, pods []corev1.Pod) bool { return len(pods) == 0 }
+
+	t.Run("another run's pod does not count", func(t *testing.T) {
+		client := fake.NewClientset(pod("other-abcde", "other-x1x2x"))
+		r, _ := newRunner(client, &podexec.Recorder{})
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		if !r.untilRunPods(ctx, spec, none) {
+			t.Error("untilRunPods = false, want true: no pod of the run exists")
+		}
+	})
+	t.Run("waits until the pod goes", func(t *testing.T) {
+		client := fake.NewClientset(pod("wait-x1x2x-abcde", spec.Name))
+		r, _ := newRunner(client, &podexec.Recorder{})
+		go func() {
+			time.Sleep(3 * podPollEvery)
+			_ = client.CoreV1().Pods(ns).Delete(context.Background(), "wait-x1x2x-abcde", metav1.DeleteOptions{})
+		}()
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		if !r.untilRunPods(ctx, spec, none) {
+			t.Error("untilRunPods = false, want true once the pod was deleted")
+		}
+		if n := countActions(client, "list", "pods"); n < 2 {
+			t.Errorf("listed pods %d time(s), want the pod seen before it went", n)
+		}
+	})
+	t.Run("a failed list is not done", func(t *testing.T) {
+		client := fake.NewClientset()
+		r, _ := newRunner(client, &podexec.Recorder{})
+		failures := 2
+		client.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+			if failures > 0 {
+				failures--
+				return true, nil, apierrors.NewServiceUnavailable("etcd is restarting")
+			}
+			return false, nil, nil
+		})
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		if !r.untilRunPods(ctx, spec, none) {
+			t.Error("untilRunPods = false, want true after the list recovered")
+		}
+		if n := countActions(client, "list", "pods"); n != 3 {
+			t.Errorf("listed pods %d time(s), want 3: two failures, then the empty list", n)
+		}
+	})
+	t.Run("gives up when its context ends", func(t *testing.T) {
+		client := fake.NewClientset(pod("wait-x1x2x-abcde", spec.Name))
+		r, _ := newRunner(client, &podexec.Recorder{})
+		ctx, cancel := context.WithTimeout(t.Context(), 3*podPollEvery)
+		defer cancel()
+		if r.untilRunPods(ctx, spec, none) {
+			t.Error("untilRunPods = true, want false: the pod never went")
+		}
+	})
+}
+
+func countActions(client *fake.Clientset, verb, resource string) int {
+	n := 0
+	for _, a := range client.Actions() {
+		if a.GetVerb() == verb && a.GetResource().Resource == resource {
+			n++
+		}
+	}
+	return n
+}

@@ -16,7 +16,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
@@ -149,20 +148,14 @@ func (r *Runner) suspend(ctx context.Context, spec runspec.Spec) {
 		r.Progress.Warnf("suspending job %s to stop its other shards (--keep with --fail-fast) failed: %v; delete it with kubectl testrun delete %s -n %s", spec.Name, err, spec.Name, spec.Namespace)
 		return
 	}
-	selector := labels.SelectorFromSet(labels.Set{runspec.LabelRun: spec.Name}).String()
-	for {
-		pods, err := r.Client.CoreV1().Pods(spec.Namespace).List(cctx, metav1.ListOptions{LabelSelector: selector})
-		if err == nil && !slices.ContainsFunc(pods.Items, func(p corev1.Pod) bool { return !outcome.PodFinished(&p) }) {
-			r.Progress.Printf("suspended job %s (--keep with --fail-fast): its other shards were stopped, the Job and the ended shards' pods are kept", spec.Name)
-			return
-		}
-		select {
-		case <-cctx.Done():
-			r.Progress.Warnf("suspended job %s (--keep with --fail-fast): its other shards are still stopping and will be removed by the cluster", spec.Name)
-			return
-		case <-time.After(200 * time.Millisecond):
-		}
+	stopped := r.untilRunPods(cctx, spec, func(_ context.Context, pods []corev1.Pod) bool {
+		return !slices.ContainsFunc(pods, func(p corev1.Pod) bool { return !outcome.PodFinished(&p) })
+	})
+	if stopped {
+		r.Progress.Printf("suspended job %s (--keep with --fail-fast): its other shards were stopped, the Job and the ended shards' pods are kept", spec.Name)
+		return
 	}
+	r.Progress.Warnf("suspended job %s (--keep with --fail-fast): its other shards are still stopping and will be removed by the cluster", spec.Name)
 }
 
 // mergeShards returns the result of the sharded run of spec from its shards' (ended, by index).
