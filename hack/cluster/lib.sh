@@ -20,10 +20,10 @@ k8s_bin_dir() { echo "$TESTRUN_CACHE_DIR/kubernetes/$(k8s_version)/bin"; }
 # which throws DWARF away, so the compiler need not make it (10-20 % of the compile time of the big generated
 # packages). -c=1: one backend thread per compile. go build already runs one compile per core and gives each
 # a second backend thread on two cores (-c=2), which costs CPU while both cores are busy anyway (a cold
-# client-go took a few per cent less CPU with -c=1, about as much as one run differs from the next). BUILD_ENV is their environment: static binaries, and the compiler and linker
-# with GOGC=400, about a fifth less CPU spent on garbage collection, for a larger heap that GOMEMLIMIT bounds
-# (not part of the build cache's key: it does not change what is built). docs/development.md has the
-# measurements.
+# client-go took a few per cent less CPU with -c=1, about as much as one run differs from the next).
+# BUILD_ENV is their environment: static binaries, and the compiler and linker with GOGC=400, about a fifth
+# less CPU spent on garbage collection, for a larger heap that GOMEMLIMIT bounds (not part of the build
+# cache's key: it does not change what is built). docs/development.md has the measurements.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 GO_BUILD_FLAGS=(-trimpath "-gcflags=all=-dwarf=false -c=1")
 : "${BUILD_GOGC:=400}"

@@ -449,7 +449,7 @@ func TestUntilRunPods(t *testing.T) {
 func countActions(client *fake.Clientset, verb, resource string) int {
 	n := 0
 	for _, a := range client.Actions() {
-		if a.GetVerb() == verb && a.GetResource().Resource == resource {
+		if a.Matches(verb, resource) {
 			n++
 		}
 	}
