@@ -356,6 +356,8 @@ command_for() {
     echo containerd --config "$STATE/containerd/config.toml"
     ;;
   apiserver)
+    # Open watches end 2 s after SIGTERM: otherwise the API server waits for them up to its 60 s request
+    # timeout, and `restart apiserver` kills it after 10 s, an outage the controllers then back off from.
     echo "$BIN/kube-apiserver" --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
       --bind-address 0.0.0.0 --secure-port "$APISERVER_PORT" --advertise-address "$NODE_IP" \
       --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" --client-ca-file "$PKI/ca.crt" \
@@ -365,7 +367,7 @@ command_for() {
       --service-account-issuer https://kubernetes.default.svc.cluster.local \
       --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
       --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction --allow-privileged=true \
-      --profiling=false
+      --shutdown-watch-termination-grace-period 2s --profiling=false
     ;;
   controller-manager)
     echo "$BIN/kube-controller-manager" --kubeconfig "$STATE/controller-manager.kubeconfig" \

@@ -425,11 +425,7 @@ func TestRunOnALostNodeIsReportedAsSuch(t *testing.T) {
 // back when the test ends.
 func stopComponent(t *testing.T, name string) {
 	t.Helper()
-	dir := os.Getenv("TESTRUN_CLUSTER_DIR")
-	if dir == "" {
-		dir = "/var/lib/kubectl-testrun-cluster"
-	}
-	pid, err := os.ReadFile(filepath.Join(dir, "pids", name+".pid"))
+	pid, err := os.ReadFile(filepath.Join(clusterDir(), "pids", name+".pid"))
 	if err != nil {
 		t.Fatalf("reading the pid of %s: %v", name, err)
 	}
@@ -444,12 +440,18 @@ func stopComponent(t *testing.T, name string) {
 }
 
 // startComponents starts every component of the local cluster that is not running and waits until all are
-// ready (cluster.sh up is idempotent). It then restarts the controller manager: after a minute without an
-// API server its controllers retry with long backoffs (a new namespace then waits more than 30 s for its
-// default service account), which would slow the tests that follow, not the plugin.
+// ready (cluster.sh up is idempotent). It then restarts every component that watches the API server: after
+// an API server outage, even the seconds of a restart, their watches retry with backoffs of up to half a
+// minute (a new namespace then waits more than 30 s for its default service account, a new pod as long to be
+// scheduled and started, a node can be taken for NotReady), which would hold up the tests that follow, not
+// the plugin.
 func startComponents(t *testing.T) {
 	t.Helper()
-	for _, args := range [][]string{{"up"}, {"restart", "controller-manager"}} {
+	steps := [][]string{{"up"}}
+	for _, c := range []string{"controller-manager", "scheduler", "kubelet", "kube-proxy", "coredns"} {
+		steps = append(steps, []string{"restart", c})
+	}
+	for _, args := range steps {
 		c := exec.Command(filepath.Join(repoRoot, "hack/cluster/cluster.sh"), args...)
 		c.Stdout, c.Stderr = io.Discard, os.Stderr
 		if err := c.Run(); err != nil {
