@@ -212,30 +212,43 @@ func finish(ctx context.Context, f *fetch.Fetcher, namespace, pod, container str
 	_ = f.Finish(ctx, namespace, pod, container)
 }
 
-// again copies the reports a second time after the first copy broke off (failed, with the files it
-// completed): once the fetch container runs again, which also waits out an API server that restarts, it
-// empties the directory, which held nothing before the first copy, and copies again. A second failure fails
-// the copy with both errors; the files of the first copy then stay, and the error names the incomplete one.
+// copyAttempts bounds the copies of one run's reports: a copy that broke off is tried again at most twice.
+// An API server that restarts spends one retry; the other covers a stream that then loses its end on its own,
+// which exec streams can (kubernetes/kubernetes#124571). See docs/reliability.md.
+const copyAttempts = 3
+
+// again copies the reports again after the first copy broke off (failed, with the files it completed): once
+// the fetch container runs again, which also waits out an API server that restarts, it empties the
+// directory, which held nothing before the first copy, and copies again, up to copyAttempts in all, as long
+// as each copy broke off. A copy that failed otherwise is not tried again. When no copy succeeds, the error
+// carries the first failure and the last; the files of the last copy then stay, and the error names the
+// incomplete one.
 func (c *ReportCopier) again(ctx context.Context, pod *corev1.Pod, files []extract.File, failed error) ([]extract.File, error) {
-	c.Progress.Warnf("copying the reports broke off, copying them again once: %v", failed)
-	if err := c.waitReady(ctx, pod); err != nil {
-		return files, fmt.Errorf("%w; copying again failed: %w", failed, err)
-	}
-	entries, err := os.ReadDir(c.To)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return files, fmt.Errorf("%w; copying again failed: %w", failed, err)
-	}
-	for _, e := range entries {
-		if err := os.RemoveAll(filepath.Join(c.To, e.Name())); err != nil {
+	last := failed
+	for attempt := 2; attempt <= copyAttempts; attempt++ {
+		c.Progress.Warnf("copying the reports broke off, copying them again (attempt %d of %d): %v", attempt, copyAttempts, last)
+		if err := c.waitReady(ctx, pod); err != nil {
 			return files, fmt.Errorf("%w; copying again failed: %w", failed, err)
 		}
+		entries, err := os.ReadDir(c.To)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return files, fmt.Errorf("%w; copying again failed: %w", failed, err)
+		}
+		for _, e := range entries {
+			if err := os.RemoveAll(filepath.Join(c.To, e.Name())); err != nil {
+				return files, fmt.Errorf("%w; copying again failed: %w", failed, err)
+			}
+		}
+		files, last = c.Fetcher.Fetch(ctx, pod.Namespace, pod.Name, c.container, c.dir, c.To)
+		if last == nil {
+			c.Progress.Printf("copying the reports again succeeded")
+			return files, nil
+		}
+		if cut := (*fetch.CutError)(nil); !errors.As(last, &cut) {
+			break
+		}
 	}
-	files, err = c.Fetcher.Fetch(ctx, pod.Namespace, pod.Name, c.container, c.dir, c.To)
-	if err != nil {
-		return files, fmt.Errorf("%w; copying again failed too: %w", failed, err)
-	}
-	c.Progress.Printf("copying the reports again succeeded")
-	return files, nil
+	return files, fmt.Errorf("%w; copying again failed too: %w", failed, last)
 }
 
 // waitReady waits until the container the reports are copied through can run an exec again: the fetch

@@ -158,10 +158,12 @@ func TestReportsLostFailAPassedRun(t *testing.T) {
 }
 
 // flakyPod plays a pod whose first tar breaks off half-way through a file (the API server restarted), as
-// many times as cuts says, and then streams whole.
+// many times as cuts says, and then streams whole; the tar numbered refuse, if any, streams an entry outside
+// the directory instead, which the extractor refuses.
 type flakyPod struct {
 	content string
 	cuts    int
+	refuse  int
 	tars    int
 }
 
@@ -172,6 +174,9 @@ func (p *flakyPod) Exec(_ context.Context, _, _, _ string, command []string, _ i
 	}
 	p.tars++
 	tw := tar.NewWriter(stdout)
+	if p.tars == p.refuse {
+		return tw.WriteHeader(&tar.Header{Name: "../outside", Mode: 0o644, Typeflag: tar.TypeReg})
+	}
 	for _, f := range []struct{ name, content string }{{"./junit.xml", "<testsuites/>"}, {"./big", p.content}} {
 		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.content)), Typeflag: tar.TypeReg}); err != nil {
 			return err
@@ -187,21 +192,27 @@ func (p *flakyPod) Exec(_ context.Context, _, _, _ string, command []string, _ i
 	return tw.Close()
 }
 
-// A copy that broke off is copied again, exactly once, into the emptied directory: it then verifies, or the
-// reports fail with both errors, naming the file that did not come home whole, which is not left behind.
-func TestReportCopyBrokenOffIsRetriedOnce(t *testing.T) {
+// A copy that broke off is copied again into the emptied directory, at most twice: it then verifies, or the
+// reports fail with the first and the last error, naming the file that did not come home whole, which is not
+// left behind.
+func TestReportCopyBrokenOffIsRetriedTwiceAtMost(t *testing.T) {
 	for _, tc := range []struct {
 		cuts      int
+		refuse    int
+		wantTars  int
 		wantFiles []string
 		wantError []string
 	}{
-		{cuts: 1, wantFiles: []string{"big", "junit.xml"}},
-		{cuts: 2, wantFiles: []string{"junit.xml"}, wantError: []string{`entry "./big"`, "after 5000 of 10000 bytes", "copying again failed too"}},
+		{cuts: 1, wantTars: 2, wantFiles: []string{"big", "junit.xml"}},
+		{cuts: 2, wantTars: 3, wantFiles: []string{"big", "junit.xml"}},
+		{cuts: 3, wantTars: 3, wantFiles: []string{"junit.xml"}, wantError: []string{`entry "./big"`, "after 5000 of 10000 bytes", "copying again failed too"}},
+		// A copy refused for what it streamed is not tried again.
+		{cuts: 1, refuse: 2, wantTars: 2, wantError: []string{`entry "./big"`, "copying again failed too", "../outside"}},
 	} {
-		t.Run(fmt.Sprintf("%d cuts", tc.cuts), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%d cuts, refused %d", tc.cuts, tc.refuse), func(t *testing.T) {
 			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ci"}}
 			client := fake.NewClientset(pod)
-			exec := &flakyPod{content: strings.Repeat("x", 10000), cuts: tc.cuts}
+			exec := &flakyPod{content: strings.Repeat("x", 10000), cuts: tc.cuts, refuse: tc.refuse}
 			var stderr strings.Builder
 			c := &ReportCopier{
 				Client: client, Fetcher: &fetch.Fetcher{Client: client, Exec: exec, Limits: extract.DefaultLimits()},
@@ -209,8 +220,8 @@ func TestReportCopyBrokenOffIsRetriedOnce(t *testing.T) {
 				prepared: true, container: runspec.HolderContainer, dir: runspec.HolderReportsDir,
 			}
 			reports := c.Copy(t.Context(), pod)
-			if exec.tars != 2 {
-				t.Errorf("tar ran %d times, want 2 (one retry)", exec.tars)
+			if exec.tars != tc.wantTars {
+				t.Errorf("tar ran %d times, want %d", exec.tars, tc.wantTars)
 			}
 			var names []string
 			entries, _ := os.ReadDir(c.To)
@@ -228,8 +239,11 @@ func TestReportCopyBrokenOffIsRetriedOnce(t *testing.T) {
 			if len(tc.wantError) == 0 && reports.Error != "" {
 				t.Errorf("reports error = %s, want none after the retry", reports.Error)
 			}
-			if !strings.Contains(stderr.String(), "copying the reports broke off, copying them again once") {
-				t.Errorf("stderr does not say the copy was retried:\n%s", stderr.String())
+			for attempt := 2; attempt <= tc.wantTars; attempt++ {
+				want := fmt.Sprintf("copying the reports broke off, copying them again (attempt %d of 3)", attempt)
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr does not say %q:\n%s", want, stderr.String())
+				}
 			}
 		})
 	}

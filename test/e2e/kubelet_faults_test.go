@@ -234,7 +234,7 @@ func startBigReportRun(t *testing.T, ns string) (*runningCmd, *syncBuffer, strin
 }
 
 // The fetch container is killed in the middle of its copy (every process of it, through the node's
-// containerd): the copy is tried again once, which cannot work, and the passed run exits 125; the file cut
+// containerd): the copy is tried again, which cannot work, and the passed run exits 125; the file cut
 // short is not in the reports directory, and stderr names it as incomplete.
 func TestFetchContainerKilledMidStreamFailsLoudly(t *testing.T) {
 	ns := namespace(t)
@@ -247,7 +247,7 @@ func TestFetchContainerKilledMidStreamFailsLoudly(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(reports, "big")); err == nil {
 		t.Errorf("%s is in the reports directory (%d of %d bytes) as if it were whole", fi.Name(), fi.Size(), 200<<20)
 	}
-	for _, want := range []string{"copying the reports broke off, copying them again once", `entry "./big"`, "the directory is incomplete",
+	for _, want := range []string{"copying the reports broke off, copying them again (attempt 2 of 3)", `entry "./big"`, "the directory is incomplete",
 		"copying again failed", "its reports did not all come home whole"} {
 		wantText(t, stderr.String(), want)
 	}
@@ -320,8 +320,8 @@ func containerdSocket() string {
 	return filepath.Join(clusterDir(), "containerd", "containerd.sock")
 }
 
-// The API server restarts in the middle of the copy of a 200 MiB report: the copy is cut, tried again once
-// when the API server answers again, and then every file verifies, byte for byte. The copy runs faster than
+// The API server restarts in the middle of the copy of a 200 MiB report: the copy is cut, tried again when
+// the API server answers again, and then every file verifies, byte for byte. The copy runs faster than
 // the API server stops, so the fetch container is frozen (its cgroup, through containerd) while the API
 // server restarts: the restart then happens in the middle of the stream for certain.
 func TestFetchSurvivesAPIServerRestartMidStream(t *testing.T) {
@@ -347,6 +347,7 @@ func TestFetchSurvivesAPIServerRestartMidStream(t *testing.T) {
 	restart := exec.Command(filepath.Join(repoRoot, "hack/cluster/cluster.sh"), "restart", "apiserver")
 	var restartOut syncBuffer
 	restart.Stdout, restart.Stderr = &restartOut, &restartOut
+	t.Cleanup(func() { startComponents(t) })
 	if err := restart.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -366,10 +367,10 @@ func TestFetchSurvivesAPIServerRestartMidStream(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit code = %d, want 0: the copy is tried again after the API server is back; stderr:\n%s", code, stderr.String())
 	}
-	wantText(t, stderr.String(), "copying the reports broke off, copying them again once")
+	wantText(t, stderr.String(), "copying the reports broke off, copying them again (attempt 2 of 3)")
 	wantText(t, stderr.String(), "sha256 verified")
 	if diff := cmp.Diff(want, digests(t, reports)); diff != "" {
 		t.Errorf("fetched reports differ from what the test wrote (-want +got):\n%s", diff)
 	}
-	assertNothingLeft(t, ns)
+	assertNothingLeftAfterOutage(t, ns, stderr.String())
 }
