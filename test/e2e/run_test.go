@@ -62,8 +62,11 @@ func assertNothingLeftAfterOutage(t *testing.T, ns, stderr string) {
 	}
 	t.Log("the Job controller was still backing off when the plugin's cleanup budget ran out; the plugin said so")
 	jobs, err := client.BatchV1().Jobs(ns).List(t.Context(), metav1.ListOptions{LabelSelector: managedBy})
-	if err != nil || len(jobs.Items) != 0 {
-		t.Fatalf("the plugin said the job is deleted, but listing jobs gives %d, %v", len(jobs.Items), err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs.Items) != 0 {
+		t.Fatalf("the plugin said the job is deleted, but %d job(s) of the run remain in namespace %q", len(jobs.Items), ns)
 	}
 	waitFor(t, 2*time.Minute, "the cluster to remove the run's pod", func(ctx context.Context) (bool, error) {
 		pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: managedBy})
