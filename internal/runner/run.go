@@ -463,7 +463,7 @@ func (r *Runner) cleanup(ctx context.Context, spec runspec.Spec, interrupted boo
 		r.Progress.Printf("deleted job %s", spec.Name)
 		return
 	}
-	r.Progress.Warnf("job %s is deleted; its pod is still terminating and will be removed by the cluster", spec.Name)
+	r.Progress.Warnf("job %s is deleted; its pod is not gone yet and will be removed by the cluster", spec.Name)
 }
 
 // untilRunPods lists the run's pods every podPollEvery until done says the wait is over, and says whether it

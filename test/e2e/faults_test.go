@@ -421,6 +421,20 @@ func TestRunOnALostNodeIsReportedAsSuch(t *testing.T) {
 	})
 }
 
+// The cluster does not remove a finished run's pod within the cleanup's 30 s (here: the controller manager,
+// whose Job controller and garbage collector remove it, is stopped while the test runs): the plugin says the
+// cluster will remove the pod and exits with the test's code, and once the controller manager is back the
+// pod goes.
+func TestCleanupSaysWhenTheClusterRemovesThePodLater(t *testing.T) {
+	ns := namespace(t)
+	p, stderr := startRun(t, "run", "slowgc", "-n", ns, "--image", busybox, "--", "sh", "-c", "echo started; sleep 2; exit 3")
+	stopComponent(t, "controller-manager")
+	p.wantExit(t, "the test's end", 3, 2*time.Minute)
+	wantText(t, stderr.String(), "its pod is not gone yet and will be removed by the cluster")
+	startComponents(t)
+	assertCleanedUpOrSaidSo(t, ns, stderr.String())
+}
+
 // stopComponent kills a component of the local cluster (hack/cluster/cluster.sh names them); it is brought
 // back when the test ends.
 func stopComponent(t *testing.T, name string) {

@@ -50,17 +50,18 @@ func assertNothingLeft(t *testing.T, ns string) {
 	}
 }
 
-// assertNothingLeftAfterOutage is assertNothingLeft for a run that lived through an API server outage. The
-// controller manager's controllers then retry with growing backoffs, and the Job controller may release the
-// run's ended pod (its tracking finalizer) only after the plugin's cleanup budget ran out. The plugin then
-// says so; what it says must hold: the Job is gone already, and the cluster removes the pod by itself.
-func assertNothingLeftAfterOutage(t *testing.T, ns, stderr string) {
+// assertCleanedUpOrSaidSo is assertNothingLeft for a run whose cleanup may outlive its budget: after an API
+// server outage the controller manager's controllers retry with growing backoffs, and the Job controller and
+// the garbage collector may remove the run's ended pod (the Job controller holds it with its tracking
+// finalizer) only after the plugin's 30 s. The plugin then says so; what it says must hold: the Job is gone
+// already, and the cluster removes the pod by itself.
+func assertCleanedUpOrSaidSo(t *testing.T, ns, stderr string) {
 	t.Helper()
-	if !strings.Contains(stderr, "its pod is still terminating and will be removed by the cluster") {
+	if !strings.Contains(stderr, "its pod is not gone yet and will be removed by the cluster") {
 		assertNothingLeft(t, ns)
 		return
 	}
-	t.Log("the Job controller was still backing off when the plugin's cleanup budget ran out; the plugin said so")
+	t.Log("the cluster had not removed the pod when the plugin's cleanup budget ran out; the plugin said so")
 	jobs, err := client.BatchV1().Jobs(ns).List(t.Context(), metav1.ListOptions{LabelSelector: managedBy})
 	if err != nil {
 		t.Fatal(err)
@@ -292,7 +293,7 @@ func TestRunSurvivesAPIServerRestart(t *testing.T) {
 		t.Fatalf("exit code = %d, want the test's 7; stderr:\n%s", code, stderr.String())
 	}
 	assertNumberedLines(t, out.String(), 300)
-	assertNothingLeftAfterOutage(t, ns, stderr.String())
+	assertCleanedUpOrSaidSo(t, ns, stderr.String())
 }
 
 // 11. --dry-run=client -o yaml prints the Job and creates nothing.
