@@ -119,7 +119,10 @@ func Classify(job *batchv1.Job, pod *corev1.Pod) Outcome {
 		return jobFailed(job, c)
 	}
 	if c := jobCondition(job, batchv1.JobComplete, batchv1.JobSuccessCriteriaMet); c != nil {
-		return Outcome{Done: true, ExitCode: exitcode.OK, Reason: reasonCompleted, Message: "the test passed", Status: "test passed"}
+		// A complete Job had its pod succeed, and a pod succeeds only when the test exited 0, so the test
+		// ended: the pod seen here is gone already, or lags behind the Job (its watch may still be listing
+		// again after an API server restart, while the Job's is back).
+		return Outcome{Done: true, TestEnded: true, ExitCode: exitcode.OK, Reason: reasonCompleted, Message: "the test passed", Status: "test passed"}
 	}
 	return progress(pod, test)
 }

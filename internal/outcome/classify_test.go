@@ -236,7 +236,13 @@ func TestClassify(t *testing.T) {
 		},
 		{
 			name: "job complete, pod already gone", job: newJob(jobCond(batchv1.JobComplete, "", "", later)),
-			want: Outcome{Done: true, ExitCode: 0, Reason: "Completed", Status: "test passed"},
+			want: Outcome{Done: true, TestEnded: true, ExitCode: 0, Reason: "Completed", Status: "test passed"},
+		},
+		{
+			// The pod's watch lags behind the Job's (after an API server restart): the Job says the test ended.
+			name: "job complete, pod seen before the test ended", job: newJob(jobCond(batchv1.JobComplete, "", "", later)),
+			pod:  newPod(corev1.PodRunning, containers(running(), running())),
+			want: Outcome{Done: true, TestEnded: true, ExitCode: 0, Reason: "Completed", Status: "test passed"},
 		},
 		{
 			name: "test killed for memory", job: newJob(),
