@@ -101,6 +101,11 @@ func TestLogsUnderAReconfiguredKubelet(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit code = %d, want 0; stderr:\n%s", code, stderr.String())
 		}
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("the plugin's stderr:\n%s", stderr.String())
+			}
+		})
 		missing, gaps := assertIncreasing(t, out.String(), n)
 		const warning = "log lines may be missing between "
 		// Only the reopened stream can tell a loss: the kubelet can also lose a rotated file inside a stream
@@ -161,7 +166,7 @@ func assertIncreasing(t *testing.T, out string, n int) (missing, gaps int) {
 		}
 		k, err := strconv.Atoi(strings.TrimPrefix(l, "line "))
 		if err != nil || !strings.HasPrefix(l, "line ") {
-			t.Fatalf("line %d of the output is %q, want \"line K\"", i+1, l)
+			t.Fatalf("line %d of the output is %q, want \"line K\"; the lines around it: %q", i+1, l, got[max(0, i-2):min(len(got), i+3)])
 		}
 		whole++
 		if k <= prev {
