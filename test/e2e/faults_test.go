@@ -415,10 +415,7 @@ func TestRunOnALostNodeIsReportedAsSuch(t *testing.T) {
 	startComponents(t)
 	wantText(t, stderr.String(), "does not respond: waiting up to 1m0s for it")
 	wantText(t, stderr.String(), "stopped responding (its kubelet no longer reports to the cluster)")
-	waitFor(t, 60*time.Second, "the lost run's pod to go once the node is back", func(ctx context.Context) (bool, error) {
-		pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: managedBy})
-		return err == nil && len(pods.Items) == 0, err
-	})
+	waitRunPodsGone(t, ns, 60*time.Second, "the lost run's pod to go once the node is back")
 }
 
 // The cluster does not remove a finished run's pod within the cleanup's 30 s (here: the controller manager,
@@ -436,21 +433,31 @@ func TestCleanupSaysWhenTheClusterRemovesThePodLater(t *testing.T) {
 }
 
 // stopComponent kills a component of the local cluster (hack/cluster/cluster.sh names them); it is brought
-// back when the test ends.
+// back when the test ends, unless the test brought it back itself (with startComponents).
 func stopComponent(t *testing.T, name string) {
 	t.Helper()
-	pid, err := os.ReadFile(filepath.Join(clusterDir(), "pids", name+".pid"))
+	n, err := componentPid(name)
 	if err != nil {
 		t.Fatalf("reading the pid of %s: %v", name, err)
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(pid)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { startComponents(t) })
+	t.Cleanup(func() {
+		if pid, err := componentPid(name); err == nil && pid != n && syscall.Kill(pid, 0) == nil {
+			return // started again, and the components that watch the API server restarted with it
+		}
+		startComponents(t)
+	})
 	if err := syscall.Kill(n, syscall.SIGKILL); err != nil {
 		t.Fatalf("killing %s (pid %d): %v", name, n, err)
 	}
+}
+
+// componentPid is the pid of a component of the local cluster, from the pid file cluster.sh writes.
+func componentPid(name string) (int, error) {
+	b, err := os.ReadFile(filepath.Join(clusterDir(), "pids", name+".pid"))
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
 }
 
 // startComponents starts every component of the local cluster that is not running and waits until all are

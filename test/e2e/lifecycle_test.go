@@ -101,10 +101,7 @@ func TestDetachedRunLifecycle(t *testing.T) {
 	if strings.TrimSpace(r.stdout) != "run/"+run+" deleted" {
 		t.Errorf("delete printed %q", r.stdout)
 	}
-	waitFor(t, 30*time.Second, "the run's pods to go", func(ctx context.Context) (bool, error) {
-		pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: managedBy})
-		return err == nil && len(pods.Items) == 0, err
-	})
+	waitRunPodsGone(t, ns, 30*time.Second, "the run's pods to go")
 	assertNothingLeft(t, ns)
 }
 

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -190,10 +189,7 @@ func TestRunJobManifestBringsItsReportHome(t *testing.T) {
 	}
 	wantCode(t, testrun(t, "delete", job.Name, "-n", ns), 0)
 	// delete returns once the Job is deleted; its pod goes with the garbage collector's next pass.
-	waitFor(t, 30*time.Second, "the deleted run's pod to go", func(ctx context.Context) (bool, error) {
-		pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: managedBy})
-		return err == nil && len(pods.Items) == 0, err
-	})
+	waitRunPodsGone(t, ns, 30*time.Second, "the deleted run's pod to go")
 	assertNothingLeft(t, ns)
 }
 

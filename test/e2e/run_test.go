@@ -50,6 +50,15 @@ func assertNothingLeft(t *testing.T, ns string) {
 	}
 }
 
+// waitRunPodsGone waits up to timeout until no pod of a run is left in ns; what names the wait in a failure.
+func waitRunPodsGone(t *testing.T, ns string, timeout time.Duration, what string) {
+	t.Helper()
+	waitFor(t, timeout, what, func(ctx context.Context) (bool, error) {
+		pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: managedBy})
+		return err == nil && len(pods.Items) == 0, err
+	})
+}
+
 // assertCleanedUpOrSaidSo is assertNothingLeft for a run whose cleanup may outlive its budget: after an API
 // server outage the controller manager's controllers retry with growing backoffs, and the Job controller and
 // the garbage collector may remove the run's ended pod (the Job controller holds it with its tracking
@@ -69,10 +78,7 @@ func assertCleanedUpOrSaidSo(t *testing.T, ns, stderr string) {
 	if len(jobs.Items) != 0 {
 		t.Fatalf("the plugin said the job is deleted, but %d job(s) of the run remain in namespace %q", len(jobs.Items), ns)
 	}
-	waitFor(t, 2*time.Minute, "the cluster to remove the run's pod", func(ctx context.Context) (bool, error) {
-		pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: managedBy})
-		return err == nil && len(pods.Items) == 0, err
-	})
+	waitRunPodsGone(t, ns, 2*time.Minute, "the cluster to remove the run's pod")
 }
 
 func wantCode(t *testing.T, r result, code int) {
